@@ -1,0 +1,1 @@
+//! The Lambda handlers. Each binary in `src/bin/` only wires one handler from here to the runtime.

@@ -1,0 +1,127 @@
+//! An in-process data-api-local on an ephemeral port, over a fresh database, with the real
+//! `aws-sdk-rdsdata` client pointed at it.
+
+use aws_credential_types::Credentials;
+use aws_sdk_rdsdata::Client;
+use aws_sdk_rdsdata::config::{BehaviorVersion, Region};
+use aws_sdk_rdsdata::operation::batch_execute_statement::builders::BatchExecuteStatementFluentBuilder;
+use aws_sdk_rdsdata::operation::begin_transaction::builders::BeginTransactionFluentBuilder;
+use aws_sdk_rdsdata::operation::commit_transaction::builders::CommitTransactionFluentBuilder;
+use aws_sdk_rdsdata::operation::execute_statement::builders::ExecuteStatementFluentBuilder;
+use aws_sdk_rdsdata::operation::rollback_transaction::builders::RollbackTransactionFluentBuilder;
+use data_api_local::{Config, Counters, Running};
+
+use crate::database::TestDatabase;
+use crate::postgres;
+
+/// Any ARN is accepted locally; these look like real ones so logs read naturally.
+pub const RESOURCE_ARN: &str = "arn:aws:rds:us-east-1:000000000000:cluster:local";
+pub const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local";
+
+/// A Data API client for `endpoint`, as production builds it but with static credentials and no
+/// SDK retries, so that one SDK call is exactly one counted round trip.
+pub fn client(endpoint: &str) -> Client {
+    let config = aws_sdk_rdsdata::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("local", "local", None, None, "data-api-local"))
+        .retry_config(aws_sdk_rdsdata::config::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
+}
+
+/// A test's own database, emulator and client. Fields drop in order: client, emulator, database.
+pub struct TestDataApi {
+    pub client: Client,
+    pub emulator: Running,
+    pub database: TestDatabase,
+}
+
+impl TestDataApi {
+    /// Starts an emulator with the Data API's own limits over a fresh, empty database.
+    ///
+    /// # Errors
+    /// When PostgreSQL cannot be found or the emulator cannot start.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// As [`Self::start`], with the emulator's configuration adjusted first (e.g. a short
+    /// transaction timeout).
+    ///
+    /// # Errors
+    /// As [`Self::start`].
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        Self::start_on(TestDatabase::create().await?, adjust).await
+    }
+
+    /// As [`Self::start_with`], over a database the caller made (e.g. from a schema template).
+    ///
+    /// # Errors
+    /// As [`Self::start`].
+    pub async fn start_on(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        let server = postgres::server().await?;
+        let mut config = Config::new(server.base_url());
+        config.default_database = database.name.clone();
+        adjust(&mut config);
+        let emulator = data_api_local::spawn(config, ([127, 0, 0, 1], 0).into()).await?;
+        Ok(Self {
+            client: client(&emulator.endpoint()),
+            emulator,
+            database,
+        })
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.emulator.endpoint()
+    }
+
+    /// `ExecuteStatement` on this test's database, ARNs filled in.
+    pub fn execute(&self, sql: &str) -> ExecuteStatementFluentBuilder {
+        self.client
+            .execute_statement()
+            .resource_arn(RESOURCE_ARN)
+            .secret_arn(SECRET_ARN)
+            .database(&self.database.name)
+            .sql(sql)
+    }
+
+    pub fn batch(&self, sql: &str) -> BatchExecuteStatementFluentBuilder {
+        self.client
+            .batch_execute_statement()
+            .resource_arn(RESOURCE_ARN)
+            .secret_arn(SECRET_ARN)
+            .database(&self.database.name)
+            .sql(sql)
+    }
+
+    pub fn begin(&self) -> BeginTransactionFluentBuilder {
+        self.client
+            .begin_transaction()
+            .resource_arn(RESOURCE_ARN)
+            .secret_arn(SECRET_ARN)
+            .database(&self.database.name)
+    }
+
+    pub fn commit(&self, transaction_id: &str) -> CommitTransactionFluentBuilder {
+        self.client
+            .commit_transaction()
+            .resource_arn(RESOURCE_ARN)
+            .secret_arn(SECRET_ARN)
+            .transaction_id(transaction_id)
+    }
+
+    pub fn rollback(&self, transaction_id: &str) -> RollbackTransactionFluentBuilder {
+        self.client
+            .rollback_transaction()
+            .resource_arn(RESOURCE_ARN)
+            .secret_arn(SECRET_ARN)
+            .transaction_id(transaction_id)
+    }
+
+    /// The calls this test's database has received.
+    pub fn calls(&self) -> Counters {
+        self.emulator.service.stats().database(&self.database.name)
+    }
+}

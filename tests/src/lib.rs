@@ -1,0 +1,13 @@
+//! The test harness shared by the integration tests, the dev command and the benchmarks:
+//! - [`postgres`] finds (or starts) a PostgreSQL server;
+//! - [`database`] gives each test a fresh database and drops it afterwards;
+//! - [`data_api`] runs an in-process data-api-local over it with a real `aws-sdk-rdsdata` client.
+//!
+//! The tests themselves live in `api/` (one binary, one file per area).
+
+pub mod data_api;
+pub mod database;
+pub mod postgres;
+
+pub use data_api::TestDataApi;
+pub use database::TestDatabase;

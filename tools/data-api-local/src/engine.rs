@@ -1,0 +1,177 @@
+//! Runs one Data API statement on one PostgreSQL connection: check it is a single statement,
+//! rewrite `:name` placeholders, bind typed parameters, run it within the statement timeout, and
+//! shape the result (records or JSON, metadata) under the response size limit.
+
+use std::time::Duration;
+
+use futures_util::{TryStreamExt, pin_mut};
+use tokio_postgres::Client;
+
+use crate::bind::{BoundParameters, bind};
+use crate::decode::{RawValue, Value, decode, to_field, to_json};
+use crate::error::{ApiError, ErrorKind};
+use crate::metadata::describe;
+use crate::protocol::{ExecuteStatementRequest, ExecuteStatementResponse, RecordsFormat, SqlParameter};
+
+/// Limits that apply to every statement.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub statement_timeout: Duration,
+    pub max_response_bytes: usize,
+}
+
+pub const RESPONSE_TOO_LARGE: &str = "Database returned more than the allowed response size limit";
+
+/// A statement checked and rewritten, ready to bind.
+pub struct Prepared {
+    pub sql: String,
+    pub names: Vec<String>,
+}
+
+/// Checks that `sql` holds exactly one statement and rewrites its placeholders.
+///
+/// # Errors
+/// `ValidationException` for several statements, `BadRequestException` for none.
+pub fn prepare_text(sql: Option<&str>) -> Result<Prepared, ApiError> {
+    let sql = sql.ok_or_else(|| ApiError::new(ErrorKind::ValidationException, "sql is required"))?;
+    match sql_scan::split_statements(sql).len() {
+        0 => Err(ApiError::bad_request("The SQL statement is empty")),
+        1 => {
+            let rewritten = sql_scan::rewrite_placeholders(sql);
+            Ok(Prepared {
+                sql: rewritten.sql,
+                names: rewritten.names,
+            })
+        }
+        _ => Err(ApiError::new(
+            ErrorKind::ValidationException,
+            "Multistatements aren't supported.",
+        )),
+    }
+}
+
+/// Runs an `ExecuteStatement` request on `client`.
+///
+/// # Errors
+/// Every error the Data API answers a statement with; see the crate docs.
+pub async fn execute(
+    client: &Client,
+    request: &ExecuteStatementRequest,
+    limits: Limits,
+) -> Result<ExecuteStatementResponse, ApiError> {
+    let prepared = prepare_text(request.sql.as_deref())?;
+    let parameters = bind(&prepared.names, &request.parameters)?;
+    let run = run(client, &prepared.sql, parameters, request);
+    let response = with_timeout(
+        client,
+        limits.statement_timeout,
+        request.continue_after_timeout,
+        run,
+    )
+    .await?;
+    let size = serde_json::to_vec(&response)
+        .map(|body| body.len())
+        .unwrap_or(usize::MAX);
+    if size > limits.max_response_bytes {
+        return Err(ApiError::bad_request(RESPONSE_TOO_LARGE));
+    }
+    Ok(response)
+}
+
+async fn run(
+    client: &Client,
+    sql: &str,
+    parameters: BoundParameters,
+    request: &ExecuteStatementRequest,
+) -> Result<ExecuteStatementResponse, ApiError> {
+    let statement = client.prepare_typed(sql, &parameters.types).await?;
+    let stream = client.query_raw(&statement, parameters.values.iter()).await?;
+    pin_mut!(stream);
+    let columns = statement.columns();
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    while let Some(row) = stream.try_next().await? {
+        let mut cells = Vec::with_capacity(columns.len());
+        for (index, column) in columns.iter().enumerate() {
+            let raw: RawValue<'_> = row.try_get(index)?;
+            cells.push(decode(column.type_(), raw.0)?);
+        }
+        rows.push(cells);
+    }
+    let affected = stream.rows_affected().unwrap_or(0);
+
+    let mut response = ExecuteStatementResponse::default();
+    if columns.is_empty() {
+        // Aurora PostgreSQL reports generated values only through RETURNING, so this stays empty.
+        response.number_of_records_updated = i64::try_from(affected).unwrap_or(i64::MAX);
+        response.generated_fields = Some(Vec::new());
+    } else if request.format_records_as == RecordsFormat::Json {
+        let objects: Vec<serde_json::Value> = rows
+            .into_iter()
+            .map(|cells| {
+                let object = columns
+                    .iter()
+                    .zip(cells)
+                    .map(|(column, value)| (column.name().to_owned(), to_json(value)))
+                    .collect::<serde_json::Map<_, _>>();
+                serde_json::Value::Object(object)
+            })
+            .collect();
+        response.formatted_records = Some(serde_json::Value::Array(objects).to_string());
+    } else {
+        let options = &request.result_set_options;
+        response.records = Some(
+            rows.into_iter()
+                .map(|cells| cells.into_iter().map(|v| to_field(v, options)).collect())
+                .collect::<Result<_, _>>()?,
+        );
+    }
+    if request.include_result_metadata && !columns.is_empty() {
+        response.column_metadata = Some(describe(client, columns).await?);
+    }
+    Ok(response)
+}
+
+/// Runs one parameter set of a `BatchExecuteStatement`; returns nothing, as the Data API's
+/// `generatedFields` is not supported for PostgreSQL.
+///
+/// # Errors
+/// As [`execute`].
+pub async fn execute_batch_item(
+    client: &Client,
+    prepared: &Prepared,
+    parameters: &[SqlParameter],
+    limits: Limits,
+) -> Result<(), ApiError> {
+    let bound = bind(&prepared.names, parameters)?;
+    let run = async {
+        let statement = client.prepare_typed(&prepared.sql, &bound.types).await?;
+        client.execute_raw(&statement, bound.values.iter()).await?;
+        Ok(())
+    };
+    with_timeout(client, limits.statement_timeout, false, run).await
+}
+
+/// The Data API's statement timeout: the call answers `StatementTimeoutException`; unless
+/// `continueAfterTimeout` is set, the statement is cancelled as well.
+async fn with_timeout<T>(
+    client: &Client,
+    timeout: Duration,
+    continue_after_timeout: bool,
+    work: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    match tokio::time::timeout(timeout, work).await {
+        Ok(result) => result,
+        Err(_elapsed) => {
+            if !continue_after_timeout {
+                let token = client.cancel_token();
+                if let Err(error) = token.cancel_query(tokio_postgres::NoTls).await {
+                    tracing::warn!(%error, "could not cancel a timed-out statement");
+                }
+            }
+            Err(ApiError::new(
+                ErrorKind::StatementTimeoutException,
+                "Request timed out",
+            ))
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The HTTP face: the Data API's restJson1 routes, plus `/_local/*` routes for tests and tools.
+//!
+//! | route                          | what |
+//! |--------------------------------|------|
+//! | `POST /Execute`                | ExecuteStatement |
+//! | `POST /BatchExecute`           | BatchExecuteStatement |
+//! | `POST /BeginTransaction`       | BeginTransaction |
+//! | `POST /CommitTransaction`      | CommitTransaction |
+//! | `POST /RollbackTransaction`    | RollbackTransaction |
+//! | `POST /ExecuteSql`             | refused, as Aurora Serverless v2 refuses it |
+//! | `GET /_local/stats`            | call counters, overall and per database |
+//! | `POST /_local/stats/reset`     | zero the counters |
+//! | `POST /_local/faults`          | inject a [`Fault`](crate::Fault); `DELETE` clears them |
+//! | `GET /_local/health`           | `ok` |
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, ErrorKind};
+use crate::protocol::{
+    BatchExecuteStatementRequest, BeginTransactionRequest, EndTransactionRequest, ExecuteStatementRequest,
+};
+use crate::service::{Fault, Operation, Service};
+
+/// The router serving `service`.
+pub fn router(service: Service) -> Router {
+    Router::new()
+        .route("/Execute", post(execute))
+        .route("/BatchExecute", post(batch_execute))
+        .route("/BeginTransaction", post(begin))
+        .route("/CommitTransaction", post(commit))
+        .route("/RollbackTransaction", post(rollback))
+        .route("/ExecuteSql", post(execute_sql))
+        .route("/_local/stats", get(stats))
+        .route("/_local/stats/reset", post(reset_stats))
+        .route("/_local/faults", post(inject_fault).delete(clear_faults))
+        .route("/_local/health", get(|| async { "ok" }))
+        .with_state(service)
+}
+
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| {
+        ApiError::new(
+            ErrorKind::SerializationException,
+            format!("Invalid request body: {error}"),
+        )
+    })
+}
+
+/// Answers an operation's result as the SDK expects it, and logs the call.
+fn answer<T: Serialize>(operation: Operation, started: Instant, result: Result<T, ApiError>) -> Response {
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(body) => {
+            tracing::debug!(?operation, elapsed_ms, "ok");
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        Err(error) => {
+            tracing::debug!(?operation, elapsed_ms, error = %error, "error");
+            error.into_response()
+        }
+    }
+}
+
+async fn execute(State(service): State<Service>, body: Bytes) -> Response {
+    let started = Instant::now();
+    let result = async {
+        let request: ExecuteStatementRequest = parse(&body)?;
+        tracing::debug!(
+            sql = request.sql.as_deref().unwrap_or_default(),
+            "ExecuteStatement"
+        );
+        service.execute_statement(request).await
+    };
+    answer(Operation::ExecuteStatement, started, result.await)
+}
+
+async fn batch_execute(State(service): State<Service>, body: Bytes) -> Response {
+    let started = Instant::now();
+    let result = async {
+        let request: BatchExecuteStatementRequest = parse(&body)?;
+        service.batch_execute_statement(request).await
+    };
+    answer(Operation::BatchExecuteStatement, started, result.await)
+}
+
+async fn begin(State(service): State<Service>, body: Bytes) -> Response {
+    let started = Instant::now();
+    let result = async {
+        service
+            .begin_transaction(parse::<BeginTransactionRequest>(&body)?)
+            .await
+    };
+    answer(Operation::BeginTransaction, started, result.await)
+}
+
+async fn commit(State(service): State<Service>, body: Bytes) -> Response {
+    let started = Instant::now();
+    let result = async {
+        service
+            .end_transaction(parse::<EndTransactionRequest>(&body)?, true)
+            .await
+    };
+    answer(Operation::CommitTransaction, started, result.await)
+}
+
+async fn rollback(State(service): State<Service>, body: Bytes) -> Response {
+    let started = Instant::now();
+    let result = async {
+        service
+            .end_transaction(parse::<EndTransactionRequest>(&body)?, false)
+            .await
+    };
+    answer(Operation::RollbackTransaction, started, result.await)
+}
+
+/// `ExecuteSql` served Aurora Serverless v1 only; v2 clusters answer it as unsupported.
+async fn execute_sql(State(service): State<Service>) -> Response {
+    let started = Instant::now();
+    let result: Result<(), ApiError> = service.refuse_execute_sql();
+    answer(Operation::ExecuteSql, started, result)
+}
+
+async fn stats(State(service): State<Service>) -> Response {
+    axum::Json(service.stats()).into_response()
+}
+
+async fn reset_stats(State(service): State<Service>) -> StatusCode {
+    service.reset_stats();
+    StatusCode::NO_CONTENT
+}
+
+async fn inject_fault(State(service): State<Service>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Fault>(&body) {
+        Ok(fault) => {
+            service.inject(fault);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+    }
+}
+
+async fn clear_faults(State(service): State<Service>) -> StatusCode {
+    service.clear_faults();
+    StatusCode::NO_CONTENT
+}

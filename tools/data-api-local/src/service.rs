@@ -1,0 +1,479 @@
+//! The Data API operations over PostgreSQL: connection pools per database, transactions pinned to
+//! one connection, call counters, and injected faults.
+//!
+//! Calls outside a transaction take a pooled connection and autocommit. `BeginTransaction` takes a
+//! connection out of the pool and keeps it until `CommitTransaction`, `RollbackTransaction`, or
+//! [`Config::transaction_idle_timeout`] without a call (then it is rolled back and forgotten, as
+//! the Data API does after 3 minutes). A call on a transaction that is still running another
+//! statement is refused rather than queued.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use tokio_postgres::NoTls;
+
+use crate::engine::{self, Limits, RESPONSE_TOO_LARGE};
+use crate::error::{ApiError, ErrorKind};
+use crate::protocol::{
+    BatchExecuteStatementRequest, BatchExecuteStatementResponse, BeginTransactionRequest,
+    BeginTransactionResponse, EndTransactionRequest, EndTransactionResponse, ExecuteStatementRequest,
+    ExecuteStatementResponse, Target, UpdateResult,
+};
+
+/// How the emulator runs; [`Config::new`] gives the Data API's own limits.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where PostgreSQL is, e.g. `postgres://postgres@127.0.0.1:5432`; the database part is
+    /// replaced by each request's `database`.
+    pub postgres_url: String,
+    /// The database for requests that name none (on AWS: the secret's default).
+    pub default_database: String,
+    /// A transaction with no call for this long is rolled back and forgotten (AWS: 3 minutes).
+    pub transaction_idle_timeout: Duration,
+    /// A statement running longer answers `StatementTimeoutException` (AWS: 45 seconds).
+    pub statement_timeout: Duration,
+    /// Larger responses are refused (AWS: 1 MiB).
+    pub max_response_bytes: usize,
+    /// Connections per database pool.
+    pub pool_size: usize,
+}
+
+impl Config {
+    pub fn new(postgres_url: impl Into<String>) -> Self {
+        Self {
+            postgres_url: postgres_url.into(),
+            default_database: "postgres".to_owned(),
+            transaction_idle_timeout: Duration::from_secs(180),
+            statement_timeout: Duration::from_secs(45),
+            max_response_bytes: 1024 * 1024,
+            pool_size: 16,
+        }
+    }
+}
+
+/// The Data API operations, which are what the counters count and faults can target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Operation {
+    ExecuteStatement,
+    BatchExecuteStatement,
+    BeginTransaction,
+    CommitTransaction,
+    RollbackTransaction,
+    ExecuteSql,
+}
+
+/// Calls received, per operation, since start or the last reset. Every call counts, failed and
+/// fault-injected ones included: each is a round trip on AWS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counters {
+    pub execute_statement: u64,
+    pub batch_execute_statement: u64,
+    pub begin_transaction: u64,
+    pub commit_transaction: u64,
+    pub rollback_transaction: u64,
+    pub execute_sql: u64,
+    pub total: u64,
+}
+
+impl Counters {
+    fn count(&mut self, operation: Operation) {
+        self.total += 1;
+        *match operation {
+            Operation::ExecuteStatement => &mut self.execute_statement,
+            Operation::BatchExecuteStatement => &mut self.batch_execute_statement,
+            Operation::BeginTransaction => &mut self.begin_transaction,
+            Operation::CommitTransaction => &mut self.commit_transaction,
+            Operation::RollbackTransaction => &mut self.rollback_transaction,
+            Operation::ExecuteSql => &mut self.execute_sql,
+        } += 1;
+    }
+}
+
+/// The counters overall and per database.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub all: Counters,
+    pub databases: HashMap<String, Counters>,
+}
+
+impl Stats {
+    /// The counters of one database (zero when it had no call).
+    pub fn database(&self, name: &str) -> Counters {
+        self.databases.get(name).cloned().unwrap_or_default()
+    }
+}
+
+/// Makes the next `count` calls (of `operations`, or of any operation) fail with `error`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Fault {
+    pub error: ErrorKind,
+    pub count: u32,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub operations: Option<Vec<Operation>>,
+}
+
+struct Transaction {
+    database: String,
+    connection: tokio::sync::Mutex<Object>,
+    last_used: Mutex<Instant>,
+}
+
+/// The emulator's state; cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    base: tokio_postgres::Config,
+    pools: Mutex<HashMap<String, Pool>>,
+    transactions: Mutex<HashMap<String, Arc<Transaction>>>,
+    stats: Mutex<Stats>,
+    faults: Mutex<VecDeque<Fault>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these maps leaves it consistent; keep serving.
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Service {
+    /// # Errors
+    /// When `config.postgres_url` is not a PostgreSQL connection string.
+    pub fn new(config: Config) -> Result<Self, tokio_postgres::Error> {
+        let mut base: tokio_postgres::Config = config.postgres_url.parse()?;
+        base.application_name("data-api-local");
+        // Aurora's default; timestamps bound without an offset are read as UTC.
+        base.options("-c TimeZone=UTC");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                base,
+                pools: Mutex::default(),
+                transactions: Mutex::default(),
+                stats: Mutex::default(),
+                faults: Mutex::default(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn stats(&self) -> Stats {
+        lock(&self.inner.stats).clone()
+    }
+
+    pub fn reset_stats(&self) {
+        *lock(&self.inner.stats) = Stats::default();
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.inner.faults).push_back(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        lock(&self.inner.faults).clear();
+    }
+
+    /// Counts the call and answers an injected fault if one is due.
+    fn arrive(&self, operation: Operation, database: &str) -> Result<(), ApiError> {
+        {
+            let mut stats = lock(&self.inner.stats);
+            stats.all.count(operation);
+            stats
+                .databases
+                .entry(database.to_owned())
+                .or_default()
+                .count(operation);
+        }
+        let mut faults = lock(&self.inner.faults);
+        let due = faults
+            .iter_mut()
+            .find(|f| f.count > 0 && f.operations.as_ref().is_none_or(|ops| ops.contains(&operation)));
+        let Some(fault) = due else { return Ok(()) };
+        fault.count -= 1;
+        let error = ApiError::new(
+            fault.error,
+            fault
+                .message
+                .clone()
+                .unwrap_or_else(|| fault.error.default_message().to_owned()),
+        );
+        faults.retain(|f| f.count > 0);
+        Err(error)
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            statement_timeout: self.inner.config.statement_timeout,
+            max_response_bytes: self.inner.config.max_response_bytes,
+        }
+    }
+
+    fn database_of(&self, target: &Target) -> String {
+        target
+            .database
+            .clone()
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| self.inner.config.default_database.clone())
+    }
+
+    fn pool(&self, database: &str) -> Pool {
+        let mut pools = lock(&self.inner.pools);
+        if let Some(pool) = pools.get(database) {
+            return pool.clone();
+        }
+        let mut config = self.inner.base.clone();
+        config.dbname(database);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            // A connection goes back clean: no open transaction, settings or session locks.
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Custom(
+                    "ROLLBACK; RESET ALL; SELECT pg_advisory_unlock_all()".to_owned(),
+                ),
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(self.inner.config.pool_size)
+            .build()
+            .expect("a pool without a runtime-dependent timeout always builds");
+        pools.insert(database.to_owned(), pool.clone());
+        pool
+    }
+
+    fn check_target(target: &Target) -> Result<(), ApiError> {
+        check_arns(target.resource_arn.as_deref(), target.secret_arn.as_deref())
+    }
+
+    /// `ExecuteStatement`.
+    pub async fn execute_statement(
+        &self,
+        request: ExecuteStatementRequest,
+    ) -> Result<ExecuteStatementResponse, ApiError> {
+        if let Some(id) = &request.transaction_id {
+            let transaction = self.transaction(id)?;
+            self.arrive(Operation::ExecuteStatement, &transaction.database)?;
+            Self::check_target(&request.target)?;
+            let connection = busy_guard(&transaction)?;
+            let result = engine::execute(&connection, &request, self.limits()).await;
+            drop(connection);
+            self.touch_or_forget(id, &transaction, result.as_ref().err())
+                .await;
+            return result;
+        }
+        let database = self.database_of(&request.target);
+        self.arrive(Operation::ExecuteStatement, &database)?;
+        Self::check_target(&request.target)?;
+        let connection = self.pool(&database).get().await?;
+        engine::execute(&connection, &request, self.limits()).await
+    }
+
+    /// `BatchExecuteStatement`: every parameter set, all or nothing.
+    pub async fn batch_execute_statement(
+        &self,
+        request: BatchExecuteStatementRequest,
+    ) -> Result<BatchExecuteStatementResponse, ApiError> {
+        let limits = self.limits();
+        let run = async |client: &tokio_postgres::Client| -> Result<BatchExecuteStatementResponse, ApiError> {
+            let prepared = engine::prepare_text(request.sql.as_deref())?;
+            let mut response = BatchExecuteStatementResponse::default();
+            for parameters in &request.parameter_sets {
+                engine::execute_batch_item(client, &prepared, parameters, limits).await?;
+                response.update_results.push(UpdateResult::default());
+            }
+            Ok(response)
+        };
+        if let Some(id) = &request.transaction_id {
+            let transaction = self.transaction(id)?;
+            self.arrive(Operation::BatchExecuteStatement, &transaction.database)?;
+            Self::check_target(&request.target)?;
+            let connection = busy_guard(&transaction)?;
+            let result = run(&connection).await;
+            drop(connection);
+            self.touch_or_forget(id, &transaction, result.as_ref().err())
+                .await;
+            return result;
+        }
+        let database = self.database_of(&request.target);
+        self.arrive(Operation::BatchExecuteStatement, &database)?;
+        Self::check_target(&request.target)?;
+        let connection = self.pool(&database).get().await?;
+        connection.batch_execute("BEGIN").await?;
+        match run(&connection).await {
+            Ok(response) => {
+                connection.batch_execute("COMMIT").await?;
+                Ok(response)
+            }
+            Err(error) => {
+                connection.batch_execute("ROLLBACK").await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// `ExecuteSql` was Aurora Serverless v1's; Serverless v2 and provisioned clusters refuse it.
+    pub fn refuse_execute_sql(&self) -> Result<(), ApiError> {
+        self.arrive(Operation::ExecuteSql, "")?;
+        Err(ApiError::bad_request(
+            "ExecuteSql is not supported for this DB cluster. Use ExecuteStatement instead.",
+        ))
+    }
+
+    /// `BeginTransaction`: pins a connection and answers its id.
+    pub async fn begin_transaction(
+        &self,
+        request: BeginTransactionRequest,
+    ) -> Result<BeginTransactionResponse, ApiError> {
+        let database = self.database_of(&request.target);
+        self.arrive(Operation::BeginTransaction, &database)?;
+        Self::check_target(&request.target)?;
+        // The pooled connection stays checked out for the transaction's life; when the
+        // transaction ends the pool recycles it (rolling back anything left open).
+        let connection = self.pool(&database).get().await?;
+        connection.batch_execute("BEGIN").await?;
+        let id = new_transaction_id();
+        let transaction = Transaction {
+            database,
+            connection: tokio::sync::Mutex::new(connection),
+            last_used: Mutex::new(Instant::now()),
+        };
+        lock(&self.inner.transactions).insert(id.clone(), Arc::new(transaction));
+        Ok(BeginTransactionResponse { transaction_id: id })
+    }
+
+    /// `CommitTransaction` (`commit = true`) or `RollbackTransaction`.
+    pub async fn end_transaction(
+        &self,
+        request: EndTransactionRequest,
+        commit: bool,
+    ) -> Result<EndTransactionResponse, ApiError> {
+        let operation = if commit {
+            Operation::CommitTransaction
+        } else {
+            Operation::RollbackTransaction
+        };
+        let id = request.transaction_id.clone().unwrap_or_default();
+        let Ok(transaction) = self.transaction(&id) else {
+            self.arrive(operation, "")?;
+            return Err(ApiError::transaction_not_found(&id));
+        };
+        self.arrive(operation, &transaction.database)?;
+        check_arns(request.resource_arn.as_deref(), request.secret_arn.as_deref())?;
+        let connection = busy_guard(&transaction)?;
+        lock(&self.inner.transactions).remove(&id);
+        let outcome = connection
+            .batch_execute(if commit { "COMMIT" } else { "ROLLBACK" })
+            .await;
+        drop(connection);
+        outcome?;
+        Ok(EndTransactionResponse {
+            transaction_status: if commit {
+                "Transaction Committed"
+            } else {
+                "Rollback Complete"
+            },
+        })
+    }
+
+    fn transaction(&self, id: &str) -> Result<Arc<Transaction>, ApiError> {
+        lock(&self.inner.transactions)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ApiError::transaction_not_found(id))
+    }
+
+    /// After a call on a transaction: it counts as activity, unless the call lost the
+    /// transaction (the Data API drops it after an oversized response).
+    async fn touch_or_forget(&self, id: &str, transaction: &Transaction, error: Option<&ApiError>) {
+        if error.is_some_and(|e| e.message == RESPONSE_TOO_LARGE) {
+            if lock(&self.inner.transactions).remove(id).is_some() {
+                let connection = transaction.connection.lock().await;
+                let _ = connection.batch_execute("ROLLBACK").await;
+            }
+            return;
+        }
+        *lock(&transaction.last_used) = Instant::now();
+    }
+
+    /// Rolls back and forgets the transactions idle longer than the timeout; returns how many.
+    pub async fn expire_idle_transactions(&self) -> usize {
+        let timeout = self.inner.config.transaction_idle_timeout;
+        let expired: Vec<Arc<Transaction>> = {
+            let mut transactions = lock(&self.inner.transactions);
+            let ids: Vec<String> = transactions
+                .iter()
+                .filter(|(_, t)| lock(&t.last_used).elapsed() >= timeout && t.connection.try_lock().is_ok())
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.iter().filter_map(|id| transactions.remove(id)).collect()
+        };
+        for transaction in &expired {
+            let connection = transaction.connection.lock().await;
+            if let Err(error) = connection.batch_execute("ROLLBACK").await {
+                tracing::warn!(%error, "rolling back an expired transaction failed");
+            }
+        }
+        expired.len()
+    }
+
+    /// Runs [`Self::expire_idle_transactions`] periodically until the service is dropped.
+    pub fn spawn_expiry(&self) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(&self.inner);
+        let period = (self.inner.config.transaction_idle_timeout / 4)
+            .clamp(Duration::from_millis(10), Duration::from_secs(1));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(period).await;
+                let Some(inner) = weak.upgrade() else { return };
+                let expired = Service { inner }.expire_idle_transactions().await;
+                if expired > 0 {
+                    tracing::debug!(expired, "rolled back idle transactions");
+                }
+            }
+        })
+    }
+}
+
+/// The transaction's connection, unless another call is using it.
+fn busy_guard(transaction: &Transaction) -> Result<tokio::sync::MutexGuard<'_, Object>, ApiError> {
+    transaction.connection.try_lock().map_err(|_| {
+        ApiError::bad_request(
+            "The transaction is already running a statement; calls on one transaction must not overlap",
+        )
+    })
+}
+
+fn check_arns(resource_arn: Option<&str>, secret_arn: Option<&str>) -> Result<(), ApiError> {
+    if resource_arn.is_none_or(str::is_empty) {
+        return Err(ApiError::new(
+            ErrorKind::ValidationException,
+            "resourceArn is required",
+        ));
+    }
+    if secret_arn.is_none_or(str::is_empty) {
+        return Err(ApiError::new(
+            ErrorKind::ValidationException,
+            "secretArn is required",
+        ));
+    }
+    Ok(())
+}
+
+fn new_transaction_id() -> String {
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
