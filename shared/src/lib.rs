@@ -1,1 +1,13 @@
 //! The budgeting domain shared by every Lambda function, the migration engine and the tools.
+//!
+//! | module | owns |
+//! |--------|------|
+//! | [`domain`] | values that parse input and cannot be invalid: ids, money, emails, months, names, enums |
+//! | [`db`] | the Data API access layer: parameters, rows, typed errors, retries |
+//! | [`schema`] | the table mappings (the source of truth), DDL rendering, introspection, drift check |
+//! | [`migrate`] | the migration engine: ledger, checksums, advisory lock, one transaction per run |
+
+pub mod db;
+pub mod domain;
+pub mod migrate;
+pub mod schema;

@@ -2,4 +2,6 @@
 //! PostgreSQL, the real `aws-sdk-rdsdata` client, data-api-local in-process.
 
 mod data_api_local;
+mod domain;
+mod schema;
 mod sql_scan;

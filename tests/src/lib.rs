@@ -1,13 +1,15 @@
 //! The test harness shared by the integration tests, the dev command and the benchmarks:
 //! - [`postgres`] finds (or starts) a PostgreSQL server;
 //! - [`database`] gives each test a fresh database and drops it afterwards;
-//! - [`data_api`] runs an in-process data-api-local over it with a real `aws-sdk-rdsdata` client.
+//! - [`data_api`] runs an in-process data-api-local over it with a real `aws-sdk-rdsdata` client;
+//! - [`schema`] copies the committed schema into it from a template built once by the migration engine.
 //!
 //! The tests themselves live in `api/` (one binary, one file per area).
 
 pub mod data_api;
 pub mod database;
 pub mod postgres;
+pub mod schema;
 
 pub use data_api::TestDataApi;
 pub use database::TestDatabase;

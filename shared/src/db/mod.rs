@@ -1,0 +1,358 @@
+//! The only way to the database: the RDS Data API, through `aws-sdk-rdsdata`.
+//!
+//! [`Db`] holds the client and the cluster, secret and database it talks to; every call is one
+//! network round trip in production, so handlers make as few as their budget allows. Locally the
+//! same client talks to data-api-local (`AWS_ENDPOINT_URL_RDS_DATA`); there is no other path.
+//!
+//! The SDK's own retries are off: a retried `ExecuteStatement` could run a non-idempotent statement
+//! twice. [`Db`] retries only the errors that guarantee the statement did not run
+//! (`DatabaseResumingException` from an auto-paused Aurora Serverless v2 cluster, throttling,
+//! `ServiceUnavailableError`), with capped exponential backoff inside a deadline.
+
+pub mod value;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_rdsdata::Client;
+use aws_sdk_rdsdata::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_rdsdata::types::{Field, SqlParameter};
+
+pub use value::{DecodeError, FromField, SqlColumn, ToParam};
+
+/// A named parameter, e.g. `param("id", &account_id)`.
+pub fn param(name: &str, value: &(impl ToParam + ?Sized)) -> SqlParameter {
+    let (field, hint) = value.to_field();
+    SqlParameter::builder()
+        .name(name)
+        .value(field)
+        .set_type_hint(hint)
+        .build()
+}
+
+/// What went wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLState 23505: the named unique constraint (or index) already holds the value.
+    #[error("unique constraint {constraint} violated")]
+    UniqueViolation { constraint: String },
+    /// Any other error PostgreSQL reported for the statement.
+    #[error("database error (SQLState {sql_state}): {message}")]
+    Database { sql_state: String, message: String },
+    /// The transaction id is unknown: ended, or expired after 3 idle minutes.
+    #[error("transaction not found")]
+    TransactionNotFound,
+    /// The cluster is still resuming after the retry deadline.
+    #[error("the database is resuming from auto-pause; try again shortly")]
+    Resuming,
+    #[error("the statement ran longer than the Data API allows")]
+    Timeout,
+    /// Any other Data API or transport failure, with its code when the service gave one.
+    #[error("Data API call failed ({code}): {message}")]
+    Api { code: String, message: String },
+    #[error("unexpected result: {0}")]
+    Decode(#[from] DecodeError),
+}
+
+impl DbError {
+    /// The SQLState of a database error, if this is one.
+    pub fn sql_state(&self) -> Option<&str> {
+        match self {
+            Self::UniqueViolation { .. } => Some("23505"),
+            Self::Database { sql_state, .. } => Some(sql_state),
+            _ => None,
+        }
+    }
+
+    fn is_retryable(&self) -> bool {
+        matches!(self, Self::Resuming)
+            || matches!(self, Self::Api { code, .. } if code == "ThrottlingException" || code == "ServiceUnavailableError")
+    }
+
+    fn from_sdk<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+        error: SdkError<E, R>,
+    ) -> Self {
+        let code = error.code().unwrap_or_default().to_owned();
+        let message = error.message().unwrap_or_default().to_owned();
+        match code.as_str() {
+            "DatabaseErrorException" => database_error(message),
+            "TransactionNotFoundException" => Self::TransactionNotFound,
+            "DatabaseResumingException" => Self::Resuming,
+            "StatementTimeoutException" => Self::Timeout,
+            "" => Self::Api {
+                code: "Transport".to_owned(),
+                message: format!("{error:?}"),
+            },
+            _ => Self::Api { code, message },
+        }
+    }
+}
+
+/// Splits `ERROR: …; SQLState: 23505` into a typed error; unique violations name their constraint.
+fn database_error(message: String) -> DbError {
+    let (text, sql_state) = match message.rsplit_once("; SQLState: ") {
+        Some((text, code)) => (text.to_owned(), code.trim().to_owned()),
+        None => (message.clone(), String::new()),
+    };
+    if sql_state == "23505" {
+        let constraint = text.split('"').nth(1).unwrap_or_default().to_owned();
+        return DbError::UniqueViolation { constraint };
+    }
+    DbError::Database {
+        sql_state,
+        message: text,
+    }
+}
+
+/// How long to keep retrying errors that guarantee nothing ran.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// Give up once this much time has passed since the first attempt.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// An auto-paused Aurora Serverless v2 cluster takes about 15 s to resume.
+    fn default() -> Self {
+        Self {
+            first_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(5),
+            budget: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Where statements go, and how.
+#[derive(Clone)]
+pub struct Db {
+    client: Client,
+    resource_arn: String,
+    secret_arn: String,
+    database: String,
+    retry: RetryPolicy,
+}
+
+/// Why [`Db::from_env`] could not build a client.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {0} is not set")]
+pub struct MissingEnv(pub &'static str);
+
+impl Db {
+    pub fn new(client: Client, resource_arn: &str, secret_arn: &str, database: &str) -> Self {
+        Self {
+            client,
+            resource_arn: resource_arn.to_owned(),
+            secret_arn: secret_arn.to_owned(),
+            database: database.to_owned(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Reads `DB_CLUSTER_ARN`, `DB_SECRET_ARN` and `DB_NAME` and builds the client from the
+    /// standard AWS configuration chain, which honours `AWS_ENDPOINT_URL_RDS_DATA` (data-api-local).
+    ///
+    /// # Errors
+    /// [`MissingEnv`] naming the first variable that is not set.
+    pub async fn from_env() -> Result<Self, MissingEnv> {
+        let var = |name: &'static str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or(MissingEnv(name))
+        };
+        let (cluster, secret, database) = (var("DB_CLUSTER_ARN")?, var("DB_SECRET_ARN")?, var("DB_NAME")?);
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
+        Ok(Self::new(Client::new(&config), &cluster, &secret, &database))
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Runs one statement (outside any transaction: it autocommits).
+    ///
+    /// # Errors
+    /// [`DbError`]; retryable errors are retried first.
+    pub async fn execute(&self, sql: &str, params: Vec<SqlParameter>) -> Result<Rows, DbError> {
+        self.run(sql, params, None).await
+    }
+
+    /// Runs one statement inside `transaction`.
+    ///
+    /// # Errors
+    /// As [`Self::execute`].
+    pub async fn execute_in(
+        &self,
+        transaction: &Transaction,
+        sql: &str,
+        params: Vec<SqlParameter>,
+    ) -> Result<Rows, DbError> {
+        self.run(sql, params, Some(&transaction.id)).await
+    }
+
+    async fn run(
+        &self,
+        sql: &str,
+        params: Vec<SqlParameter>,
+        transaction: Option<&str>,
+    ) -> Result<Rows, DbError> {
+        self.retrying(|| async {
+            let output = self
+                .client
+                .execute_statement()
+                .resource_arn(&self.resource_arn)
+                .secret_arn(&self.secret_arn)
+                .database(&self.database)
+                .sql(sql)
+                .set_parameters(Some(params.clone()))
+                .set_transaction_id(transaction.map(str::to_owned))
+                .send()
+                .await
+                .map_err(DbError::from_sdk)?;
+            Ok(Rows {
+                records: output.records.unwrap_or_default(),
+                updated: output.number_of_records_updated,
+            })
+        })
+        .await
+    }
+
+    /// Starts a transaction (one round trip); end it with [`Self::commit`] or [`Self::rollback`].
+    ///
+    /// # Errors
+    /// As [`Self::execute`].
+    pub async fn begin(&self) -> Result<Transaction, DbError> {
+        self.retrying(|| async {
+            let output = self
+                .client
+                .begin_transaction()
+                .resource_arn(&self.resource_arn)
+                .secret_arn(&self.secret_arn)
+                .database(&self.database)
+                .send()
+                .await
+                .map_err(DbError::from_sdk)?;
+            Ok(Transaction {
+                id: output.transaction_id.unwrap_or_default(),
+            })
+        })
+        .await
+    }
+
+    /// # Errors
+    /// As [`Self::execute`]; a deferred constraint can fail here.
+    pub async fn commit(&self, transaction: Transaction) -> Result<(), DbError> {
+        self.retrying(|| async {
+            self.client
+                .commit_transaction()
+                .resource_arn(&self.resource_arn)
+                .secret_arn(&self.secret_arn)
+                .transaction_id(&transaction.id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(DbError::from_sdk)
+        })
+        .await
+    }
+
+    /// # Errors
+    /// As [`Self::execute`].
+    pub async fn rollback(&self, transaction: Transaction) -> Result<(), DbError> {
+        self.retrying(|| async {
+            self.client
+                .rollback_transaction()
+                .resource_arn(&self.resource_arn)
+                .secret_arn(&self.secret_arn)
+                .transaction_id(&transaction.id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(DbError::from_sdk)
+        })
+        .await
+    }
+
+    async fn retrying<T, F, Fut>(&self, mut call: F) -> Result<T, DbError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, DbError>>,
+    {
+        let started = Instant::now();
+        let mut delay = self.retry.first_delay;
+        loop {
+            match call().await {
+                Err(error) if error.is_retryable() && started.elapsed() + delay < self.retry.budget => {
+                    tracing::info!(%error, delay_ms = delay.as_millis() as u64, "retrying Data API call");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.retry.max_delay);
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// An open Data API transaction. Pass it to [`Db::commit`] or [`Db::rollback`]; one that is
+/// simply dropped is rolled back by the Data API after 3 idle minutes.
+#[derive(Debug)]
+pub struct Transaction {
+    id: String,
+}
+
+impl Transaction {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The records of one statement and the number of rows it changed.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    pub records: Vec<Vec<Field>>,
+    pub updated: i64,
+}
+
+impl Rows {
+    pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
+        self.records.iter().map(|r| Row(r))
+    }
+
+    /// The first row, if any.
+    pub fn first(&self) -> Option<Row<'_>> {
+        self.records.first().map(|r| Row(r))
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+/// One record; columns by position, in the statement's `SELECT`/`RETURNING` order.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a>(&'a [Field]);
+
+impl Row<'_> {
+    /// # Errors
+    /// [`DecodeError`] when the column is missing or holds another type.
+    pub fn get<T: FromField>(&self, index: usize) -> Result<T, DecodeError> {
+        T::from_field(self.0.get(index).ok_or(DecodeError::MissingColumn(index))?)
+    }
+}

@@ -1,0 +1,86 @@
+//! Typed ids: UUIDv7 newtypes, one per table, so an `AccountId` can never be passed where a
+//! `CategoryId` is expected. v7 ids sort by creation time, which keeps primary-key indexes compact.
+
+use std::fmt;
+use std::str::FromStr;
+
+use uuid::Uuid;
+
+use super::ParseError;
+
+macro_rules! typed_id {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// A new, time-ordered id.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+
+            /// Parses the hyphenated form; only UUIDv7 (the only kind this service makes) is accepted.
+            ///
+            /// # Errors
+            /// [`ParseError::InvalidId`] for anything else.
+            pub fn parse(text: &str) -> Result<Self, ParseError> {
+                let uuid = Uuid::try_parse(text).map_err(|_| ParseError::InvalidId)?;
+                if uuid.get_version_num() == 7 { Ok(Self(uuid)) } else { Err(ParseError::InvalidId) }
+            }
+
+            pub fn as_uuid(&self) -> &Uuid {
+                &self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseError;
+            fn from_str(text: &str) -> Result<Self, ParseError> {
+                Self::parse(text)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+typed_id! {
+    /// A household: the tenant every other row belongs to.
+    HouseholdId;
+    UserId;
+    RefreshTokenId;
+    /// The chain of refresh tokens issued from one login; revoked together on reuse.
+    TokenFamilyId;
+    InvitationId;
+    AccountId;
+    CategoryGroupId;
+    CategoryId;
+    PayeeId;
+    TransactionId;
+    /// Allocations are addressed by (category, month) in the API; the id is still a UUIDv7 key.
+    BudgetAllocationId;
+}

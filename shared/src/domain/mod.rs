@@ -1,0 +1,42 @@
+//! Domain values that parse their input and cannot hold an invalid value afterwards.
+//!
+//! Every type here has one fallible constructor, `parse`, returning [`ParseError`]; request bodies
+//! become these types in one place (the handler's input), and the rest of the code never sees an
+//! unchecked value. Each type also knows its SQL column type and how it travels through the Data
+//! API (see [`crate::db::value`]), like SQLAlchemy's TypeDecorators.
+
+mod enums;
+mod ids;
+mod money;
+mod text;
+mod time;
+
+pub use enums::{AccountKind, Cleared, Role, SqlEnum};
+pub use ids::{
+    AccountId, BudgetAllocationId, CategoryGroupId, CategoryId, HouseholdId, InvitationId, PayeeId,
+    RefreshTokenId, TokenFamilyId, TransactionId, UserId,
+};
+pub use money::Milliunits;
+pub use text::{CurrencyCode, Email, Name};
+pub use time::Month;
+
+/// Why a value was refused; the message is safe to show to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {max} characters")]
+    TooLong { max: usize },
+    #[error("must be an email address")]
+    InvalidEmail,
+    #[error("must be a three-letter ISO 4217 currency code, e.g. USD")]
+    InvalidCurrency,
+    #[error("must be a month written YYYY-MM")]
+    InvalidMonth,
+    #[error("must be an id")]
+    InvalidId,
+    #[error("must be one of: {}", allowed.join(", "))]
+    NotOneOf { allowed: &'static [&'static str] },
+    #[error("is out of range")]
+    OutOfRange,
+}

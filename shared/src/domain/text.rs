@@ -1,0 +1,114 @@
+//! Text values with rules: emails, ISO 4217 currency codes, and bounded names.
+
+use std::fmt;
+
+use super::ParseError;
+
+macro_rules! text_value {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// An email address: trimmed, lower-cased, at most 254 characters, `local@domain.tld` in shape.
+/// Deliverability is not checked (that is what an invitation email is for).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    /// # Errors
+    /// [`ParseError::Empty`], [`ParseError::TooLong`] or [`ParseError::InvalidEmail`].
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let email = text.trim().to_lowercase();
+        if email.is_empty() {
+            return Err(ParseError::Empty);
+        }
+        if email.chars().count() > Self::MAX_LEN {
+            return Err(ParseError::TooLong { max: Self::MAX_LEN });
+        }
+        let (local, domain) = email.rsplit_once('@').ok_or(ParseError::InvalidEmail)?;
+        let shaped = !local.is_empty()
+            && local.len() <= 64
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && domain.contains('.')
+            && !domain.contains("..")
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            && !domain.contains('@');
+        if shaped {
+            Ok(Self(email))
+        } else {
+            Err(ParseError::InvalidEmail)
+        }
+    }
+}
+text_value!(Email);
+
+/// An ISO 4217 currency code: three upper-case ASCII letters (input is upper-cased).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CurrencyCode(String);
+
+impl CurrencyCode {
+    /// # Errors
+    /// [`ParseError::InvalidCurrency`].
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let code = text.trim().to_ascii_uppercase();
+        if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Self(code))
+        } else {
+            Err(ParseError::InvalidCurrency)
+        }
+    }
+
+    pub fn usd() -> Self {
+        Self("USD".to_owned())
+    }
+}
+text_value!(CurrencyCode);
+
+/// A display name (household, account, category, payee, person): trimmed, 1–100 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Name(String);
+
+impl Name {
+    pub const MAX_LEN: usize = 100;
+
+    /// # Errors
+    /// [`ParseError::Empty`] or [`ParseError::TooLong`].
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let name = text.trim();
+        if name.is_empty() {
+            return Err(ParseError::Empty);
+        }
+        if name.chars().count() > Self::MAX_LEN {
+            return Err(ParseError::TooLong { max: Self::MAX_LEN });
+        }
+        Ok(Self(name.to_owned()))
+    }
+}
+text_value!(Name);

@@ -1,0 +1,259 @@
+//! The table mappings: the single source of truth for the schema.
+//!
+//! Migrations are generated from these (`cargo xtask schema generate`), and the drift check
+//! (`cargo xtask schema check`, and a test) proves the committed migrations produce exactly this.
+//! Change a table here, then generate a migration; never edit a migration by hand.
+//!
+//! Tenant isolation lives in the schema: every household-owned table has `household_id`, and a
+//! reference to another household-owned row is a composite foreign key on `(household_id, id)`, so a
+//! row can only point at rows of its own household.
+//!
+//! Deletion rules, chosen per reference:
+//! - from `households`: `CASCADE` (removing a household removes all it owns);
+//! - where money would vanish (accounts, payees, categories, budget allocations, transfers,
+//!   authors of transactions): `NO ACTION`, which refuses the delete unless the same statement also
+//!   removes the referencing rows (as the household cascade does);
+//! - owned details (split lines under their parent, a user's refresh tokens, a transfer payee with
+//!   its account, invitations by a removed member): `CASCADE`;
+//! - a rotated refresh token's successor: `SET NULL`.
+//!
+//! Tables are listed parents first; migrations create them in this order and drop them in reverse.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::model::{Action, Schema, Table, TableBuilder};
+use crate::domain::{
+    AccountId, AccountKind, BudgetAllocationId, CategoryGroupId, CategoryId, Cleared, CurrencyCode, Email,
+    HouseholdId, InvitationId, Milliunits, Month, Name, PayeeId, RefreshTokenId, Role, TokenFamilyId,
+    TransactionId, UserId,
+};
+
+type Timestamp = DateTime<Utc>;
+
+/// Every table this service owns.
+pub fn schema() -> Schema {
+    Schema {
+        tables: vec![
+            households(),
+            users(),
+            refresh_tokens(),
+            household_invitations(),
+            accounts(),
+            category_groups(),
+            categories(),
+            payees(),
+            transactions(),
+            budget_allocations(),
+        ],
+    }
+}
+
+/// Tables the migration engine owns; the drift check leaves them out.
+pub const ENGINE_TABLES: &[&str] = &["schema_migrations"];
+
+trait Columns {
+    fn name_column(self) -> Self;
+}
+
+impl Columns for TableBuilder {
+    /// `name`, 1–100 characters, as [`Name`] parses it.
+    fn name_column(self) -> Self {
+        self.column::<Name>("name")
+            .check("name_length", "char_length(name) BETWEEN 1 AND 100")
+    }
+}
+
+fn households() -> Table {
+    TableBuilder::new("households")
+        .id::<HouseholdId>()
+        .name_column()
+        .column::<CurrencyCode>("currency_code")
+        .default("'USD'")
+        .check("currency_code", "currency_code ~ '^[A-Z]{3}$'")
+        .timestamps()
+        .build()
+}
+
+fn users() -> Table {
+    TableBuilder::new("users")
+        .id::<UserId>()
+        .tenant::<HouseholdId>()
+        .column::<Email>("email")
+        .unique(&["email"])
+        .check(
+            "email_lower_case",
+            "email = lower(email) AND char_length(email) <= 254",
+        )
+        .column::<String>("password_hash")
+        .column::<Name>("display_name")
+        .check(
+            "display_name_length",
+            "char_length(display_name) BETWEEN 1 AND 100",
+        )
+        .enum_column::<Role>("role")
+        .column::<i32>("failed_login_count")
+        .default("0")
+        .check("failed_login_count", "failed_login_count >= 0")
+        .column::<Option<Timestamp>>("locked_until")
+        .timestamps()
+        .referable_within_household()
+        .build()
+}
+
+fn refresh_tokens() -> Table {
+    TableBuilder::new("refresh_tokens")
+        .id::<RefreshTokenId>()
+        .column::<UserId>("user_id")
+        .references("user_id", "users", Action::Cascade)
+        .index(&["user_id"])
+        .column::<TokenFamilyId>("family_id")
+        .index(&["family_id"])
+        .column::<Vec<u8>>("token_hash")
+        .unique(&["token_hash"])
+        .column::<Timestamp>("expires_at")
+        .column::<Option<Timestamp>>("revoked_at")
+        .column::<Option<RefreshTokenId>>("replaced_by")
+        .references("replaced_by", "refresh_tokens", Action::SetNull)
+        .index(&["replaced_by"])
+        .created_at()
+        .build()
+}
+
+fn household_invitations() -> Table {
+    TableBuilder::new("household_invitations")
+        .id::<InvitationId>()
+        .tenant::<HouseholdId>()
+        .column::<Email>("email")
+        .check("email_lower_case", "email = lower(email)")
+        .enum_column::<Role>("role")
+        .column::<Vec<u8>>("token_hash")
+        .unique(&["token_hash"])
+        .column::<UserId>("invited_by")
+        .references_in_household("invited_by", "users", Action::Cascade)
+        .index(&["household_id", "invited_by"])
+        .column::<Timestamp>("expires_at")
+        .column::<Option<Timestamp>>("accepted_at")
+        .timestamps()
+        .build()
+}
+
+fn accounts() -> Table {
+    TableBuilder::new("accounts")
+        .id::<AccountId>()
+        .tenant::<HouseholdId>()
+        .name_column()
+        .unique(&["household_id", "name"])
+        .enum_column::<AccountKind>("kind")
+        .column::<bool>("on_budget")
+        .default("true")
+        .column::<Option<Timestamp>>("closed_at")
+        .column::<Option<String>>("note")
+        .check("note_length", "char_length(note) <= 1000")
+        .timestamps()
+        .referable_within_household()
+        .build()
+}
+
+fn category_groups() -> Table {
+    TableBuilder::new("category_groups")
+        .id::<CategoryGroupId>()
+        .tenant::<HouseholdId>()
+        .name_column()
+        .unique(&["household_id", "name"])
+        .column::<i32>("sort_order")
+        .default("0")
+        .index(&["household_id", "sort_order"])
+        .column::<bool>("hidden")
+        .default("false")
+        .timestamps()
+        .referable_within_household()
+        .build()
+}
+
+fn categories() -> Table {
+    TableBuilder::new("categories")
+        .id::<CategoryId>()
+        .tenant::<HouseholdId>()
+        .column::<CategoryGroupId>("category_group_id")
+        .references_in_household("category_group_id", "category_groups", Action::NoAction)
+        .index(&["household_id", "category_group_id", "sort_order"])
+        .name_column()
+        .unique(&["category_group_id", "name"])
+        .column::<i32>("sort_order")
+        .default("0")
+        .column::<bool>("hidden")
+        .default("false")
+        .timestamps()
+        .referable_within_household()
+        .build()
+}
+
+fn payees() -> Table {
+    TableBuilder::new("payees")
+        .id::<PayeeId>()
+        .tenant::<HouseholdId>()
+        .name_column()
+        .unique(&["household_id", "name"])
+        .column::<Option<AccountId>>("transfer_account_id")
+        .references_in_household("transfer_account_id", "accounts", Action::Cascade)
+        .index(&["household_id", "transfer_account_id"])
+        .timestamps()
+        .referable_within_household()
+        .build()
+}
+
+fn transactions() -> Table {
+    TableBuilder::new("transactions")
+        .id::<TransactionId>()
+        .tenant::<HouseholdId>()
+        .column::<AccountId>("account_id")
+        .references_in_household("account_id", "accounts", Action::NoAction)
+        .index(&["household_id", "account_id", "date"])
+        .column::<NaiveDate>("date")
+        .index(&["household_id", "date"])
+        .column::<Milliunits>("amount")
+        .column::<Option<PayeeId>>("payee_id")
+        .references_in_household("payee_id", "payees", Action::NoAction)
+        .index(&["household_id", "payee_id"])
+        .column::<Option<CategoryId>>("category_id")
+        .references_in_household("category_id", "categories", Action::NoAction)
+        .index(&["household_id", "category_id"])
+        .column::<Option<String>>("memo")
+        .check("memo_length", "char_length(memo) <= 500")
+        .enum_column::<Cleared>("cleared")
+        .default("'uncleared'")
+        .column::<bool>("approved")
+        .default("false")
+        .column::<Option<String>>("import_id")
+        .unique(&["account_id", "import_id"])
+        .column::<Option<TransactionId>>("transfer_transaction_id")
+        .references_in_household("transfer_transaction_id", "transactions", Action::NoAction)
+        .index(&["household_id", "transfer_transaction_id"])
+        .column::<Option<TransactionId>>("parent_id")
+        .references_in_household("parent_id", "transactions", Action::Cascade)
+        .index(&["household_id", "parent_id"])
+        .column::<UserId>("created_by")
+        .references_in_household("created_by", "users", Action::NoAction)
+        .index(&["household_id", "created_by"])
+        .column::<Option<Timestamp>>("deleted_at")
+        .timestamps()
+        .referable_within_household()
+        .build()
+}
+
+fn budget_allocations() -> Table {
+    TableBuilder::new("budget_allocations")
+        .id::<BudgetAllocationId>()
+        .tenant::<HouseholdId>()
+        .column::<CategoryId>("category_id")
+        .references_in_household("category_id", "categories", Action::NoAction)
+        .index(&["household_id", "category_id"])
+        .column::<Month>("month")
+        .check("month_first_day", "month = date_trunc('month', month)::date")
+        .index(&["household_id", "month"])
+        .unique(&["category_id", "month"])
+        .column::<Milliunits>("assigned")
+        .default("0")
+        .timestamps()
+        .build()
+}
