@@ -3,5 +3,6 @@
 
 mod data_api_local;
 mod domain;
+mod migrate;
 mod schema;
 mod sql_scan;

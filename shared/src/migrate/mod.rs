@@ -21,7 +21,7 @@
 
 mod files;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub use files::{Migration, MigrationFileError, checksum, embedded, from_dir, from_files};
 
@@ -29,9 +29,6 @@ use crate::db::{Db, DbError, Transaction, param};
 
 /// Serialises migration runs across processes (any constant; "budget" in ASCII).
 const ADVISORY_LOCK_KEY: i64 = 0x6275_6467_6574;
-
-/// Stop starting statements this long before the deadline, leaving time to roll back and report.
-const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version bigint PRIMARY KEY, \
@@ -74,6 +71,7 @@ pub enum MigrateError {
 
 /// One row of the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LedgerEntry {
     pub version: i64,
     pub name: String,
@@ -84,6 +82,7 @@ pub struct LedgerEntry {
 
 /// A migration applied or reverted by this run.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Step {
     pub version: i64,
     pub name: String,
@@ -93,6 +92,7 @@ pub struct Step {
 
 /// What [`up`] or [`down`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     pub steps: Vec<Step>,
     /// The highest applied version after the run (0 for none).
@@ -108,7 +108,8 @@ pub struct Status {
     pub problems: Vec<String>,
 }
 
-/// Applies every pending migration, in one transaction.
+/// Applies every pending migration, in one transaction. No statement starts after `deadline`
+/// (the caller leaves itself time to roll back and report).
 ///
 /// # Errors
 /// [`MigrateError`]; the database is left as it was.
@@ -234,22 +235,17 @@ async fn in_transaction<T>(
     }
 }
 
-/// Takes the lock, creates the ledger if this is the first run, and reads it.
+/// Takes the lock, creates the ledger if this is the first run, and reads it. Three separate
+/// statements on purpose: a statement's snapshot is taken before it waits for the lock, so only a
+/// statement started after the lock is granted sees what the previous holder committed.
 async fn lock_and_read(db: &Db, tx: &Transaction) -> Result<Vec<LedgerEntry>, MigrateError> {
-    let sql = "SELECT pg_advisory_xact_lock(:key), to_regclass('schema_migrations') IS NOT NULL";
-    let rows = db
-        .execute_in(tx, sql, vec![param("key", &ADVISORY_LOCK_KEY)])
-        .await?;
-    let exists: bool = rows
-        .first()
-        .map(|r| r.get(1))
-        .transpose()
-        .map_err(DbError::from)?
-        .unwrap_or(false);
-    if !exists {
-        db.execute_in(tx, CREATE_LEDGER, Vec::new()).await?;
-        return Ok(Vec::new());
-    }
+    db.execute_in(
+        tx,
+        "SELECT pg_advisory_xact_lock(:key)",
+        vec![param("key", &ADVISORY_LOCK_KEY)],
+    )
+    .await?;
+    db.execute_in(tx, CREATE_LEDGER, Vec::new()).await?;
     Ok(read_ledger(db, Some(tx)).await?)
 }
 
@@ -318,7 +314,7 @@ async fn run_migration(
 ) -> Result<Step, MigrateError> {
     let started = Instant::now();
     for (index, sql) in statements.iter().enumerate() {
-        if deadline.is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d) {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(MigrateError::DeadlineApproaching {
                 version: migration.version,
             });

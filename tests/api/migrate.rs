@@ -1,0 +1,452 @@
+//! The migration engine and the `migrate` function, through data-api-local and real PostgreSQL.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use data_api_local::{ErrorKind, Fault, Operation};
+use functions::migrate::{Invocation, Margins, Migrator};
+use harness::TestDataApi;
+use harness::schema::migrations;
+use serde_json::{Value, json};
+use shared::db::{Db, RetryPolicy};
+use shared::migrate::{self, MigrateError, Migration, from_files};
+use shared::schema::check::actual;
+
+fn soon(seconds: u64) -> Invocation {
+    Invocation {
+        deadline: Instant::now() + Duration::from_secs(seconds),
+    }
+}
+
+async fn table_names(db: &Db) -> Vec<String> {
+    let rows = db
+        .execute(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get(0).unwrap()).collect()
+}
+
+fn broken_second_migration() -> Vec<Migration> {
+    from_files([
+        (
+            "0001_first.up.sql",
+            "CREATE TABLE first (id int PRIMARY KEY);\nCREATE INDEX ix_first ON first (id);",
+        ),
+        ("0001_first.down.sql", "DROP TABLE first;"),
+        (
+            "0002_second.up.sql",
+            "CREATE TABLE second (id int);\nCREATE TABLE third (id int REFERENCES nowhere (id));",
+        ),
+        ("0002_second.down.sql", "DROP TABLE third;\nDROP TABLE second;"),
+    ])
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_first_run_applies_everything_and_records_checksums() {
+    let api = TestDataApi::start().await.unwrap();
+    let db = api.db();
+    let migrations = migrations().unwrap();
+    let report = migrate::up(&db, &migrations, None).await.unwrap();
+    assert_eq!(report.steps.iter().map(|s| s.version).collect::<Vec<_>>(), [1]);
+    let calls = api.calls();
+    let statements: usize = migrations.iter().map(|m| m.up_statements().len()).sum();
+    // A failed optimistic read, begin, lock, ledger, read, the statements, record, commit.
+    assert_eq!(calls.total, statements as u64 + 7, "{calls:?}");
+    assert_eq!((calls.begin_transaction, calls.commit_transaction), (1, 1));
+
+    let status = migrate::status(&db, &migrations).await.unwrap();
+    assert_eq!(status.applied.len(), 1);
+    assert_eq!(status.applied[0].checksum, migrations[0].checksum);
+    assert_eq!(status.applied[0].name, "initial_schema");
+    assert!(status.pending.is_empty() && status.problems.is_empty());
+}
+
+#[tokio::test]
+async fn a_second_run_is_a_single_read() {
+    let api = TestDataApi::start().await.unwrap();
+    let db = api.db();
+    let migrations = migrations().unwrap();
+    migrate::up(&db, &migrations, None).await.unwrap();
+    let before = actual(&db).await.unwrap();
+    api.emulator.service.reset_stats();
+    let report = migrate::up(&db, &migrations, None).await.unwrap();
+    assert!(report.steps.is_empty());
+    assert_eq!(report.current_version, 1);
+    assert_eq!(
+        api.calls().total,
+        1,
+        "a deploy without schema changes costs one round trip"
+    );
+    assert_eq!(actual(&db).await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn two_runs_started_together_apply_each_migration_once() {
+    let api = TestDataApi::start().await.unwrap();
+    let migrations = migrations().unwrap();
+    let (first, second) = (api.db(), api.db());
+    let (a, b) = tokio::join!(
+        migrate::up(&first, &migrations, None),
+        migrate::up(&second, &migrations, None)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        a.steps.len() + b.steps.len(),
+        1,
+        "exactly one run applied the migration: {a:?} {b:?}"
+    );
+    let ledger = first
+        .execute("SELECT version FROM schema_migrations", Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(ledger.len(), 1);
+}
+
+#[tokio::test]
+async fn an_edited_applied_migration_is_refused() {
+    let api = TestDataApi::start().await.unwrap();
+    let db = api.db();
+    let mut migrations = migrations().unwrap();
+    migrate::up(&db, &migrations, None).await.unwrap();
+    migrations[0].up.push_str("\n-- an innocent-looking edit\n");
+    migrations[0].checksum = migrate::checksum(&migrations[0].up);
+    let error = migrate::up(&db, &migrations, None).await.unwrap_err();
+    assert!(
+        matches!(error, MigrateError::ChecksumMismatch { version: 1, .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("migration 1 was applied but its file has changed")
+    );
+    let problems = migrate::status(&db, &migrations).await.unwrap().problems;
+    assert_eq!(problems.len(), 1);
+}
+
+#[tokio::test]
+async fn a_ledger_entry_without_a_file_is_refused() {
+    let api = TestDataApi::start().await.unwrap();
+    let db = api.db();
+    let all = broken_second_migration();
+    migrate::up(&db, &all[..1], None).await.unwrap();
+    let error = migrate::up(&db, &[], None).await.unwrap_err();
+    assert!(
+        matches!(error, MigrateError::MissingFile { version: 1, .. }),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_migration_failing_half_way_leaves_no_trace() {
+    let api = TestDataApi::start().await.unwrap();
+    let db = api.db();
+    let error = migrate::up(&db, &broken_second_migration(), None)
+        .await
+        .unwrap_err();
+    let MigrateError::Statement {
+        version, statement, ..
+    } = &error
+    else {
+        panic!("{error}")
+    };
+    assert_eq!((*version, *statement), (2, 2), "{error}");
+    assert_eq!(
+        table_names(&db).await,
+        Vec::<String>::new(),
+        "no tables, not even the ledger"
+    );
+}
+
+#[tokio::test]
+async fn resuming_errors_are_retried_until_the_run_succeeds() {
+    let api = TestDataApi::start().await.unwrap();
+    let db = api.db().with_retry(RetryPolicy {
+        first_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        budget: Duration::from_secs(5),
+    });
+    api.emulator.service.inject(Fault {
+        error: ErrorKind::DatabaseResumingException,
+        count: 3,
+        message: None,
+        operations: Some(vec![Operation::BeginTransaction, Operation::ExecuteStatement]),
+    });
+    let report = migrate::up(&db, &migrations().unwrap(), None).await.unwrap();
+    assert_eq!(report.current_version, 1);
+    assert!(table_names(&db).await.contains(&"households".to_owned()));
+}
+
+#[tokio::test]
+async fn the_engine_starts_no_statement_past_its_deadline() {
+    let api = TestDataApi::start().await.unwrap();
+    let db = api.db();
+    let error = migrate::up(&db, &migrations().unwrap(), Some(Instant::now()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, MigrateError::DeadlineApproaching { version: 1 }),
+        "{error}"
+    );
+    assert_eq!(table_names(&db).await, Vec::<String>::new());
+}
+
+// --- the function ---
+
+/// The PUTs a [`ResponseUrl`] received: headers and JSON body.
+type Received = Arc<Mutex<Vec<(HeaderMap, Value)>>>;
+
+/// A local stand-in for CloudFormation's pre-signed ResponseURL: records each PUT.
+struct ResponseUrl {
+    url: String,
+    received: Received,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl ResponseUrl {
+    async fn start() -> Self {
+        let received: Received = Arc::default();
+        let app = axum::Router::new()
+            .route(
+                "/response",
+                axum::routing::put(
+                    |State(store): State<Arc<Mutex<Vec<(HeaderMap, Value)>>>>,
+                     headers: HeaderMap,
+                     body: String| async move {
+                        let value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                        store.lock().unwrap().push((headers, value));
+                    },
+                ),
+            )
+            .with_state(received.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/response", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            url,
+            received,
+            _server: server,
+        }
+    }
+
+    fn responses(&self) -> Vec<Value> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+}
+
+fn cfn_event(request_type: &str, response_url: &str, properties: Value, old: Option<Value>) -> Value {
+    let mut event = json!({
+        "RequestType": request_type,
+        "ServiceToken": "arn:aws:lambda:us-east-1:000000000000:function:migrate",
+        "ResponseURL": response_url,
+        "StackId": "arn:aws:cloudformation:us-east-1:000000000000:stack/budget/1234",
+        "RequestId": "req-1",
+        "LogicalResourceId": "SchemaMigration",
+        "ResourceType": "Custom::SchemaMigration",
+        "ResourceProperties": properties,
+    });
+    if request_type != "Create" {
+        event["PhysicalResourceId"] = json!("budget-schema-migrations");
+    }
+    if let Some(old) = old {
+        event["OldResourceProperties"] = old;
+    }
+    event
+}
+
+fn migrator(api: &TestDataApi, migrations: Vec<Migration>) -> Migrator {
+    Migrator::with_migrations(api.db(), Ok(migrations))
+}
+
+#[tokio::test]
+async fn create_and_update_migrate_and_answer_success() {
+    let api = TestDataApi::start().await.unwrap();
+    let url = ResponseUrl::start().await;
+    let migrator = migrator(&api, migrations().unwrap());
+    let properties = json!({"ServiceToken": "x", "SchemaVersion": "1", "FunctionVersion": "3"});
+
+    migrator
+        .handle(cfn_event("Create", &url.url, properties.clone(), None), soon(60))
+        .await
+        .unwrap();
+    let update = cfn_event(
+        "Update",
+        &url.url,
+        json!({"SchemaVersion": "1", "FunctionVersion": "4"}),
+        Some(properties),
+    );
+    migrator.handle(update, soon(60)).await.unwrap();
+
+    let responses = url.responses();
+    assert_eq!(responses.len(), 2);
+    assert_eq!(responses[0]["Status"], "SUCCESS");
+    assert_eq!(responses[0]["PhysicalResourceId"], "budget-schema-migrations");
+    assert_eq!(
+        responses[0]["StackId"],
+        "arn:aws:cloudformation:us-east-1:000000000000:stack/budget/1234"
+    );
+    assert_eq!(responses[0]["RequestId"], "req-1");
+    assert_eq!(responses[0]["LogicalResourceId"], "SchemaMigration");
+    assert_eq!(
+        responses[0]["Data"],
+        json!({"Applied": "0001", "CurrentVersion": "0001"})
+    );
+    assert_eq!(responses[1]["Status"], "SUCCESS");
+    assert_eq!(responses[1]["Reason"], "no pending migrations");
+    assert_eq!(
+        responses[1]["PhysicalResourceId"], "budget-schema-migrations",
+        "the id never changes"
+    );
+    let headers = &url.received.lock().unwrap()[0].0;
+    assert_eq!(
+        headers.get("content-type").map(|v| v.to_str().unwrap()),
+        Some(""),
+        "S3 signed no content type"
+    );
+}
+
+#[tokio::test]
+async fn delete_answers_success_and_leaves_the_data() {
+    let api = TestDataApi::with_schema().await.unwrap();
+    let url = ResponseUrl::start().await;
+    let migrator = migrator(&api, migrations().unwrap());
+    migrator
+        .handle(
+            cfn_event("Delete", &url.url, json!({"SchemaVersion": "1"}), None),
+            soon(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(url.responses()[0]["Status"], "SUCCESS");
+    assert!(table_names(&api.db()).await.contains(&"transactions".to_owned()));
+}
+
+#[tokio::test]
+async fn an_update_back_to_an_older_schema_version_is_a_no_op() {
+    let api = TestDataApi::start().await.unwrap();
+    let url = ResponseUrl::start().await;
+    let migrator = migrator(&api, migrations().unwrap());
+    let rollback = cfn_event(
+        "Update",
+        &url.url,
+        json!({"SchemaVersion": "1"}),
+        Some(json!({"SchemaVersion": "2"})),
+    );
+    migrator.handle(rollback, soon(60)).await.unwrap();
+    assert_eq!(url.responses()[0]["Status"], "SUCCESS");
+    assert_eq!(api.calls().total, 0, "a rollback does not touch the database");
+}
+
+#[tokio::test]
+async fn a_failed_migration_answers_failed_with_the_reason() {
+    let api = TestDataApi::start().await.unwrap();
+    let url = ResponseUrl::start().await;
+    let migrator = migrator(&api, broken_second_migration());
+    migrator
+        .handle(cfn_event("Create", &url.url, json!({}), None), soon(60))
+        .await
+        .unwrap();
+    let response = &url.responses()[0];
+    assert_eq!(response["Status"], "FAILED");
+    let reason = response["Reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("migration 2 (second) failed at statement 2"),
+        "{reason}"
+    );
+    assert!(serde_json::to_vec(response).unwrap().len() <= 4096);
+    assert_eq!(table_names(&api.db()).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_approaching_deadline_answers_failed_before_the_lambda_times_out() {
+    let api = TestDataApi::start().await.unwrap();
+    let url = ResponseUrl::start().await;
+    let slow = from_files([
+        (
+            "0001_slow.up.sql",
+            "CREATE TABLE slow (id int);\nSELECT pg_sleep(30);",
+        ),
+        ("0001_slow.down.sql", "DROP TABLE slow;"),
+    ])
+    .unwrap();
+    let mut migrator = migrator(&api, slow);
+    migrator.margins = Margins {
+        statement: Duration::ZERO,
+        watchdog: Duration::from_secs(1),
+    };
+    let started = Instant::now();
+    migrator
+        .handle(cfn_event("Create", &url.url, json!({}), None), soon(3))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "answered before the deadline"
+    );
+    let response = &url.responses()[0];
+    assert_eq!(response["Status"], "FAILED");
+    assert!(
+        response["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish before the Lambda deadline")
+    );
+}
+
+#[tokio::test]
+async fn direct_invocations_report_status_check_up_and_down() {
+    let api = TestDataApi::start().await.unwrap();
+    let migrator = migrator(&api, migrations().unwrap());
+    let status = migrator
+        .handle(json!({"action": "status"}), soon(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        status,
+        json!({"action": "status", "applied": [], "pending": [1], "problems": []})
+    );
+
+    let up = migrator.handle(json!({"action": "up"}), soon(60)).await.unwrap();
+    assert_eq!(up["applied"][0]["version"], 1);
+    assert_eq!(up["currentVersion"], 1);
+
+    let check = migrator
+        .handle(json!({"action": "check"}), soon(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        check,
+        json!({"action": "check", "drift": false, "differences": []})
+    );
+
+    let refused = migrator
+        .handle(json!({"action": "down", "to": "0"}), soon(60))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("\"confirm\": true"), "{refused}");
+    let down = migrator
+        .handle(json!({"action": "down", "to": "0", "confirm": true}), soon(60))
+        .await
+        .unwrap();
+    assert_eq!(down["currentVersion"], 0);
+    assert_eq!(table_names(&api.db()).await, ["schema_migrations"]);
+
+    let unknown = migrator
+        .handle(json!({"action": "sideways"}), soon(60))
+        .await
+        .unwrap_err();
+    assert!(unknown.to_string().starts_with("unrecognised event"), "{unknown}");
+}
