@@ -216,9 +216,7 @@ impl ResponseUrl {
             .route(
                 "/response",
                 axum::routing::put(
-                    |State(store): State<Arc<Mutex<Vec<(HeaderMap, Value)>>>>,
-                     headers: HeaderMap,
-                     body: String| async move {
+                    |State(store): State<Received>, headers: HeaderMap, body: String| async move {
                         let value = serde_json::from_str(&body).unwrap_or(Value::Null);
                         store.lock().unwrap().push((headers, value));
                     },
