@@ -1,8 +1,17 @@
-//! The Lambda handlers. Each binary in `src/bin/` is wiring only, the same few lines every time:
-//! set up structured logging once ([`telemetry::init`]), build the Data API client and
-//! configuration once per cold start (outside the handler, so warm invocations reuse them), and
-//! hand every event to one handler from this library. Tests call the same handlers in-process
-//! with real event JSON.
+//! The Lambda handlers. Each binary in `src/bin/` is wiring only: `http::serve` sets up structured
+//! logging once, builds the Data API client and configuration once per cold start (outside the
+//! handler, so warm invocations reuse them), and hands every request to one endpoint's `respond`.
+//! Tests call the same `respond` in-process with real API Gateway event JSON.
+//!
+//! One name at every layer: binary `auth-register` → module [`auth::register`] → its SQL in the
+//! same file. Every endpoint module has `ROUTE` (method and path, which template.yaml and the local
+//! router config must match) and `respond`.
 
+pub mod app;
+pub mod auth;
+pub mod http;
+pub mod me;
 pub mod migrate;
 pub mod telemetry;
+
+pub use app::App;

@@ -4,12 +4,16 @@
 //! - [`data_api`] runs an in-process data-api-local over it with a real `aws-sdk-rdsdata` client;
 //! - [`schema`] copies the committed schema into it from a template built once by the migration engine.
 //!
+//! - [`app`] adds the functions' `App` and sends real API Gateway events to the endpoints.
+//!
 //! The tests themselves live in `api/` (one binary, one file per area).
 
+pub mod app;
 pub mod data_api;
 pub mod database;
 pub mod postgres;
 pub mod schema;
 
+pub use app::{TestApp, TestResponse};
 pub use data_api::TestDataApi;
 pub use database::TestDatabase;

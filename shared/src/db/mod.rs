@@ -11,6 +11,8 @@
 
 pub mod value;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_rdsdata::Client;
@@ -131,6 +133,16 @@ pub struct Db {
     secret_arn: String,
     database: String,
     retry: RetryPolicy,
+    calls: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("database", &self.database)
+            .field("calls", &self.calls())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why [`Db::from_env`] could not build a client.
@@ -146,7 +158,22 @@ impl Db {
             secret_arn: secret_arn.to_owned(),
             database: database.to_owned(),
             retry: RetryPolicy::default(),
+            calls: Arc::default(),
         }
+    }
+
+    /// A handle on the same database with its own call counter, so one request's round trips
+    /// can be counted and logged.
+    pub fn counting(&self) -> Self {
+        Self {
+            calls: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    /// Data API calls made through this handle (and its clones) so far, retries included.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
     }
 
     /// Reads `DB_CLUSTER_ARN`, `DB_SECRET_ARN` and `DB_NAME` and builds the client from the
@@ -294,6 +321,7 @@ impl Db {
         let started = Instant::now();
         let mut delay = self.retry.first_delay;
         loop {
+            self.calls.fetch_add(1, Ordering::Relaxed);
             match call().await {
                 Err(error) if error.is_retryable() && started.elapsed() + delay < self.retry.budget => {
                     tracing::info!(%error, delay_ms = delay.as_millis() as u64, "retrying Data API call");

@@ -25,8 +25,12 @@ pub use time::Month;
 pub enum ParseError {
     #[error("must not be empty")]
     Empty,
+    #[error("must be at least {min} characters")]
+    TooShort { min: usize },
     #[error("must be at most {max} characters")]
     TooLong { max: usize },
+    #[error("is not a valid token")]
+    InvalidToken,
     #[error("must be an email address")]
     InvalidEmail,
     #[error("must be a three-letter ISO 4217 currency code, e.g. USD")]

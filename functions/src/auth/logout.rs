@@ -1,0 +1,35 @@
+//! `POST /auth/logout`: revoke the session's whole token family. One Data API call. Logging out
+//! twice, or with an unknown token, also answers 204: there is nothing left to end.
+
+use lambda_http::{Body, Request, Response};
+use shared::auth::RefreshToken;
+use shared::db::param;
+use shared::http::{ApiError, Fields, Reply, Route, json_body};
+
+use super::refresh::RefreshBody;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("POST", "/auth/logout");
+
+const REVOKE_FAMILY: &str = "\
+UPDATE refresh_tokens SET revoked_at = now()
+WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = :token_hash)
+  AND revoked_at IS NULL";
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let body: RefreshBody = json_body(&request)?;
+    let mut fields = Fields::default();
+    let token = fields.check("refresh_token", RefreshToken::parse(&body.refresh_token));
+    fields.finish()?;
+    if let Some(token) = token {
+        app.db
+            .execute(REVOKE_FAMILY, vec![param("token_hash", &token.hash())])
+            .await?;
+    }
+    Ok(Reply::no_content())
+}

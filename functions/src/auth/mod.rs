@@ -1,0 +1,99 @@
+//! `/auth/*`: register, login, refresh, logout. Each issues or revokes refresh tokens in the same
+//! single statement that does its other work, so every endpoint stays within its round-trip budget.
+
+pub mod login;
+pub mod logout;
+pub mod refresh;
+pub mod register;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use shared::auth::{REFRESH_TOKEN_TTL, RefreshToken, TokenKeys};
+use shared::db::param;
+use shared::domain::{HouseholdId, RefreshTokenId, Role, TokenFamilyId, UserId};
+use shared::http::ApiError;
+
+use aws_sdk_rdsdata::types::SqlParameter;
+
+/// What register, login and refresh answer.
+#[derive(Debug, Serialize)]
+pub struct Session {
+    pub user_id: UserId,
+    pub household_id: HouseholdId,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// A refresh token about to be stored: the parameters of its `INSERT`.
+pub struct NewRefreshToken {
+    pub id: RefreshTokenId,
+    pub family: TokenFamilyId,
+    pub token: RefreshToken,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl NewRefreshToken {
+    /// A token starting a new family (a login or a registration).
+    pub fn new_family(now: DateTime<Utc>) -> Self {
+        Self::in_family(TokenFamilyId::new(), now)
+    }
+
+    pub fn in_family(family: TokenFamilyId, now: DateTime<Utc>) -> Self {
+        Self {
+            id: RefreshTokenId::new(),
+            family,
+            token: RefreshToken::generate(),
+            expires_at: now + REFRESH_TOKEN_TTL,
+        }
+    }
+
+    /// `:token_id`, `:family_id`, `:token_hash`, `:expires_at`.
+    pub fn params(&self) -> Vec<SqlParameter> {
+        vec![
+            param("token_id", &self.id),
+            param("family_id", &self.family),
+            param("token_hash", &self.token.hash()),
+            param("expires_at", &self.expires_at),
+        ]
+    }
+}
+
+/// Signs an access token and pairs it with the refresh token.
+///
+/// # Errors
+/// 500 if signing fails (it does not with HMAC).
+pub fn session(
+    keys: &TokenKeys,
+    user: UserId,
+    household: HouseholdId,
+    role: Role,
+    refresh: &RefreshToken,
+    now: DateTime<Utc>,
+) -> Result<Session, ApiError> {
+    let access = keys
+        .issue(user, household, role, now)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Session {
+        user_id: user,
+        household_id: household,
+        access_token: access.token,
+        refresh_token: refresh.secret().to_owned(),
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+    })
+}
+
+/// Runs a CPU-heavy password function off the async executor.
+///
+/// # Errors
+/// 500 if the blocking task panicked.
+pub async fn off_executor<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}

@@ -1,0 +1,93 @@
+//! `POST /auth/refresh`: trade a refresh token for a new session, rotating the token. One Data API
+//! call.
+//!
+//! The presented token is revoked and replaced by a new one of the same family, atomically.
+//! Presenting a token that was already rotated out means it leaked (or was replayed): the whole
+//! family is revoked and the answer is 401, so whoever holds the newer token must log in again.
+
+use chrono::Utc;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::auth::RefreshToken;
+use shared::db::param;
+use shared::domain::{HouseholdId, Role, UserId};
+use shared::http::{ApiError, Fields, Reply, Route, json_body};
+
+use super::{NewRefreshToken, session};
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("POST", "/auth/refresh");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefreshBody {
+    pub(crate) refresh_token: String,
+}
+
+/// Locks the presented token's row (`FOR UPDATE`, so two concurrent refreshes with one token
+/// cannot both rotate it: the second sees it revoked and counts as reuse), rotates it if it is
+/// live, or revokes its whole family if it was already revoked. Returns the user only on rotation.
+const ROTATE: &str = "\
+WITH presented AS (
+    SELECT id, family_id, revoked_at IS NOT NULL AS revoked, expires_at <= now() AS expired
+    FROM refresh_tokens WHERE token_hash = :presented_hash
+    FOR UPDATE
+), rotated AS (
+    UPDATE refresh_tokens t SET revoked_at = now(), replaced_by = :token_id
+    FROM presented p
+    WHERE t.id = p.id AND NOT p.revoked AND NOT p.expired
+    RETURNING t.user_id
+), issued AS (
+    INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at)
+    SELECT :token_id, rotated.user_id, p.family_id, :token_hash, :expires_at FROM rotated, presented p
+    RETURNING user_id
+), reuse AS (
+    UPDATE refresh_tokens t SET revoked_at = now()
+    FROM presented p
+    WHERE p.revoked AND t.family_id = p.family_id AND t.revoked_at IS NULL
+    RETURNING t.id
+)
+SELECT u.id, u.household_id, u.role FROM issued JOIN users u ON u.id = issued.user_id";
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let body: RefreshBody = json_body(&request)?;
+    let mut fields = Fields::default();
+    let presented = fields.check("refresh_token", RefreshToken::parse(&body.refresh_token));
+    fields.finish()?;
+    let Some(presented) = presented else {
+        return Err(invalid());
+    };
+
+    let now = Utc::now();
+    // The family id is the presented token's; the one generated here is not used.
+    let refresh = NewRefreshToken::new_family(now);
+    let mut params = vec![param("presented_hash", &presented.hash())];
+    params.extend(
+        refresh
+            .params()
+            .into_iter()
+            .filter(|p| p.name() != Some("family_id")),
+    );
+    let rows = app.db.execute(ROTATE, params).await?;
+    let Some(row) = rows.first() else {
+        return Err(invalid());
+    };
+    let (user, household, role): (UserId, HouseholdId, Role) = (row.get(0)?, row.get(1)?, row.get(2)?);
+    Ok(Reply::ok(&session(
+        &app.tokens,
+        user,
+        household,
+        role,
+        &refresh.token,
+        now,
+    )?))
+}
+
+fn invalid() -> ApiError {
+    ApiError::Unauthorized("The refresh token is invalid, expired or already used; log in again.")
+}

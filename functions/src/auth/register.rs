@@ -1,0 +1,196 @@
+//! `POST /auth/register`: create an account, in a new household or by invitation into an
+//! existing one, and start a session. One Data API call.
+
+use chrono::Utc;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::auth::{Password, RefreshToken, hash_password};
+use shared::db::{DbError, param};
+use shared::domain::{CurrencyCode, Email, HouseholdId, Name, Role, UserId};
+use shared::http::{ApiError, Fields, Reply, Route, json_body};
+
+use super::{NewRefreshToken, off_executor, session};
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("POST", "/auth/register");
+
+/// The request body as sent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterBody {
+    email: String,
+    password: String,
+    display_name: String,
+    household_name: Option<String>,
+    currency_code: Option<String>,
+    invitation_token: Option<String>,
+}
+
+/// The request, parsed.
+struct Register {
+    email: Email,
+    password: Password,
+    display_name: Name,
+    joining: Joining,
+}
+
+enum Joining {
+    NewHousehold { name: Name, currency: CurrencyCode },
+    Invitation(RefreshToken),
+}
+
+impl Register {
+    fn parse(body: RegisterBody) -> Result<Self, ApiError> {
+        let mut fields = Fields::default();
+        let email = fields.check("email", Email::parse(&body.email));
+        let password = fields.check("password", Password::parse(&body.password));
+        let display_name = fields.check("display_name", Name::parse(&body.display_name));
+        let household_name =
+            fields.check_optional("household_name", body.household_name.as_deref().map(Name::parse));
+        let currency = fields.check_optional(
+            "currency_code",
+            body.currency_code.as_deref().map(CurrencyCode::parse),
+        );
+        let invitation = fields.check_optional(
+            "invitation_token",
+            body.invitation_token.as_deref().map(RefreshToken::parse),
+        );
+        if body.invitation_token.is_some() {
+            let message = "cannot be given with an invitation_token: you join the inviting household";
+            if body.household_name.is_some() {
+                fields.reject("household_name", message);
+            }
+            if body.currency_code.is_some() {
+                fields.reject("currency_code", message);
+            }
+        }
+        fields.finish()?;
+        match (
+            email,
+            password,
+            display_name,
+            household_name,
+            currency,
+            invitation,
+        ) {
+            (
+                Some(email),
+                Some(password),
+                Some(display_name),
+                Some(household_name),
+                Some(currency),
+                Some(invitation),
+            ) => {
+                let joining = match invitation {
+                    Some(token) => Joining::Invitation(token),
+                    None => Joining::NewHousehold {
+                        name: household_name.unwrap_or_else(|| default_household_name(&display_name)),
+                        currency: currency.unwrap_or_else(CurrencyCode::usd),
+                    },
+                };
+                Ok(Self {
+                    email,
+                    password,
+                    display_name,
+                    joining,
+                })
+            }
+            _ => Err(ApiError::Internal(
+                "field checks passed but a value is missing".to_owned(),
+            )),
+        }
+    }
+}
+
+fn default_household_name(owner: &Name) -> Name {
+    let name: String = format!("{owner}'s household")
+        .chars()
+        .take(Name::MAX_LEN)
+        .collect();
+    Name::parse(&name).unwrap_or_else(|_| owner.clone())
+}
+
+/// A new household with the user as its owner, the user, and the first refresh token.
+const REGISTER_NEW_HOUSEHOLD: &str = "\
+WITH household AS (
+    INSERT INTO households (id, name, currency_code) VALUES (:household_id, :household_name, :currency_code)
+    RETURNING id
+), member AS (
+    INSERT INTO users (id, household_id, email, password_hash, display_name, role)
+    SELECT :user_id, household.id, :email, :password_hash, :display_name, 'owner' FROM household
+    RETURNING id, household_id, role
+), session AS (
+    INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at)
+    SELECT :token_id, member.id, :family_id, :token_hash, :expires_at FROM member
+    RETURNING user_id
+)
+SELECT member.household_id, member.role FROM member JOIN session ON session.user_id = member.id";
+
+/// Consumes a valid invitation for this email, adds the user with the invited role, and starts a
+/// session; no row comes back when the invitation is unknown, used, expired or for another email.
+const REGISTER_BY_INVITATION: &str = "\
+WITH invitation AS (
+    UPDATE household_invitations SET accepted_at = now(), updated_at = now()
+    WHERE token_hash = :invitation_hash AND email = :email AND accepted_at IS NULL AND expires_at > now()
+    RETURNING household_id, role
+), member AS (
+    INSERT INTO users (id, household_id, email, password_hash, display_name, role)
+    SELECT :user_id, invitation.household_id, :email, :password_hash, :display_name, invitation.role FROM invitation
+    RETURNING id, household_id, role
+), session AS (
+    INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at)
+    SELECT :token_id, member.id, :family_id, :token_hash, :expires_at FROM member
+    RETURNING user_id
+)
+SELECT member.household_id, member.role FROM member JOIN session ON session.user_id = member.id";
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let input = Register::parse(json_body(&request)?)?;
+    let password = input.password.clone();
+    let password_hash = off_executor(move || hash_password(&password))
+        .await?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let now = Utc::now();
+    let user = UserId::new();
+    let refresh = NewRefreshToken::new_family(now);
+    let mut params = vec![
+        param("user_id", &user),
+        param("email", &input.email),
+        param("password_hash", &password_hash),
+        param("display_name", &input.display_name),
+    ];
+    params.extend(refresh.params());
+    let sql = match &input.joining {
+        Joining::NewHousehold { name, currency } => {
+            params.push(param("household_id", &HouseholdId::new()));
+            params.push(param("household_name", name));
+            params.push(param("currency_code", currency));
+            REGISTER_NEW_HOUSEHOLD
+        }
+        Joining::Invitation(token) => {
+            params.push(param("invitation_hash", &token.hash()));
+            REGISTER_BY_INVITATION
+        }
+    };
+    let rows = app.db.execute(sql, params).await.map_err(|error| match error {
+        DbError::UniqueViolation { constraint } if constraint == "uq_users_email" => {
+            ApiError::Conflict("An account with this email already exists.".to_owned())
+        }
+        other => other.into(),
+    })?;
+    let Some(row) = rows.first() else {
+        return Err(ApiError::invalid(
+            "invitation_token",
+            "is unknown, already used, expired, or for another email",
+        ));
+    };
+    let household: HouseholdId = row.get(0)?;
+    let role: Role = row.get(1)?;
+    let session = session(&app.tokens, user, household, role, &refresh.token, now)?;
+    Ok(Reply::created(&session))
+}

@@ -1,0 +1,77 @@
+//! The glue between Lambda and a handler: run it with a per-request call counter, turn its
+//! result into a response (errors as problem details), and log one line per request.
+
+use std::time::Instant;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use shared::http::{ApiError, Reply, Route};
+
+use crate::app::App;
+
+/// Serves one endpoint for the life of the process: logging and configuration are set up once,
+/// then every request goes to `respond`. This is all a binary does.
+///
+/// # Errors
+/// A configuration error at start-up (reported by Lambda as an init error).
+pub async fn serve<F, Fut>(respond: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, lambda_http::Error>> + Send,
+{
+    crate::telemetry::init();
+    // Lives as long as the process: built once per cold start, shared by every invocation.
+    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    lambda_http::run(lambda_http::service_fn(move |request| respond(app, request))).await
+}
+
+/// Runs `handle` for `request` on `route` and always produces a response.
+///
+/// # Errors
+/// None in practice; the signature is what `lambda_http` expects.
+pub async fn respond<F, Fut>(
+    app: &App,
+    route: Route,
+    request: Request,
+    handle: F,
+) -> Result<Response<Body>, lambda_http::Error>
+where
+    F: FnOnce(App, Request) -> Fut,
+    Fut: Future<Output = Result<Reply, ApiError>>,
+{
+    let started = Instant::now();
+    let request_id = request_id(&request);
+    let app = App {
+        db: app.db.counting(),
+        tokens: app.tokens.clone(),
+    };
+    let db = app.db.clone();
+    let response = match handle(app, request).await {
+        Ok(reply) => reply.into_response(),
+        Err(error) => {
+            if error.status().is_server_error() {
+                tracing::error!(%error, %request_id, "request failed");
+            }
+            error.into_response(&request_id)
+        }
+    };
+    tracing::info!(
+        route = %route,
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        data_api_calls = db.calls(),
+        %request_id,
+        "request"
+    );
+    Ok(response)
+}
+
+fn request_id(request: &Request) -> String {
+    if let Some(context) = request.lambda_context_ref() {
+        return context.request_id.clone();
+    }
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}

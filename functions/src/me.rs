@@ -1,0 +1,45 @@
+//! `GET /me`: who the access token belongs to. One Data API call.
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use shared::db::param;
+use shared::domain::{Email, HouseholdId, Name, Role, UserId};
+use shared::http::{ApiError, Reply, Route, bearer};
+
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("GET", "/me");
+
+#[derive(Debug, Serialize)]
+struct Me {
+    user_id: UserId,
+    email: Email,
+    display_name: Name,
+    household_id: HouseholdId,
+    role: Role,
+}
+
+const FIND_ME: &str = "\
+SELECT id, email, display_name, household_id, role FROM users WHERE id = :user_id AND household_id = :household_id";
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let params = vec![param("user_id", &claims.sub), param("household_id", &claims.hid)];
+    let rows = app.db.execute(FIND_ME, params).await?;
+    // A valid token whose user is gone no longer identifies anyone.
+    let row = rows.first().ok_or(ApiError::Unauthorized(
+        "The access token's user no longer exists.",
+    ))?;
+    Ok(Reply::ok(&Me {
+        user_id: row.get(0)?,
+        email: row.get(1)?,
+        display_name: row.get(2)?,
+        household_id: row.get(3)?,
+        role: row.get(4)?,
+    }))
+}

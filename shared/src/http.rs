@@ -1,0 +1,433 @@
+//! HTTP helpers every endpoint shares: reading requests, and answering errors as RFC 9457
+//! problem details (`application/problem+json`).
+//!
+//! [`ApiError`] is the one error type handlers return; [`ApiError::status`] is the one place a
+//! failure becomes a status code. Internal details never reach a response body: a 500 carries only
+//! the request id, and the cause goes to the log.
+
+use std::collections::HashMap;
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::{Claims, TokenKeys};
+use crate::db::DbError;
+use crate::domain::{ParseError, Role};
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// One invalid field of a request, for 422 answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field's JSON path, e.g. `email` or `lines[2].amount`.
+    pub field: String,
+    pub message: String,
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("malformed request: {0}")]
+    MalformedJson(String),
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("request body larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("too many attempts; retry after {retry_after_seconds} s")]
+    TooManyRequests { retry_after_seconds: u64 },
+    #[error("the database is waking up")]
+    Unavailable,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The one mapping from failure to status code.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// One invalid field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
+    }
+
+    /// Renders the problem document; `request_id` is quoted in 500s so support can find the log.
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        let status = self.status();
+        let (kind, detail, errors) = match &self {
+            Self::MalformedJson(detail) => ("malformed-request", detail.clone(), None),
+            Self::Unauthorized(detail) => ("unauthorized", (*detail).to_owned(), None),
+            Self::Forbidden(detail) => ("forbidden", (*detail).to_owned(), None),
+            Self::NotFound => ("not-found", "No such resource.".to_owned(), None),
+            Self::Conflict(detail) => ("conflict", detail.clone(), None),
+            Self::PayloadTooLarge => (
+                "payload-too-large",
+                format!("The request body must be at most {MAX_BODY_BYTES} bytes."),
+                None,
+            ),
+            Self::UnsupportedMediaType => (
+                "unsupported-media-type",
+                "Send the body as application/json.".to_owned(),
+                None,
+            ),
+            Self::Validation(errors) => (
+                "validation",
+                "Some fields are invalid.".to_owned(),
+                Some(errors.clone()),
+            ),
+            Self::TooManyRequests { retry_after_seconds } => (
+                "too-many-requests",
+                format!("Too many attempts. Try again in {retry_after_seconds} seconds."),
+                None,
+            ),
+            Self::Unavailable => (
+                "unavailable",
+                "The service is starting up. Try again in a few seconds.".to_owned(),
+                None,
+            ),
+            Self::Internal(_) => (
+                "internal",
+                format!("An unexpected error occurred. Quote request id {request_id} when reporting it."),
+                None,
+            ),
+        };
+        let mut problem = serde_json::json!({
+            "type": format!("/problems/{kind}"),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": detail,
+        });
+        if let Some(errors) = errors {
+            problem["errors"] = serde_json::json!(errors);
+        }
+        let mut response = Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, "application/problem+json")
+            .body(Body::Text(problem.to_string()))
+            .unwrap_or_default();
+        let retry_after = match self {
+            Self::TooManyRequests { retry_after_seconds } => Some(retry_after_seconds),
+            Self::Unavailable => Some(5),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// Database failures that are not the client's: a cluster still resuming is 503, the rest 500.
+/// Handlers turn the failures that are the client's (a unique violation they expect) into 409 first.
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::Resuming => Self::Unavailable,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::db::DecodeError> for ApiError {
+    fn from(error: crate::db::DecodeError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+/// Collects field errors so one 422 names every invalid field, not just the first.
+#[derive(Debug, Default)]
+pub struct Fields {
+    errors: Vec<FieldError>,
+}
+
+impl Fields {
+    /// Keeps the value, or records why `field` is invalid.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, ParseError>) -> Option<T> {
+        parsed
+            .map_err(|e| {
+                self.errors.push(FieldError {
+                    field: field.to_owned(),
+                    message: e.to_string(),
+                })
+            })
+            .ok()
+    }
+
+    /// As [`Self::check`], for an optional field.
+    pub fn check_optional<T>(
+        &mut self,
+        field: &str,
+        parsed: Option<Result<T, ParseError>>,
+    ) -> Option<Option<T>> {
+        match parsed {
+            None => Some(None),
+            Some(result) => self.check(field, result).map(Some),
+        }
+    }
+
+    /// Records a rule that involves more than one field.
+    pub fn reject(&mut self, field: &str, message: &str) {
+        self.errors.push(FieldError {
+            field: field.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    /// `Err(422)` when any field was invalid.
+    ///
+    /// # Errors
+    /// [`ApiError::Validation`] listing every invalid field.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+/// Reads a JSON body into `T` (whose fields are plain JSON types; domain parsing follows with
+/// [`Fields`]). 413 over [`MAX_BODY_BYTES`], 415 unless the content type is JSON, 400 for
+/// malformed JSON, 422 for a missing, unknown or mistyped field (`T` denies unknown fields).
+///
+/// # Errors
+/// As above.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    let bytes: &[u8] = match request.body() {
+        Body::Empty => b"",
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => b"",
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media_type != "application/json" && !media_type.ends_with("+json") {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::MalformedJson(
+            "The request body is empty; send a JSON object.".to_owned(),
+        ));
+    }
+    // Syntax first (400), then shape (422): a body can be both, and syntax is the client's first fault.
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        let field = if path == "." {
+            missing_or_unknown_field(&message)
+        } else {
+            path
+        };
+        ApiError::invalid(&field, data_message(&message))
+    })
+}
+
+fn malformed(error: &serde_json::Error) -> ApiError {
+    ApiError::MalformedJson(format!(
+        "The body is not valid JSON: {}",
+        strip_position(&error.to_string())
+    ))
+}
+
+/// serde reports missing and unknown fields at the parent path; the name is in the message.
+fn missing_or_unknown_field(message: &str) -> String {
+    message.split('`').nth(1).unwrap_or("body").to_owned()
+}
+
+/// serde's message without its line/column suffix, and in words a client reads.
+fn data_message(message: &str) -> String {
+    let message = strip_position(message);
+    if message.starts_with("missing field") {
+        "is required".to_owned()
+    } else if message.starts_with("unknown field") {
+        "is not a known field".to_owned()
+    } else if let Some(rest) = message.strip_prefix("invalid type: ") {
+        format!("has the wrong type ({rest})")
+    } else {
+        message
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The caller's verified access token claims, from `Authorization: Bearer <jwt>`.
+///
+/// # Errors
+/// 401 when the header is missing, not a bearer token, or the token does not verify.
+pub fn bearer(request: &Request, keys: &TokenKeys) -> Result<Claims, ApiError> {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::Unauthorized(
+            "Send an access token: Authorization: Bearer <token>.",
+        ))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .ok_or(ApiError::Unauthorized(
+            "The Authorization header must be a Bearer token.",
+        ))?;
+    keys.verify(token.trim()).map_err(|error| {
+        tracing::info!(%error, "access token refused");
+        ApiError::Unauthorized("The access token is invalid or has expired.")
+    })
+}
+
+/// 403 unless the caller has `role`.
+///
+/// # Errors
+/// [`ApiError::Forbidden`].
+pub fn require_role(claims: &Claims, role: Role) -> Result<(), ApiError> {
+    if claims.role == role {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "Your role in this household does not allow this.",
+        ))
+    }
+}
+
+/// An endpoint's method and path template, e.g. `GET /accounts/{account_id}`: the contract that
+/// template.yaml, the local router config and the handler share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+}
+
+impl Route {
+    pub const fn new(method: &'static str, path: &'static str) -> Self {
+        Self { method, path }
+    }
+
+    /// The path parameters of `request`: those API Gateway put in the event, or, for a router
+    /// that passes only the raw path, those read by matching the path against the template.
+    pub fn parameters(&self, request: &Request) -> HashMap<String, String> {
+        let from_event = request.path_parameters();
+        let mut parameters: HashMap<String, String> = from_event
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        if parameters.is_empty() {
+            parameters = self.match_path(request.uri().path()).unwrap_or_default();
+        }
+        parameters
+    }
+
+    /// Matches a concrete path against the template; `None` if it does not fit.
+    pub fn match_path(&self, path: &str) -> Option<HashMap<String, String>> {
+        let template: Vec<&str> = self.path.trim_matches('/').split('/').collect();
+        let actual: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if template.len() != actual.len() {
+            return None;
+        }
+        let mut parameters = HashMap::new();
+        for (pattern, segment) in template.iter().zip(&actual) {
+            match pattern.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(name) => {
+                    parameters.insert(name.to_owned(), (*segment).to_owned());
+                }
+                None if pattern == segment => {}
+                None => return None,
+            }
+        }
+        Some(parameters)
+    }
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+/// A successful answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Option<serde_json::Value>,
+}
+
+impl Reply {
+    pub fn ok(body: &impl Serialize) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Some(serde_json::to_value(body).unwrap_or_default()),
+        }
+    }
+
+    pub fn created(body: &impl Serialize) -> Self {
+        Self {
+            status: StatusCode::CREATED,
+            body: Some(serde_json::to_value(body).unwrap_or_default()),
+        }
+    }
+
+    pub fn no_content() -> Self {
+        Self {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+        }
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let builder = Response::builder().status(self.status);
+        match self.body {
+            Some(body) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::Text(body.to_string())),
+            None => builder.body(Body::Empty),
+        }
+        .unwrap_or_default()
+    }
+}

@@ -1,0 +1,205 @@
+//! A test's own API: a fresh database with the schema, an in-process data-api-local, and the
+//! functions' `App` pointed at it. Requests are real API Gateway HTTP API (v2) events, parsed by
+//! `lambda_http` exactly as in Lambda, and handed to the endpoints' `respond`.
+
+use functions::App;
+use lambda_http::http::HeaderMap;
+use lambda_http::{Body, Request, Response};
+use rand::RngCore;
+use serde_json::{Value, json};
+use shared::auth::TokenKeys;
+
+use crate::data_api::TestDataApi;
+
+pub struct TestApp {
+    pub app: App,
+    pub api: TestDataApi,
+}
+
+/// A response, with the body parsed as JSON (`Null` when empty).
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// An API Gateway HTTP API (payload format 2.0) event, as API Gateway sends it.
+pub fn event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Value {
+    let headers: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
+        .collect();
+    json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "local.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "local",
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "tests" },
+            "requestId": format!("test-{}", uuid_like()),
+            "routeKey": format!("{method} {path}"),
+            "stage": "$default",
+            "time": "24/Nov/2026:06:00:00 +0000",
+            "timeEpoch": 1_795_500_000_000_i64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:032x}",
+        rand::rng().next_u64() as u128 * u128::from(rand::rng().next_u64())
+    )
+}
+
+/// Parses an event the way the Lambda runtime does.
+pub fn request(event: &Value) -> Request {
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
+}
+
+/// A JSON request for `method path`.
+pub fn json_request(method: &str, path: &str, body: &Value, bearer: Option<&str>) -> Request {
+    let authorization = bearer.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(value) = authorization.as_deref() {
+        headers.push(("authorization", value));
+    }
+    request(&event(method, path, &headers, Some(&body.to_string())))
+}
+
+pub async fn read(response: Response<Body>) -> TestResponse {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = match response.into_body() {
+        Body::Text(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        Body::Binary(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+impl TestApp {
+    /// A fresh database with the schema, its emulator, and an `App` with a random signing key.
+    ///
+    /// # Errors
+    /// When PostgreSQL or the schema template is unavailable.
+    pub async fn spawn() -> anyhow::Result<Self> {
+        let api = TestDataApi::with_schema().await?;
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        let tokens = TokenKeys::new(&secret, functions::app::TOKEN_ISSUER)?;
+        Ok(Self {
+            app: App { db: api.db(), tokens },
+            api,
+        })
+    }
+
+    /// Data API calls made since the last [`Self::reset_calls`].
+    pub fn calls(&self) -> u64 {
+        self.api.calls().total
+    }
+
+    pub fn reset_calls(&self) {
+        self.api.emulator.service.reset_stats();
+    }
+
+    pub async fn post_register(&self, body: &Value) -> TestResponse {
+        self.send_register(json_request("POST", "/auth/register", body, None))
+            .await
+    }
+
+    pub async fn send_register(&self, request: Request) -> TestResponse {
+        read(
+            functions::auth::register::respond(&self.app, request)
+                .await
+                .expect("respond"),
+        )
+        .await
+    }
+
+    pub async fn post_login(&self, body: &Value) -> TestResponse {
+        self.send_login(json_request("POST", "/auth/login", body, None))
+            .await
+    }
+
+    pub async fn send_login(&self, request: Request) -> TestResponse {
+        read(
+            functions::auth::login::respond(&self.app, request)
+                .await
+                .expect("respond"),
+        )
+        .await
+    }
+
+    pub async fn post_refresh(&self, body: &Value) -> TestResponse {
+        self.send_refresh(json_request("POST", "/auth/refresh", body, None))
+            .await
+    }
+
+    pub async fn send_refresh(&self, request: Request) -> TestResponse {
+        read(
+            functions::auth::refresh::respond(&self.app, request)
+                .await
+                .expect("respond"),
+        )
+        .await
+    }
+
+    pub async fn post_logout(&self, body: &Value) -> TestResponse {
+        self.send_logout(json_request("POST", "/auth/logout", body, None))
+            .await
+    }
+
+    pub async fn send_logout(&self, request: Request) -> TestResponse {
+        read(
+            functions::auth::logout::respond(&self.app, request)
+                .await
+                .expect("respond"),
+        )
+        .await
+    }
+
+    pub async fn get_me(&self, token: Option<&str>) -> TestResponse {
+        let authorization = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = authorization
+            .as_deref()
+            .map(|a| vec![("authorization", a)])
+            .unwrap_or_default();
+        self.send_me(request(&event("GET", "/me", &headers, None))).await
+    }
+
+    pub async fn send_me(&self, request: Request) -> TestResponse {
+        read(functions::me::respond(&self.app, request).await.expect("respond")).await
+    }
+
+    /// Registers a new household owner and returns the 201 body.
+    pub async fn register(&self, email: &str) -> Value {
+        let response = self
+            .post_register(&json!({
+                "email": email,
+                "password": "correct horse battery",
+                "display_name": "Test Owner",
+            }))
+            .await;
+        assert_eq!(response.status, 201, "{:?}", response.body);
+        response.body
+    }
+}
