@@ -15,3 +15,18 @@ pub mod migrate;
 pub mod telemetry;
 
 pub use app::App;
+
+use shared::http::Route;
+
+/// Every HTTP endpoint: its binary's name and its route. template.yaml and the local router
+/// config in Cargo.toml must say the same (a test checks).
+pub const ENDPOINTS: &[(&str, Route)] = &[
+    ("auth-register", auth::register::ROUTE),
+    ("auth-login", auth::login::ROUTE),
+    ("auth-refresh", auth::refresh::ROUTE),
+    ("auth-logout", auth::logout::ROUTE),
+    ("me", me::ROUTE),
+];
+
+/// Binaries that are not HTTP endpoints.
+pub const OTHER_FUNCTIONS: &[&str] = &["migrate"];

@@ -7,3 +7,4 @@ mod domain;
 mod migrate;
 mod schema;
 mod sql_scan;
+mod template;

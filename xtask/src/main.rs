@@ -1,5 +1,6 @@
 //! `cargo xtask <command>`: the developer commands. Each lives in its own module.
 
+mod dev;
 mod schema;
 
 use clap::{Parser, Subcommand};
@@ -13,6 +14,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole API locally: PostgreSQL, data-api-local, cargo lambda watch, migrations.
+    Dev(dev::DevArgs),
     /// Generate migrations from the table mappings, or check the schema for drift.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
@@ -27,6 +30,7 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
+        Command::Dev(args) => dev::run(args).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::Schema(command) => schema::run(command).await,
     };
     match result {

@@ -1,0 +1,146 @@
+//! template.yaml and the code agree: one function per binary and one binary per function, each
+//! HTTP function's route equal to its handler's `ROUTE` and to the local router config, and the
+//! migration custom resource's `SchemaVersion` equal to the newest migration.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_yaml::Value;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+/// Binary name → (method, path) or None for functions without an HTTP event.
+fn template_functions(template: &Value) -> BTreeMap<String, Option<(String, String)>> {
+    let mut out = BTreeMap::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{binary}"
+        );
+        let events = resource["Properties"]["Events"].as_mapping();
+        let routes: Vec<(String, String)> = events
+            .into_iter()
+            .flatten()
+            .filter(|(_, e)| e["Type"].as_str() == Some("HttpApi"))
+            .map(|(_, e)| {
+                let p = &e["Properties"];
+                (
+                    p["Method"].as_str().unwrap().to_owned(),
+                    p["Path"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert!(routes.len() <= 1, "{binary} has several routes");
+        assert!(
+            out.insert(binary.clone(), routes.into_iter().next()).is_none(),
+            "{binary} has two functions"
+        );
+    }
+    out
+}
+
+fn binaries() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("functions/src/bin"))
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_binary_has_exactly_one_function_and_every_function_a_binary() {
+    let functions = template_functions(&template());
+    assert_eq!(functions.keys().cloned().collect::<Vec<_>>(), binaries());
+    let mut registered: Vec<String> = functions::ENDPOINTS
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    registered.extend(functions::OTHER_FUNCTIONS.iter().map(|name| (*name).to_owned()));
+    registered.sort();
+    assert_eq!(
+        registered,
+        binaries(),
+        "functions::ENDPOINTS and OTHER_FUNCTIONS list every binary"
+    );
+}
+
+#[test]
+fn every_route_matches_the_handler_and_the_local_router() {
+    let functions = template_functions(&template());
+    let manifest: toml::Value =
+        toml::from_str(&std::fs::read_to_string(root().join("functions/Cargo.toml")).unwrap()).unwrap();
+    let router = manifest["package"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .unwrap();
+    assert_eq!(
+        router.len(),
+        functions::ENDPOINTS.len(),
+        "one local route per endpoint"
+    );
+    for (binary, route) in functions::ENDPOINTS {
+        let expected = Some((route.method.to_owned(), route.path.to_owned()));
+        assert_eq!(functions[*binary], expected, "template.yaml route of {binary}");
+        let local = router[route.path].as_array().unwrap();
+        let local: Vec<(&str, &str)> = local
+            .iter()
+            .map(|r| (r["method"].as_str().unwrap(), r["function"].as_str().unwrap()))
+            .collect();
+        assert!(
+            local.contains(&(route.method, *binary)),
+            "router config for {} {}: {local:?}",
+            route.method,
+            route.path
+        );
+    }
+    for other in functions::OTHER_FUNCTIONS {
+        assert_eq!(functions[*other], None, "{other} has no HTTP route");
+    }
+}
+
+#[test]
+fn the_migration_resource_names_the_newest_schema_version_and_api_functions_wait_for_it() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let migration = &template["Resources"]["SchemaMigration"];
+    let newest = harness::schema::migrations().unwrap().last().unwrap().version;
+    assert_eq!(
+        migration["Properties"]["SchemaVersion"].as_str(),
+        Some(newest.to_string().as_str())
+    );
+    assert_eq!(migration["DependsOn"].as_str(), Some("DatabaseWriter"));
+    for (name, resource) in resources {
+        let has_http_event = resource["Properties"]["Events"]
+            .as_mapping()
+            .is_some_and(|events| events.values().any(|e| e["Type"].as_str() == Some("HttpApi")));
+        if has_http_event {
+            assert_eq!(
+                resource["DependsOn"].as_str(),
+                Some("SchemaMigration"),
+                "{name:?} must wait for the migration"
+            );
+        }
+    }
+}
