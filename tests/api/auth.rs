@@ -35,6 +35,38 @@ fn field_errors(body: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The body rules every JSON endpoint shares: 400 for malformed JSON, 415 unless the body is
+/// JSON, 413 over 64 KiB.
+async fn assert_body_rules(path: &str, send: impl AsyncFn(lambda_http::Request) -> harness::TestResponse) {
+    let post = |content_type: &str, body: &str| {
+        request(&event(
+            "POST",
+            path,
+            &[("content-type", content_type)],
+            Some(body),
+        ))
+    };
+    let malformed = send(post("application/json", "{")).await;
+    assert_eq!(
+        (malformed.status, problem_type(&malformed.body)),
+        (400, "/problems/malformed-request"),
+        "{path}"
+    );
+    assert_eq!(
+        send(post("text/plain", "{}")).await.status,
+        415,
+        "{path}: not JSON"
+    );
+    let untyped = send(request(&event("POST", path, &[], Some("{}")))).await;
+    assert_eq!(untyped.status, 415, "{path}: no content type");
+    let large = format!("{{\"refresh_token\": \"{}\"}}", "x".repeat(70_000));
+    assert_eq!(
+        send(post("application/json", &large)).await.status,
+        413,
+        "{path}: over 64 KiB"
+    );
+}
+
 // --- register ---
 
 #[tokio::test]
@@ -222,6 +254,7 @@ async fn register_returns_400_for_malformed_json() {
         assert_eq!(response.status, 400, "{body:?}: {:?}", response.body);
         assert_eq!(problem_type(&response.body), "/problems/malformed-request");
     }
+    assert_body_rules("/auth/register", async |r| app.send_register(r).await).await;
 }
 
 #[tokio::test]
@@ -398,28 +431,7 @@ async fn login_answers_unknown_email_and_wrong_password_alike() {
 #[tokio::test]
 async fn login_returns_400_413_415_and_422_for_bad_requests() {
     let app = TestApp::spawn().await.unwrap();
-    let malformed = app
-        .send_login(request(&event(
-            "POST",
-            "/auth/login",
-            &[("content-type", "application/json")],
-            Some("{"),
-        )))
-        .await;
-    assert_eq!(malformed.status, 400);
-    let plain = app
-        .send_login(request(&event(
-            "POST",
-            "/auth/login",
-            &[("content-type", "text/plain")],
-            Some("{}"),
-        )))
-        .await;
-    assert_eq!(plain.status, 415);
-    let big = app
-        .post_login(&json!({"email": "a@b.co", "password": "x".repeat(70_000)}))
-        .await;
-    assert_eq!(big.status, 413);
+    assert_body_rules("/auth/login", async |r| app.send_login(r).await).await;
     let missing = app.post_login(&json!({"email": "a@b.co"})).await;
     assert_eq!(
         (missing.status, field_errors(&missing.body)),
@@ -583,23 +595,7 @@ async fn refresh_refuses_unknown_expired_and_malformed_tokens() {
     );
     let missing = app.post_refresh(&json!({})).await;
     assert_eq!(missing.status, 422);
-    let bad_json = app
-        .send_refresh(request(&event(
-            "POST",
-            "/auth/refresh",
-            &[("content-type", "application/json")],
-            Some("["),
-        )))
-        .await;
-    assert_eq!(bad_json.status, 400);
-    let plain = app
-        .send_refresh(request(&event("POST", "/auth/refresh", &[], Some("{}"))))
-        .await;
-    assert_eq!(plain.status, 415);
-    let big = app
-        .post_refresh(&json!({"refresh_token": "x".repeat(70_000)}))
-        .await;
-    assert_eq!(big.status, 413);
+    assert_body_rules("/auth/refresh", async |r| app.send_refresh(r).await).await;
 }
 
 #[tokio::test]
@@ -634,30 +630,7 @@ async fn logout_revokes_the_family_in_one_call_and_is_idempotent() {
         422
     );
     assert_eq!(app.post_logout(&json!({})).await.status, 422);
-    let bad_json = app
-        .send_logout(request(&event(
-            "POST",
-            "/auth/logout",
-            &[("content-type", "application/json")],
-            Some("{,}"),
-        )))
-        .await;
-    assert_eq!(bad_json.status, 400);
-    let plain = app
-        .send_logout(request(&event(
-            "POST",
-            "/auth/logout",
-            &[("content-type", "text/plain")],
-            Some("{}"),
-        )))
-        .await;
-    assert_eq!(plain.status, 415);
-    assert_eq!(
-        app.post_logout(&json!({"refresh_token": "x".repeat(70_000)}))
-            .await
-            .status,
-        413
-    );
+    assert_body_rules("/auth/logout", async |r| app.send_logout(r).await).await;
 }
 
 // --- me ---

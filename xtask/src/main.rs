@@ -1,5 +1,6 @@
 //! `cargo xtask <command>`: the developer commands. Each lives in its own module.
 
+mod bench;
 mod dev;
 mod schema;
 
@@ -14,6 +15,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Measure round trips, latency, cold start, size, argon2 and cost into bench/results.md.
+    Bench(bench::BenchArgs),
     /// Run the whole API locally: PostgreSQL, data-api-local, cargo lambda watch, migrations.
     Dev(dev::DevArgs),
     /// Generate migrations from the table mappings, or check the schema for drift.
@@ -30,6 +33,7 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
+        Command::Bench(args) => bench::run(args).await,
         Command::Dev(args) => dev::run(args).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::Schema(command) => schema::run(command).await,
     };
