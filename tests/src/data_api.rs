@@ -25,6 +25,7 @@ pub fn client(endpoint: &str) -> Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
+        .http_client(shared::db::https_client())
         .credentials_provider(Credentials::new("local", "local", None, None, "data-api-local"))
         .retry_config(aws_sdk_rdsdata::config::retry::RetryConfig::disabled())
         .build();

@@ -143,7 +143,8 @@ async fn check_target(target: Target) -> anyhow::Result<ExitCode> {
         );
         check::check(&db, &mappings).await?
     } else if let (Some(resource_arn), Some(secret_arn)) = (target.resource_arn, target.secret_arn) {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(shared::db::https_client());
         if let Some(endpoint) = &target.endpoint {
             loader = loader.endpoint_url(endpoint);
         }

@@ -21,6 +21,15 @@ use aws_sdk_rdsdata::types::{Field, SqlParameter};
 
 pub use value::{DecodeError, FromField, SqlColumn, ToParam};
 
+/// The HTTPS client every Data API client is built with: rustls over ring, the crypto the rest of
+/// the binary already links (also speaks plain HTTP, for data-api-local).
+pub fn https_client() -> aws_sdk_rdsdata::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 /// A named parameter, e.g. `param("id", &account_id)`.
 pub fn param(name: &str, value: &(impl ToParam + ?Sized)) -> SqlParameter {
     let (field, hint) = value.to_field();
@@ -190,6 +199,7 @@ impl Db {
         };
         let (cluster, secret, database) = (var("DB_CLUSTER_ARN")?, var("DB_SECRET_ARN")?, var("DB_NAME")?);
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(https_client())
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .load()
             .await;

@@ -1,18 +1,18 @@
 //! `cargo xtask bench`: round trips, latency, cold start, binary size, argon2 and cost, written
 //! to `bench/results.md` with the machine they were measured on.
 //!
-//! The command re-runs itself as a release build, so the handlers, data-api-local and the
-//! measurements are optimised as in production, and shares one release build with the Lambda
-//! binaries it starts for the cold-start runs. Targets are reported, not asserted: a benchmark
-//! informs, the tests decide.
+//! What is measured runs as release builds, the way Lambda runs it: the function binaries under a
+//! loopback stand-in for the Lambda Runtime API ([`runtime`]), talking to the release
+//! data-api-local on the local PostgreSQL. This command only orchestrates. Targets are reported,
+//! not asserted: a benchmark informs, the tests decide.
 
-mod coldstart;
-mod endpoints;
+mod functions;
 mod overhead;
 mod report;
+mod runtime;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -34,7 +34,7 @@ pub struct BenchArgs {
 
 /// The binaries whose cold start is measured, with an event each that needs no database.
 fn cold_start_events() -> Vec<(&'static str, serde_json::Value)> {
-    let mut events: Vec<(&'static str, serde_json::Value)> = functions::ENDPOINTS
+    let mut events: Vec<(&'static str, serde_json::Value)> = ::functions::ENDPOINTS
         .iter()
         .map(|(binary, route)| {
             // A POST without a JSON content type is refused (415) and GET /me without a token (401),
@@ -55,65 +55,89 @@ fn cold_start_events() -> Vec<(&'static str, serde_json::Value)> {
     events
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    if cfg!(debug_assertions) {
-        println!("Re-running as a release build…");
-        let status = Command::new("cargo")
-            .args(["run", "--release", "--quiet", "-p", "xtask", "--", "bench"])
-            .args([
-                "--samples",
-                &args.samples.to_string(),
-                "--starts",
-                &args.starts.to_string(),
-            ])
-            .arg("--output")
-            .arg(&args.output)
-            .status()
-            .context("running the release build")?;
-        return Ok(if status.success() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        });
+/// The release data-api-local, as a child process; stopped when dropped.
+struct Emulator {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
+}
+
+async fn start_emulator(target: &Path, postgres: &str, database: &str) -> anyhow::Result<Emulator> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new(target.join("data-api-local"))
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--postgres",
+            postgres,
+            "--default-database",
+            database,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting the release data-api-local")?;
+    let emulator = Emulator {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let health = format!("{}/_local/health", emulator.endpoint);
+    for _ in 0..100 {
+        if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
+            return Ok(emulator);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("data-api-local did not start")
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let target = harness::postgres::target_dir().join("release");
     build_binaries()?;
 
-    println!(
-        "Endpoints: Data API calls and latency ({} requests each)…",
-        args.samples
-    );
-    let endpoints = endpoints::run(args.samples).await?;
+    let server = harness::postgres::server().await?;
+    let database = harness::TestDatabase::from_template(harness::schema::template().await?).await?;
+    let emulator = start_emulator(&target, &server.base_url(), &database.name).await?;
+    let environment = function_environment(&emulator.endpoint, &database.name);
+
+    println!("Endpoints, warm ({} requests each)…", args.samples);
+    let setup = functions::Setup {
+        target: &target,
+        environment: &environment,
+        emulator: &emulator.endpoint,
+        database: &database.name,
+        samples: args.samples,
+    };
+    let endpoints = functions::endpoints(&setup).await?;
 
     println!("Cold starts ({} per binary)…", args.starts);
-    let runtime = coldstart::RuntimeApi::start().await?;
-    let environment = function_environment();
     let mut starts = Vec::new();
     for (binary, event) in cold_start_events() {
-        let path = target.join(binary);
-        let mut samples = Vec::with_capacity(args.starts);
-        for _ in 0..args.starts {
-            samples.push(runtime.measure(&path, &environment, &event.to_string()).await?);
-        }
-        starts.push(report::ColdStart::from_samples(
-            binary,
-            &samples,
-            file_size(&path)?,
-        ));
+        starts.push(
+            functions::cold_start(binary, &target.join(binary), &environment, &event, args.starts).await?,
+        );
     }
 
     println!("argon2id and emulator overhead…");
     let argon2 = overhead::argon2_rust(20);
     let reference = overhead::argon2_reference(20);
-    let emulator = overhead::emulator(500).await?;
+    let direct = database.connect().await?;
+    let emulator_overhead = overhead::emulator(&emulator.endpoint, &database.name, &direct, 500).await?;
+    drop(emulator);
 
     let report = report::Report {
         endpoints,
         starts,
         argon2,
         argon2_reference: reference,
-        emulator,
+        emulator: emulator_overhead,
         elapsed: started.elapsed(),
     };
     let markdown = report.markdown(&machine());
@@ -151,10 +175,10 @@ fn build_binaries() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What the functions need to initialise; no call reaches these endpoints during a cold start.
-fn function_environment() -> Vec<(&'static str, String)> {
+/// What the functions are configured with, as `cargo xtask dev` configures them.
+fn function_environment(data_api: &str, database: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("AWS_ENDPOINT_URL_RDS_DATA", "http://127.0.0.1:9".to_owned()),
+        ("AWS_ENDPOINT_URL_RDS_DATA", data_api.to_owned()),
         ("AWS_ACCESS_KEY_ID", "local".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
         ("AWS_REGION", "us-east-1".to_owned()),
@@ -166,18 +190,12 @@ fn function_environment() -> Vec<(&'static str, String)> {
             "DB_SECRET_ARN",
             "arn:aws:secretsmanager:us-east-1:000000000000:secret:bench".to_owned(),
         ),
-        ("DB_NAME", "bench".to_owned()),
+        ("DB_NAME", database.to_owned()),
         (
             "AUTH_TOKEN_SECRET",
             "bench-only-signing-secret-0123456789abcdef".to_owned(),
         ),
     ]
-}
-
-fn file_size(path: &Path) -> anyhow::Result<u64> {
-    Ok(std::fs::metadata(path)
-        .with_context(|| format!("{} is not built", path.display()))?
-        .len())
 }
 
 /// A description of this machine for the report.

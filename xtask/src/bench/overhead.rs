@@ -4,7 +4,6 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::TestDataApi;
 use shared::auth::{ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, Password, hash_password};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -12,27 +11,44 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples.get(samples.len() / 2).copied().unwrap_or_default()
 }
 
-/// Median round trip of the same query through data-api-local (SDK client, HTTP, JSON) and over a
-/// direct connection.
+/// Median round trip of the same query through the release data-api-local (HTTP, JSON, typed
+/// binding) and over a direct PostgreSQL connection.
 pub struct Overhead {
     pub data_api: Duration,
     pub direct: Duration,
 }
 
-pub async fn emulator(samples: usize) -> anyhow::Result<Overhead> {
+/// Posts the Data API's own `ExecuteStatement` body to `emulator` (no SDK, so the client's cost is
+/// not counted), and runs the same statement on `direct`.
+pub async fn emulator(
+    emulator: &str,
+    database: &str,
+    direct: &tokio_postgres::Client,
+    samples: usize,
+) -> anyhow::Result<Overhead> {
     // Text-typed on both paths, so both bind and run the very same statement.
     const SQL: &str = "SELECT id, name FROM households WHERE name = $1";
-    let api = TestDataApi::with_schema().await?;
-    let db = api.db();
-    let direct = api.database.connect().await?;
     let statement = direct.prepare(SQL).await?;
-    let data_api_sql = SQL.replace("$1", ":name");
+    let body = serde_json::json!({
+        "resourceArn": "arn:aws:rds:us-east-1:000000000000:cluster:bench",
+        "secretArn": "arn:aws:secretsmanager:us-east-1:000000000000:secret:bench",
+        "database": database,
+        "sql": SQL.replace("$1", ":name"),
+        "parameters": [{"name": "name", "value": {"stringValue": "Bench"}}],
+    });
+    let http = reqwest::Client::new();
+    let url = format!("{emulator}/Execute");
     let mut through_emulator = Vec::with_capacity(samples);
     let mut over_direct = Vec::with_capacity(samples);
     for _ in 0..samples {
         let started = Instant::now();
-        db.execute(&data_api_sql, vec![shared::db::param("name", "Bench")])
-            .await?;
+        let response = http.post(&url).json(&body).send().await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "data-api-local answered {}",
+            response.status()
+        );
+        response.bytes().await?;
         through_emulator.push(started.elapsed());
         let started = Instant::now();
         direct.query(&statement, &[&"Bench"]).await?;

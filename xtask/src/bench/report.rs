@@ -3,8 +3,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::coldstart::Start;
-use super::endpoints::EndpointResult;
+use super::functions::{ColdStart, Endpoint};
 use super::ms;
 use super::overhead::Overhead;
 
@@ -19,30 +18,8 @@ const MEMORY_GB: f64 = 256.0 / 1024.0;
 /// An assumed Data API round trip inside an AWS region, to show what the local numbers leave out.
 const ASSUMED_DATA_API_MS: f64 = 15.0;
 
-pub struct ColdStart {
-    pub binary: &'static str,
-    pub init: Duration,
-    pub first_response: Duration,
-    pub size: u64,
-}
-
-impl ColdStart {
-    pub fn from_samples(binary: &'static str, samples: &[Start], size: u64) -> Self {
-        let median = |mut values: Vec<Duration>| {
-            values.sort();
-            values.get(values.len() / 2).copied().unwrap_or_default()
-        };
-        Self {
-            binary,
-            init: median(samples.iter().map(|s| s.init).collect()),
-            first_response: median(samples.iter().map(|s| s.first_response).collect()),
-            size,
-        }
-    }
-}
-
 pub struct Report {
-    pub endpoints: Vec<EndpointResult>,
+    pub endpoints: Vec<Endpoint>,
     pub starts: Vec<ColdStart>,
     pub argon2: Duration,
     pub argon2_reference: Option<Duration>,
@@ -70,9 +47,8 @@ impl Report {
             self.elapsed.as_secs_f64()
         );
 
-        out.push_str(
-            "## Endpoints (in-process, real API Gateway events, data-api-local on local PostgreSQL)\n\n",
-        );
+        out.push_str("## Endpoints (release binaries, warm, real API Gateway events, release data-api-local on local PostgreSQL)\n\n");
+        out.push_str("Latency runs from handing the event to the function to receiving its answer: the handler plus one loopback hop.\n\n");
         out.push_str("| endpoint | route | Data API calls / request | budget | | median | p95 | requests | est. cost / 1M requests (local latency) | est. cost / 1M (+ 15 ms per Data API call) |\n");
         out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
         for e in &self.endpoints {

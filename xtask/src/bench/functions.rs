@@ -1,0 +1,238 @@
+//! The release function binaries, run as Lambda runs them: cold starts, and warm requests against
+//! the release data-api-local with the Data API calls each request makes.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::runtime::RuntimeApi;
+
+/// Medians over several cold starts of one binary.
+pub struct ColdStart {
+    pub binary: &'static str,
+    /// Exec → first `GET …/invocation/next`.
+    pub init: Duration,
+    /// Exec → the first answer posted back.
+    pub first_response: Duration,
+    pub size: u64,
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len().saturating_sub(1)) as f64 * p).round() as usize;
+    sorted.get(rank).copied().unwrap_or_default()
+}
+
+/// Starts `binary` `starts` times, each answering one `event` that needs no database.
+pub async fn cold_start(
+    binary: &'static str,
+    path: &Path,
+    environment: &[(&str, String)],
+    event: &Value,
+    starts: usize,
+) -> anyhow::Result<ColdStart> {
+    let (mut inits, mut firsts) = (Vec::new(), Vec::new());
+    for _ in 0..starts {
+        let runtime = RuntimeApi::start().await?;
+        let function = runtime.spawn(path, environment)?;
+        let answer = runtime.invoke(&event.to_string()).await?;
+        let first_next = runtime
+            .first_next()
+            .ok_or_else(|| anyhow::anyhow!("{binary} never asked for work"))?;
+        inits.push(first_next - function.spawned);
+        firsts.push(answer.at - function.spawned);
+    }
+    Ok(ColdStart {
+        binary,
+        init: median(inits),
+        first_response: median(firsts),
+        size: std::fs::metadata(path)?.len(),
+    })
+}
+
+/// One endpoint, warm.
+pub struct Endpoint {
+    pub binary: &'static str,
+    pub route: String,
+    pub budget: f64,
+    pub calls_per_request: f64,
+    pub median: Duration,
+    pub p95: Duration,
+    pub samples: usize,
+}
+
+/// The HTTP status and JSON body of a lambda_http answer.
+fn http(answer: &Value) -> (u64, Value) {
+    let status = answer["statusCode"].as_u64().unwrap_or(0);
+    let body = answer["body"]
+        .as_str()
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    (status, body)
+}
+
+fn post(path: &str, body: &Value) -> String {
+    harness::app::event(
+        "POST",
+        path,
+        &[("content-type", "application/json")],
+        Some(&body.to_string()),
+    )
+    .to_string()
+}
+
+/// Reads the emulator's call counter for `database`.
+async fn calls(http: &reqwest::Client, emulator: &str, database: &str) -> anyhow::Result<u64> {
+    let stats: Value = http
+        .get(format!("{emulator}/_local/stats"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(stats["databases"][database]["total"].as_u64().unwrap_or(0))
+}
+
+pub struct Setup<'a> {
+    pub target: &'a Path,
+    pub environment: &'a [(&'a str, String)],
+    pub emulator: &'a str,
+    pub database: &'a str,
+    pub samples: usize,
+}
+
+/// Warm requests to one endpoint: `request(i, previous answer)` builds the i-th event, and `carry`
+/// sees every answer (to thread a rotated token into the next request).
+async fn measure(
+    setup: &Setup<'_>,
+    binary: &'static str,
+    budget: f64,
+    samples: usize,
+    mut request: impl FnMut(usize, &Value) -> String,
+    mut carry: impl FnMut(&Value),
+) -> anyhow::Result<Endpoint> {
+    let route = functions::ENDPOINTS
+        .iter()
+        .find(|(n, _)| *n == binary)
+        .map(|(_, r)| r.to_string())
+        .unwrap_or_default();
+    let client = reqwest::Client::new();
+    let runtime = RuntimeApi::start().await?;
+    let _function = runtime.spawn(&setup.target.join(binary), setup.environment)?;
+    let mut last = Value::Null;
+    for i in 0..3 {
+        let answer = runtime.invoke(&request(samples + i, &last)).await?;
+        last = http(&answer.body).1;
+        carry(&last);
+    }
+    let before = calls(&client, setup.emulator, setup.database).await?;
+    let mut latencies = Vec::with_capacity(samples);
+    for i in 0..samples {
+        let answer = runtime.invoke(&request(i, &last)).await?;
+        let (status, body) = http(&answer.body);
+        anyhow::ensure!((200..300).contains(&status), "{binary} answered {status}: {body}");
+        latencies.push(answer.latency);
+        carry(&body);
+        last = body;
+    }
+    let after = calls(&client, setup.emulator, setup.database).await?;
+    latencies.sort();
+    Ok(Endpoint {
+        binary,
+        route,
+        budget,
+        calls_per_request: (after - before) as f64 / samples as f64,
+        median: percentile(&latencies, 0.5),
+        p95: percentile(&latencies, 0.95),
+        samples,
+    })
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Every endpoint, warm; register and login (which hash a password) with a fifth of the samples.
+pub async fn endpoints(setup: &Setup<'_>) -> anyhow::Result<Vec<Endpoint>> {
+    let slow = (setup.samples / 5).max(10);
+    let fast = setup.samples;
+    let mut results = Vec::new();
+
+    let register = |i: usize, _: &Value| {
+        post(
+            "/auth/register",
+            &json!({"email": format!("user-{i}@bench.example"), "password": PASSWORD, "display_name": "Bench"}),
+        )
+    };
+    results.push(measure(setup, "auth-register", 1.0, slow, register, |_| {}).await?);
+
+    // user-0 exists now; log in as it.
+    let login_body = json!({"email": "user-0@bench.example", "password": PASSWORD});
+    let mut session = Value::Null;
+    results.push(
+        measure(
+            setup,
+            "auth-login",
+            2.0,
+            slow,
+            |_, _| post("/auth/login", &login_body),
+            |body| session = body.clone(),
+        )
+        .await?,
+    );
+
+    // Each refresh presents the token the previous answer returned.
+    let latest = std::cell::RefCell::new(session["refresh_token"].clone());
+    results.push(
+        measure(
+            setup,
+            "auth-refresh",
+            1.0,
+            fast,
+            |_, _| post("/auth/refresh", &json!({"refresh_token": *latest.borrow()})),
+            |body| *latest.borrow_mut() = body["refresh_token"].clone(),
+        )
+        .await?,
+    );
+
+    // Logout needs a live session per request: log in that many times first (through the same
+    // release binary; not measured).
+    let mut sessions = Vec::new();
+    {
+        let runtime = RuntimeApi::start().await?;
+        let _login = runtime.spawn(&setup.target.join("auth-login"), setup.environment)?;
+        for _ in 0..fast + 3 {
+            let answer = runtime.invoke(&post("/auth/login", &login_body)).await?;
+            sessions.push(http(&answer.body).1["refresh_token"].clone());
+        }
+    }
+    results.push(
+        measure(
+            setup,
+            "auth-logout",
+            1.0,
+            fast,
+            |i, _| {
+                post(
+                    "/auth/logout",
+                    &json!({"refresh_token": sessions[i % sessions.len()]}),
+                )
+            },
+            |_| {},
+        )
+        .await?,
+    );
+
+    let access = session["access_token"].as_str().unwrap_or_default().to_owned();
+    let me = harness::app::event(
+        "GET",
+        "/me",
+        &[("authorization", &format!("Bearer {access}"))],
+        None,
+    )
+    .to_string();
+    results.push(measure(setup, "me", 1.0, fast, |_, _| me.clone(), |_| {}).await?);
+    Ok(results)
+}
