@@ -5,7 +5,8 @@
 //!   parameters so they can be raised later: [`needs_rehash`] tells login to re-hash.
 //! - Access tokens: JWT HS256, 15 minutes, claims `sub`, `hid` (household), `role`, `iat`, `exp`,
 //!   `jti`, `iss`; verification pins the algorithm, the issuer and the expiry.
-//! - Refresh tokens: 256 random bits given to the client once; only their SHA-256 is stored.
+//! - Refresh and invitation tokens ([`SecretToken`]): 256 random bits given to the client once;
+//!   only their SHA-256 is stored.
 
 use std::fmt;
 use std::sync::LazyLock;
@@ -249,19 +250,20 @@ impl TokenKeys {
     }
 }
 
-/// A refresh token: the secret the client holds, and the hash the database holds.
+/// A bearer secret handed to a client once — a refresh token or an invitation token — and the
+/// hash the database holds instead of it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct RefreshToken {
+pub struct SecretToken {
     secret: String,
 }
 
-impl fmt::Debug for RefreshToken {
+impl fmt::Debug for SecretToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RefreshToken(…)")
+        f.write_str("SecretToken(…)")
     }
 }
 
-impl RefreshToken {
+impl SecretToken {
     /// 256 random bits, base64url without padding.
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];

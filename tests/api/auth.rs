@@ -301,7 +301,7 @@ async fn invite(
     role: &str,
     expires_in_hours: i64,
 ) -> String {
-    let token = shared::auth::RefreshToken::generate();
+    let token = shared::auth::SecretToken::generate();
     let db = app.api.db();
     db.execute(
         "INSERT INTO household_invitations (id, household_id, email, role, token_hash, invited_by, expires_at) \
@@ -567,7 +567,7 @@ async fn presenting_a_rotated_token_revokes_the_whole_family() {
 async fn refresh_refuses_unknown_expired_and_malformed_tokens() {
     let app = TestApp::spawn().await.unwrap();
     let session = app.register("ada@example.com").await;
-    let unknown = shared::auth::RefreshToken::generate();
+    let unknown = shared::auth::SecretToken::generate();
     assert_eq!(
         app.post_refresh(&json!({"refresh_token": unknown.secret()}))
             .await

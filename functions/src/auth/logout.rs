@@ -2,7 +2,7 @@
 //! twice, or with an unknown token, also answers 204: there is nothing left to end.
 
 use lambda_http::{Body, Request, Response};
-use shared::auth::RefreshToken;
+use shared::auth::SecretToken;
 use shared::db::param;
 use shared::http::{ApiError, Fields, Reply, Route, json_body};
 
@@ -24,7 +24,7 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let body: RefreshBody = json_body(&request)?;
     let mut fields = Fields::default();
-    let token = fields.check("refresh_token", RefreshToken::parse(&body.refresh_token));
+    let token = fields.check("refresh_token", SecretToken::parse(&body.refresh_token));
     fields.finish()?;
     if let Some(token) = token {
         app.db

@@ -8,7 +8,7 @@ pub mod register;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use shared::auth::{REFRESH_TOKEN_TTL, RefreshToken, TokenKeys};
+use shared::auth::{REFRESH_TOKEN_TTL, SecretToken, TokenKeys};
 use shared::db::param;
 use shared::domain::{HouseholdId, RefreshTokenId, Role, TokenFamilyId, UserId};
 use shared::http::ApiError;
@@ -31,7 +31,7 @@ pub struct Session {
 pub struct NewRefreshToken {
     pub id: RefreshTokenId,
     pub family: TokenFamilyId,
-    pub token: RefreshToken,
+    pub token: SecretToken,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -45,7 +45,7 @@ impl NewRefreshToken {
         Self {
             id: RefreshTokenId::new(),
             family,
-            token: RefreshToken::generate(),
+            token: SecretToken::generate(),
             expires_at: now + REFRESH_TOKEN_TTL,
         }
     }
@@ -70,7 +70,7 @@ pub fn session(
     user: UserId,
     household: HouseholdId,
     role: Role,
-    refresh: &RefreshToken,
+    refresh: &SecretToken,
     now: DateTime<Utc>,
 ) -> Result<Session, ApiError> {
     let access = keys

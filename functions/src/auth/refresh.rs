@@ -8,7 +8,7 @@
 use chrono::Utc;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::auth::RefreshToken;
+use shared::auth::SecretToken;
 use shared::db::param;
 use shared::domain::{HouseholdId, Role, UserId};
 use shared::http::{ApiError, Fields, Reply, Route, json_body};
@@ -57,7 +57,7 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let body: RefreshBody = json_body(&request)?;
     let mut fields = Fields::default();
-    let presented = fields.check("refresh_token", RefreshToken::parse(&body.refresh_token));
+    let presented = fields.check("refresh_token", SecretToken::parse(&body.refresh_token));
     fields.finish()?;
     let Some(presented) = presented else {
         return Err(invalid());

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::auth::{Password, RefreshToken, hash_password};
+use shared::auth::{Password, SecretToken, hash_password};
 use shared::db::{DbError, param};
 use shared::domain::{CurrencyCode, Email, HouseholdId, Name, Role, UserId};
 use shared::http::{ApiError, Fields, Reply, Route, json_body};
@@ -37,7 +37,7 @@ struct Register {
 
 enum Joining {
     NewHousehold { name: Name, currency: CurrencyCode },
-    Invitation(RefreshToken),
+    Invitation(SecretToken),
 }
 
 impl Register {
@@ -54,7 +54,7 @@ impl Register {
         );
         let invitation = fields.check_optional(
             "invitation_token",
-            body.invitation_token.as_deref().map(RefreshToken::parse),
+            body.invitation_token.as_deref().map(SecretToken::parse),
         );
         if body.invitation_token.is_some() {
             let message = "cannot be given with an invitation_token: you join the inviting household";

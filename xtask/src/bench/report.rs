@@ -141,7 +141,7 @@ impl Report {
             self.emulator.data_api.as_secs_f64() / self.emulator.direct.as_secs_f64().max(f64::EPSILON);
         let _ = writeln!(
             out,
-            "The same query, median of 500: through `aws-sdk-rdsdata` → data-api-local {:.3} ms, over a direct PostgreSQL connection {:.3} ms: {ratio:.1}× (HTTP, JSON, SigV4 signing and a prepare per call). On AWS a Data API round trip is typically 10–20 ms, so local latencies are a floor, and call counts are what carries over.",
+            "The same query, median of 500: an `ExecuteStatement` request to the release data-api-local {:.3} ms, over a direct PostgreSQL connection {:.3} ms: {ratio:.1}× (HTTP, JSON, typed binding and a prepare per call; the SDK client's own signing is not counted). On AWS a Data API round trip is typically 10–20 ms, so local latencies are a floor, and call counts are what carries over.",
             ms(self.emulator.data_api),
             ms(self.emulator.direct)
         );
