@@ -26,15 +26,21 @@ async fn with_ledger(adjust: impl FnOnce(&mut data_api_local::Config)) -> TestDa
     api
 }
 
-#[tokio::test]
-async fn writes_are_invisible_outside_until_commit() {
-    let api = with_ledger(|_| {}).await;
+/// Begins a transaction and inserts one row in it; returns the transaction id.
+async fn begin_with_one_row(api: &TestDataApi) -> String {
     let id = api.begin().send().await.unwrap().transaction_id.unwrap();
     api.execute("INSERT INTO ledger VALUES (1)")
         .transaction_id(&id)
         .send()
         .await
         .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn writes_are_invisible_outside_until_commit() {
+    let api = with_ledger(|_| {}).await;
+    let id = begin_with_one_row(&api).await;
     assert_eq!(count(&api, Some(&id)).await, 1);
     assert_eq!(count(&api, None).await, 0);
     let committed = api.commit(&id).send().await.unwrap();
@@ -48,12 +54,7 @@ async fn writes_are_invisible_outside_until_commit() {
 #[tokio::test]
 async fn rollback_undoes_the_transaction() {
     let api = with_ledger(|_| {}).await;
-    let id = api.begin().send().await.unwrap().transaction_id.unwrap();
-    api.execute("INSERT INTO ledger VALUES (1)")
-        .transaction_id(&id)
-        .send()
-        .await
-        .unwrap();
+    let id = begin_with_one_row(&api).await;
     let rolled_back = api.rollback(&id).send().await.unwrap();
     assert_eq!(
         rolled_back.transaction_status.as_deref(),
@@ -97,12 +98,7 @@ async fn an_unknown_transaction_is_not_found_with_status_404() {
 #[tokio::test]
 async fn an_idle_transaction_expires_and_is_rolled_back() {
     let api = with_ledger(|c| c.transaction_idle_timeout = Duration::from_millis(200)).await;
-    let id = api.begin().send().await.unwrap().transaction_id.unwrap();
-    api.execute("INSERT INTO ledger VALUES (1)")
-        .transaction_id(&id)
-        .send()
-        .await
-        .unwrap();
+    let id = begin_with_one_row(&api).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     let error = api
         .execute("SELECT 1")
@@ -134,12 +130,7 @@ async fn overlapping_calls_on_one_transaction_are_refused() {
 #[tokio::test]
 async fn an_error_aborts_the_transaction_until_rollback() {
     let api = with_ledger(|_| {}).await;
-    let id = api.begin().send().await.unwrap().transaction_id.unwrap();
-    api.execute("INSERT INTO ledger VALUES (1)")
-        .transaction_id(&id)
-        .send()
-        .await
-        .unwrap();
+    let id = begin_with_one_row(&api).await;
     let duplicate = api
         .execute("INSERT INTO ledger VALUES (1)")
         .transaction_id(&id)
@@ -168,12 +159,7 @@ async fn an_error_aborts_the_transaction_until_rollback() {
 #[tokio::test]
 async fn an_oversized_response_loses_the_transaction() {
     let api = with_ledger(|_| {}).await;
-    let id = api.begin().send().await.unwrap().transaction_id.unwrap();
-    api.execute("INSERT INTO ledger VALUES (1)")
-        .transaction_id(&id)
-        .send()
-        .await
-        .unwrap();
+    let id = begin_with_one_row(&api).await;
     let big = api
         .execute("SELECT repeat('x', 2000000)")
         .transaction_id(&id)
