@@ -111,39 +111,41 @@ fn default_household_name(owner: &Name) -> Name {
     Name::parse(&name).unwrap_or_else(|_| owner.clone())
 }
 
-/// A new household with the user as its owner, the user, and the first refresh token.
-const REGISTER_NEW_HOUSEHOLD: &str = "\
-WITH household AS (
-    INSERT INTO households (id, name, currency_code) VALUES (:household_id, :household_name, :currency_code)
-    RETURNING id
+/// The tail both registrations share: given a CTE `joined (household_id, role)`, insert the user
+/// and the session's first refresh token, and return the household and role.
+macro_rules! member_and_session {
+    () => {
+        "
 ), member AS (
     INSERT INTO users (id, household_id, email, password_hash, display_name, role)
-    SELECT :user_id, household.id, :email, :password_hash, :display_name, 'owner' FROM household
+    SELECT :user_id, joined.household_id, :email, :password_hash, :display_name, joined.role FROM joined
     RETURNING id, household_id, role
 ), session AS (
     INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at)
     SELECT :token_id, member.id, :family_id, :token_hash, :expires_at FROM member
     RETURNING user_id
 )
-SELECT member.household_id, member.role FROM member JOIN session ON session.user_id = member.id";
+SELECT member.household_id, member.role FROM member JOIN session ON session.user_id = member.id"
+    };
+}
 
-/// Consumes a valid invitation for this email, adds the user with the invited role, and starts a
-/// session; no row comes back when the invitation is unknown, used, expired or for another email.
-const REGISTER_BY_INVITATION: &str = "\
-WITH invitation AS (
+/// A new household with the user as its owner.
+const REGISTER_NEW_HOUSEHOLD: &str = concat!(
+    "WITH joined AS (
+    INSERT INTO households (id, name, currency_code) VALUES (:household_id, :household_name, :currency_code)
+    RETURNING id AS household_id, 'owner'::text AS role",
+    member_and_session!()
+);
+
+/// Consumes a valid invitation for this email and joins its household with the invited role; no
+/// row comes back when the invitation is unknown, used, expired or for another email.
+const REGISTER_BY_INVITATION: &str = concat!(
+    "WITH joined AS (
     UPDATE household_invitations SET accepted_at = now(), updated_at = now()
     WHERE token_hash = :invitation_hash AND email = :email AND accepted_at IS NULL AND expires_at > now()
-    RETURNING household_id, role
-), member AS (
-    INSERT INTO users (id, household_id, email, password_hash, display_name, role)
-    SELECT :user_id, invitation.household_id, :email, :password_hash, :display_name, invitation.role FROM invitation
-    RETURNING id, household_id, role
-), session AS (
-    INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at)
-    SELECT :token_id, member.id, :family_id, :token_hash, :expires_at FROM member
-    RETURNING user_id
-)
-SELECT member.household_id, member.role FROM member JOIN session ON session.user_id = member.id";
+    RETURNING household_id, role",
+    member_and_session!()
+);
 
 pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
     glue(app, ROUTE, request, handle).await
