@@ -166,6 +166,8 @@ fn build_binaries() -> anyhow::Result<()> {
             "--bins",
             "-p",
             "lambda-floor",
+            "-p",
+            "data-api-local",
         ])
         .status()?;
     if !status.success() {
