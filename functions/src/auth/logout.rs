@@ -2,11 +2,10 @@
 //! twice, or with an unknown token, also answers 204: there is nothing left to end.
 
 use lambda_http::{Body, Request, Response};
-use shared::auth::SecretToken;
 use shared::db::param;
-use shared::http::{ApiError, Fields, Reply, Route, json_body};
+use shared::http::{ApiError, Reply, Route};
 
-use super::refresh::RefreshBody;
+use super::presented_token;
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -22,14 +21,9 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 }
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
-    let body: RefreshBody = json_body(&request)?;
-    let mut fields = Fields::default();
-    let token = fields.check("refresh_token", SecretToken::parse(&body.refresh_token));
-    fields.finish()?;
-    if let Some(token) = token {
-        app.db
-            .execute(REVOKE_FAMILY, vec![param("token_hash", &token.hash())])
-            .await?;
-    }
+    let token = presented_token(&request)?;
+    app.db
+        .execute(REVOKE_FAMILY, vec![param("token_hash", &token.hash())])
+        .await?;
     Ok(Reply::no_content())
 }

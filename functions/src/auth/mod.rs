@@ -7,11 +7,12 @@ pub mod refresh;
 pub mod register;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
 use shared::auth::{REFRESH_TOKEN_TTL, SecretToken, TokenKeys};
 use shared::db::param;
 use shared::domain::{HouseholdId, RefreshTokenId, Role, TokenFamilyId, UserId};
-use shared::http::ApiError;
+use shared::http::{ApiError, json_body};
 
 use aws_sdk_rdsdata::types::SqlParameter;
 
@@ -30,7 +31,8 @@ pub struct Session {
 /// A refresh token about to be stored: the parameters of its `INSERT`.
 pub struct NewRefreshToken {
     pub id: RefreshTokenId,
-    pub family: TokenFamilyId,
+    /// `None` when the statement takes the family from the token being rotated.
+    pub family: Option<TokenFamilyId>,
     pub token: SecretToken,
     pub expires_at: DateTime<Utc>,
 }
@@ -38,27 +40,48 @@ pub struct NewRefreshToken {
 impl NewRefreshToken {
     /// A token starting a new family (a login or a registration).
     pub fn new_family(now: DateTime<Utc>) -> Self {
-        Self::in_family(TokenFamilyId::new(), now)
+        Self {
+            family: Some(TokenFamilyId::new()),
+            ..Self::rotation(now)
+        }
     }
 
-    pub fn in_family(family: TokenFamilyId, now: DateTime<Utc>) -> Self {
+    /// A token replacing a presented one, in the presented token's family.
+    pub fn rotation(now: DateTime<Utc>) -> Self {
         Self {
             id: RefreshTokenId::new(),
-            family,
+            family: None,
             token: SecretToken::generate(),
             expires_at: now + REFRESH_TOKEN_TTL,
         }
     }
 
-    /// `:token_id`, `:family_id`, `:token_hash`, `:expires_at`.
+    /// `:token_id`, `:token_hash`, `:expires_at`, and `:family_id` for a new family.
     pub fn params(&self) -> Vec<SqlParameter> {
-        vec![
+        let mut params = vec![
             param("token_id", &self.id),
-            param("family_id", &self.family),
             param("token_hash", &self.token.hash()),
             param("expires_at", &self.expires_at),
-        ]
+        ];
+        params.extend(self.family.as_ref().map(|family| param("family_id", family)));
+        params
     }
+}
+
+/// The body of refresh and logout.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresentedBody {
+    refresh_token: String,
+}
+
+/// The refresh token a request presents in its body.
+///
+/// # Errors
+/// 400/413/415 for the body, 422 when `refresh_token` is missing or not a token.
+pub fn presented_token(request: &Request) -> Result<SecretToken, ApiError> {
+    let body: PresentedBody = json_body(request)?;
+    SecretToken::parse(&body.refresh_token).map_err(|e| ApiError::invalid("refresh_token", e.to_string()))
 }
 
 /// Signs an access token and pairs it with the refresh token.

@@ -7,23 +7,15 @@
 
 use chrono::Utc;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use shared::auth::SecretToken;
 use shared::db::param;
 use shared::domain::{HouseholdId, Role, UserId};
-use shared::http::{ApiError, Fields, Reply, Route, json_body};
+use shared::http::{ApiError, Reply, Route};
 
-use super::{NewRefreshToken, session};
+use super::{NewRefreshToken, presented_token, session};
 use crate::app::App;
 use crate::http::respond as glue;
 
 pub const ROUTE: Route = Route::new("POST", "/auth/refresh");
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RefreshBody {
-    pub(crate) refresh_token: String,
-}
 
 /// Locks the presented token's row (`FOR UPDATE`, so two concurrent refreshes with one token
 /// cannot both rotate it: the second sees it revoked and counts as reuse), rotates it if it is
@@ -55,24 +47,11 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 }
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
-    let body: RefreshBody = json_body(&request)?;
-    let mut fields = Fields::default();
-    let presented = fields.check("refresh_token", SecretToken::parse(&body.refresh_token));
-    fields.finish()?;
-    let Some(presented) = presented else {
-        return Err(invalid());
-    };
-
+    let presented = presented_token(&request)?;
     let now = Utc::now();
-    // The family id is the presented token's; the one generated here is not used.
-    let refresh = NewRefreshToken::new_family(now);
+    let refresh = NewRefreshToken::rotation(now);
     let mut params = vec![param("presented_hash", &presented.hash())];
-    params.extend(
-        refresh
-            .params()
-            .into_iter()
-            .filter(|p| p.name() != Some("family_id")),
-    );
+    params.extend(refresh.params());
     let rows = app.db.execute(ROTATE, params).await?;
     let Some(row) = rows.first() else {
         return Err(invalid());
