@@ -215,10 +215,6 @@ impl Db {
         &self.database
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// Runs one statement (outside any transaction: it autocommits).
     ///
     /// # Errors

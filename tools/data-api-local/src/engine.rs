@@ -58,7 +58,7 @@ pub async fn execute(
     client: &Client,
     request: &ExecuteStatementRequest,
     limits: Limits,
-) -> Result<ExecuteStatementResponse, ApiError> {
+) -> Result<JsonBody, ApiError> {
     let prepared = prepare_text(request.sql.as_deref())?;
     let parameters = bind(&prepared.names, &request.parameters)?;
     let run = run(client, &prepared.sql, parameters, request);
@@ -69,13 +69,22 @@ pub async fn execute(
         run,
     )
     .await?;
-    let size = serde_json::to_vec(&response)
-        .map(|body| body.len())
-        .unwrap_or(usize::MAX);
-    if size > limits.max_response_bytes {
+    // Serialized once: the size limit applies to these bytes, and they are what is sent.
+    let body = serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))?;
+    if body.len() > limits.max_response_bytes {
         return Err(ApiError::bad_request(RESPONSE_TOO_LARGE));
     }
-    Ok(response)
+    Ok(JsonBody(body))
+}
+
+/// A response body already serialized as JSON.
+#[derive(Debug)]
+pub struct JsonBody(pub Vec<u8>);
+
+impl axum::response::IntoResponse for JsonBody {
+    fn into_response(self) -> axum::response::Response {
+        ([(axum::http::header::CONTENT_TYPE, "application/json")], self.0).into_response()
+    }
 }
 
 async fn run(

@@ -57,11 +57,20 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
 
 /// Answers an operation's result as the SDK expects it, and logs the call.
 fn answer<T: Serialize>(operation: Operation, started: Instant, result: Result<T, ApiError>) -> Response {
+    answer_with(operation, started, result.map(axum::Json))
+}
+
+/// As [`answer`], for a body that is already a response (ExecuteStatement's, serialized once).
+fn answer_with<T: IntoResponse>(
+    operation: Operation,
+    started: Instant,
+    result: Result<T, ApiError>,
+) -> Response {
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     match result {
         Ok(body) => {
             tracing::debug!(?operation, elapsed_ms, "ok");
-            (StatusCode::OK, axum::Json(body)).into_response()
+            (StatusCode::OK, body).into_response()
         }
         Err(error) => {
             tracing::debug!(?operation, elapsed_ms, error = %error, "error");
@@ -80,7 +89,7 @@ async fn execute(State(service): State<Service>, body: Bytes) -> Response {
         );
         service.execute_statement(request).await
     };
-    answer(Operation::ExecuteStatement, started, result.await)
+    answer_with(Operation::ExecuteStatement, started, result.await)
 }
 
 async fn batch_execute(State(service): State<Service>, body: Bytes) -> Response {

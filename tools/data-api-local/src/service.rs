@@ -21,8 +21,8 @@ use crate::engine::{self, Limits, RESPONSE_TOO_LARGE};
 use crate::error::{ApiError, ErrorKind};
 use crate::protocol::{
     BatchExecuteStatementRequest, BatchExecuteStatementResponse, BeginTransactionRequest,
-    BeginTransactionResponse, EndTransactionRequest, EndTransactionResponse, ExecuteStatementRequest,
-    ExecuteStatementResponse, Target, UpdateResult,
+    BeginTransactionResponse, EndTransactionRequest, EndTransactionResponse, ExecuteStatementRequest, Target,
+    UpdateResult,
 };
 
 /// How the emulator runs; [`Config::new`] gives the Data API's own limits.
@@ -262,7 +262,7 @@ impl Service {
     pub async fn execute_statement(
         &self,
         request: ExecuteStatementRequest,
-    ) -> Result<ExecuteStatementResponse, ApiError> {
+    ) -> Result<engine::JsonBody, ApiError> {
         if let Some(id) = &request.transaction_id {
             let transaction = self.transaction(id)?;
             self.arrive(Operation::ExecuteStatement, &transaction.database)?;
