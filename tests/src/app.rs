@@ -5,7 +5,7 @@
 use functions::App;
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use serde_json::{Value, json};
 use shared::auth::TokenKeys;
 
@@ -60,10 +60,7 @@ pub fn event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&s
 }
 
 fn uuid_like() -> String {
-    format!(
-        "{:032x}",
-        rand::rng().next_u64() as u128 * u128::from(rand::rng().next_u64())
-    )
+    format!("{:032x}", rand::rng().random::<u128>())
 }
 
 /// Parses an event the way the Lambda runtime does.
@@ -121,18 +118,22 @@ impl TestApp {
         self.api.emulator.service.reset_stats();
     }
 
+    /// Hands `request` to an endpoint's `respond`, as the Lambda runtime would.
+    pub async fn send(
+        &self,
+        respond: impl AsyncFnOnce(&App, Request) -> Result<Response<Body>, lambda_http::Error>,
+        request: Request,
+    ) -> TestResponse {
+        read(respond(&self.app, request).await.expect("respond")).await
+    }
+
     pub async fn post_register(&self, body: &Value) -> TestResponse {
         self.send_register(json_request("POST", "/auth/register", body, None))
             .await
     }
 
     pub async fn send_register(&self, request: Request) -> TestResponse {
-        read(
-            functions::auth::register::respond(&self.app, request)
-                .await
-                .expect("respond"),
-        )
-        .await
+        self.send(functions::auth::register::respond, request).await
     }
 
     pub async fn post_login(&self, body: &Value) -> TestResponse {
@@ -141,12 +142,7 @@ impl TestApp {
     }
 
     pub async fn send_login(&self, request: Request) -> TestResponse {
-        read(
-            functions::auth::login::respond(&self.app, request)
-                .await
-                .expect("respond"),
-        )
-        .await
+        self.send(functions::auth::login::respond, request).await
     }
 
     pub async fn post_refresh(&self, body: &Value) -> TestResponse {
@@ -155,12 +151,7 @@ impl TestApp {
     }
 
     pub async fn send_refresh(&self, request: Request) -> TestResponse {
-        read(
-            functions::auth::refresh::respond(&self.app, request)
-                .await
-                .expect("respond"),
-        )
-        .await
+        self.send(functions::auth::refresh::respond, request).await
     }
 
     pub async fn post_logout(&self, body: &Value) -> TestResponse {
@@ -169,12 +160,7 @@ impl TestApp {
     }
 
     pub async fn send_logout(&self, request: Request) -> TestResponse {
-        read(
-            functions::auth::logout::respond(&self.app, request)
-                .await
-                .expect("respond"),
-        )
-        .await
+        self.send(functions::auth::logout::respond, request).await
     }
 
     pub async fn get_me(&self, token: Option<&str>) -> TestResponse {
@@ -187,7 +173,7 @@ impl TestApp {
     }
 
     pub async fn send_me(&self, request: Request) -> TestResponse {
-        read(functions::me::respond(&self.app, request).await.expect("respond")).await
+        self.send(functions::me::respond, request).await
     }
 
     /// Registers a new household owner and returns the 201 body.

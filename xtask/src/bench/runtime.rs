@@ -155,7 +155,7 @@ async fn next(State(shared): State<Shared>) -> (HeaderMap, String) {
     let Some(Pending { event, reply }) = pending else {
         return (HeaderMap::new(), String::new());
     };
-    let id = uuid_like();
+    let id = next_request_id();
     if let Ok(mut in_flight) = shared.in_flight.lock() {
         in_flight.insert(id.clone(), (Instant::now(), reply));
     }
@@ -202,7 +202,7 @@ async fn init_error(body: Bytes) -> &'static str {
     ""
 }
 
-fn uuid_like() -> String {
+fn next_request_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     format!("bench-{}", NEXT.fetch_add(1, Ordering::Relaxed))
