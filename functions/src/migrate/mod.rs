@@ -178,15 +178,20 @@ impl Migrator {
             .unwrap_or_else(Instant::now)
     }
 
+    /// The embedded migrations, or why they are unusable.
+    fn migrations(&self) -> Result<&[Migration], Error> {
+        self.migrations.as_deref().map_err(|e| Error::Files(e.clone()))
+    }
+
     /// Applies pending migrations.
     ///
     /// # Errors
     /// [`Error`] from the engine; the database is left as it was.
     pub async fn up(&self, invocation: Invocation) -> Result<migrate::Report, Error> {
-        let migrations = self.migrations.clone()?;
+        let migrations = self.migrations()?;
         Ok(migrate::up(
             &self.db_until(invocation),
-            &migrations,
+            migrations,
             Some(self.statement_deadline(invocation)),
         )
         .await?)
@@ -202,7 +207,7 @@ impl Migrator {
                 )
             }
             Action::Status => {
-                let status = migrate::status(&db, &self.migrations.clone()?).await?;
+                let status = migrate::status(&db, self.migrations()?).await?;
                 Ok(json!({
                     "action": "status",
                     "applied": status.applied,
@@ -218,9 +223,9 @@ impl Migrator {
             Action::Down { confirm: false, .. } => Err(Error::DownNotConfirmed),
             Action::Down { to, confirm: true } => {
                 let to: i64 = to.parse().map_err(|_| Error::InvalidVersion)?;
-                let migrations = self.migrations.clone()?;
+                let migrations = self.migrations()?;
                 let report =
-                    migrate::down(&db, &migrations, to, Some(self.statement_deadline(invocation))).await?;
+                    migrate::down(&db, migrations, to, Some(self.statement_deadline(invocation))).await?;
                 Ok(
                     json!({ "action": "down", "reverted": report.steps, "currentVersion": report.current_version }),
                 )
