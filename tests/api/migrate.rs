@@ -412,9 +412,14 @@ async fn direct_invocations_report_status_check_up_and_down() {
         .handle(json!({"action": "status"}), soon(60))
         .await
         .unwrap();
+    let embedded: Vec<Value> = migrations()
+        .unwrap()
+        .iter()
+        .map(|m| json!({"version": m.version, "name": m.name, "checksum": m.checksum}))
+        .collect();
     assert_eq!(
         status,
-        json!({"action": "status", "applied": [], "pending": [1], "problems": []})
+        json!({"action": "status", "embedded": embedded, "applied": [], "pending": [1], "problems": []})
     );
 
     let up = migrator.handle(json!({"action": "up"}), soon(60)).await.unwrap();
@@ -447,4 +452,86 @@ async fn direct_invocations_report_status_check_up_and_down() {
         .await
         .unwrap_err();
     assert!(unknown.to_string().starts_with("unrecognised event"), "{unknown}");
+}
+
+// --- what a build carries (issue 10: another checkout's migrations, or none) ---
+
+#[test]
+fn the_build_embeds_exactly_this_checkouts_migrations() {
+    let embedded = migrate::embedded().unwrap();
+    let on_disk = migrations().unwrap();
+    assert!(!on_disk.is_empty());
+    assert_eq!(
+        embedded, on_disk,
+        "shared was built from other migrations than this checkout's; see shared/build.rs"
+    );
+}
+
+#[tokio::test]
+async fn a_build_without_migrations_never_reports_success() {
+    let api = TestDataApi::start().await.unwrap();
+    let migrator = migrator(&api, Vec::new());
+    for action in ["up", "status"] {
+        let error = migrator
+            .handle(json!({ "action": action }), soon(60))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), "NoMigrations", "{action}: {error}");
+    }
+    let down = migrator
+        .handle(json!({"action": "down", "to": "0", "confirm": true}), soon(60))
+        .await
+        .unwrap_err();
+    assert_eq!(down.kind(), "NoMigrations");
+
+    let url = ResponseUrl::start().await;
+    for (request_type, old) in [("Create", None), ("Update", Some(json!({"SchemaVersion": "1"})))] {
+        let event = cfn_event(request_type, &url.url, json!({"SchemaVersion": "1"}), old);
+        migrator.handle(event, soon(60)).await.unwrap();
+    }
+    let responses = url.responses();
+    assert_eq!(responses.len(), 2);
+    for response in &responses {
+        assert_eq!(response["Status"], "FAILED", "{response}");
+        assert!(
+            response["Reason"]
+                .as_str()
+                .unwrap()
+                .contains("carries no migrations"),
+            "{response}"
+        );
+    }
+    assert_eq!(api.calls().total, 0, "nothing reached the database");
+}
+
+#[tokio::test]
+async fn a_build_from_another_checkout_fails_the_deploy() {
+    let api = TestDataApi::start().await.unwrap();
+    let url = ResponseUrl::start().await;
+    let committed = migrations().unwrap();
+    let newest = committed.last().unwrap().version;
+    let migrator = migrator(&api, committed);
+    // The template names a newer schema than the function carries (built elsewhere), then an
+    // older one on a create (not a rollback): both refused before any statement runs.
+    for expected in [newest + 1, newest - 1] {
+        let event = cfn_event(
+            "Create",
+            &url.url,
+            json!({"SchemaVersion": expected.to_string()}),
+            None,
+        );
+        migrator.handle(event, soon(60)).await.unwrap();
+    }
+    let responses = url.responses();
+    for (response, expected) in responses.iter().zip([newest + 1, newest - 1]) {
+        assert_eq!(response["Status"], "FAILED");
+        let reason = response["Reason"].as_str().unwrap();
+        assert!(
+            reason.contains(&format!("expects schema version {expected:04}"))
+                && reason.contains(&format!("migrations up to {newest:04}")),
+            "{reason}"
+        );
+    }
+    assert_eq!(api.calls().total, 0);
+    assert_eq!(table_names(&api.db()).await, Vec::<String>::new());
 }

@@ -3,12 +3,12 @@
 //! migration custom resource's `SchemaVersion` equal to the newest migration.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 
 use serde_yaml::Value;
 
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+fn root() -> PathBuf {
+    harness::repository::root().unwrap()
 }
 
 fn template() -> Value {

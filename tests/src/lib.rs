@@ -4,6 +4,7 @@
 //! - [`data_api`] runs an in-process data-api-local over it with a real `aws-sdk-rdsdata` client;
 //! - [`schema`] copies the committed schema into it from a template built once by the migration engine.
 //!
+//! - [`repository`] finds this checkout at run time (never `env!`);
 //! - [`app`] adds the functions' `App` and sends real API Gateway events to the endpoints.
 //!
 //! The tests themselves live in `api/` (one binary, one file per area).
@@ -12,6 +13,7 @@ pub mod app;
 pub mod data_api;
 pub mod database;
 pub mod postgres;
+pub mod repository;
 pub mod schema;
 
 pub use app::{TestApp, TestResponse};

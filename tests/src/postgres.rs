@@ -115,20 +115,8 @@ async fn probe(server: &Server) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The workspace's `target/` (or `CARGO_TARGET_DIR`).
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .unwrap_or(Path::new("."))
-                .join("target")
-        })
-}
-
 fn start_ephemeral() -> anyhow::Result<Server> {
-    let root = target_dir().join("pg-ephemeral");
+    let root = crate::repository::target_dir()?.join("pg-ephemeral");
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     // Test processes run in parallel; one of them starts the cluster, the others wait and reuse it.
     let lock = File::create(root.join("lock"))?;

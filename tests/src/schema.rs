@@ -1,7 +1,7 @@
 //! Databases with the committed schema: a template built once per migration set by running the
 //! real migration engine through an in-process data-api-local, then copied per test.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use shared::db::Db;
@@ -12,9 +12,12 @@ use crate::data_api::{RESOURCE_ARN, SECRET_ARN, TestDataApi};
 use crate::database::TestDatabase;
 use crate::postgres;
 
-/// The repository's `migrations/` directory.
-pub fn migrations_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations")
+/// This checkout's `migrations/` directory.
+///
+/// # Errors
+/// When the checkout cannot be found or has no `migrations/`.
+pub fn migrations_dir() -> anyhow::Result<PathBuf> {
+    crate::repository::existing("migrations")
 }
 
 /// The committed migrations, read from disk (so an edit is seen without a rebuild).
@@ -22,7 +25,7 @@ pub fn migrations_dir() -> PathBuf {
 /// # Errors
 /// When the directory holds an unexpected file or a version lacks its up or down script.
 pub fn migrations() -> anyhow::Result<Vec<Migration>> {
-    Ok(migrate::from_dir(&migrations_dir())?)
+    Ok(migrate::from_dir(&migrations_dir()?)?)
 }
 
 /// A [`Db`] for the test's database, through its emulator, as the functions build one.

@@ -24,7 +24,8 @@ pub enum SchemaCommand {
         #[arg(long)]
         allow_drop: bool,
     },
-    /// Compare a database with the mappings; by default a scratch database that the committed
+    /// Compare a database with the mappings, and its migration ledger (versions and checksums)
+    /// with this checkout's migrations/; by default a scratch database that the committed
     /// migrations are applied to. Prints "No drift detected" (exit 0) or one line per difference (exit 1).
     Check(Target),
 }
@@ -60,7 +61,7 @@ pub async fn run(command: SchemaCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn write(version: i64, name: &str, up: &[String], down: &[String]) -> anyhow::Result<()> {
-    let dir = migrations_dir();
+    let dir = migrations_dir()?;
     for (direction, statements) in [("up", up), ("down", down)] {
         let path = dir.join(format!("{version:04}_{name}.{direction}.sql"));
         std::fs::write(&path, render::migration_file(statements))
@@ -74,7 +75,7 @@ fn relative(path: &Path) -> String {
     path.canonicalize()
         .ok()
         .and_then(|p| {
-            let root = migrations_dir().parent()?.canonicalize().ok()?;
+            let root = harness::repository::root().ok()?.canonicalize().ok()?;
             p.strip_prefix(root).ok().map(|p| p.display().to_string())
         })
         .unwrap_or_else(|| path.display().to_string())
@@ -129,19 +130,21 @@ async fn generate_next(name: &str, allow_drop: bool) -> anyhow::Result<ExitCode>
 
 async fn check_target(target: Target) -> anyhow::Result<ExitCode> {
     let mappings = tables::schema();
-    let differences = if let Some(url) = target.database_url {
+    // What serves the checked database lives until the check is done.
+    let (mut emulator, mut scratch): (Option<data_api_local::Running>, Option<TestDataApi>) = (None, None);
+    let db = if let Some(url) = target.database_url {
         let (base, database) = url
             .rsplit_once('/')
             .context("--database-url needs a database, e.g. postgres://…/budget")?;
-        let emulator =
-            data_api_local::spawn(data_api_local::Config::new(base), ([127, 0, 0, 1], 0).into()).await?;
-        let db = Db::new(
-            harness::data_api::client(&emulator.endpoint()),
+        let running = emulator.insert(
+            data_api_local::spawn(data_api_local::Config::new(base), ([127, 0, 0, 1], 0).into()).await?,
+        );
+        Db::new(
+            harness::data_api::client(&running.endpoint()),
             "local",
             "local",
             database,
-        );
-        check::check(&db, &mappings).await?
+        )
     } else if let (Some(resource_arn), Some(secret_arn)) = (target.resource_arn, target.secret_arn) {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(shared::db::https_client());
@@ -149,28 +152,49 @@ async fn check_target(target: Target) -> anyhow::Result<ExitCode> {
             loader = loader.endpoint_url(endpoint);
         }
         let client = aws_sdk_rdsdata::Client::new(&loader.load().await);
-        check::check(
-            &Db::new(client, &resource_arn, &secret_arn, &target.database),
-            &mappings,
-        )
-        .await?
+        Db::new(client, &resource_arn, &secret_arn, &target.database)
     } else {
-        let scratch = TestDataApi::start().await?;
-        migrate::up(&scratch.db(), &migrations()?, None)
+        let api = scratch.insert(TestDataApi::start().await?);
+        migrate::up(&api.db(), &migrations()?, None)
             .await
             .context("applying the migrations to a scratch database")?;
-        check::check(&scratch.db(), &mappings).await?
+        api.db()
     };
-    if differences.is_empty() {
+    let mut problems = ledger_problems(&db).await?;
+    problems.extend(
+        check::check(&db, &mappings)
+            .await?
+            .iter()
+            .map(ToString::to_string),
+    );
+    if problems.is_empty() {
         println!("No drift detected");
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "Drift: {} difference(s) between the mappings and the database:",
-        differences.len()
+        "Drift: {} difference(s) between this checkout and the database:",
+        problems.len()
     );
-    for difference in &differences {
-        println!("  {difference}");
+    for problem in &problems {
+        println!("  {problem}");
     }
     Ok(ExitCode::FAILURE)
+}
+
+/// The database's migration ledger against this checkout's `migrations/`: versions applied there
+/// but not here (or with another checksum), and versions here not yet applied there. This is the
+/// comparison a deployer makes between a deployed migrate function and the repository.
+async fn ledger_problems(db: &Db) -> anyhow::Result<Vec<String>> {
+    let repository = migrations()?;
+    let status = migrate::status(db, &repository)
+        .await
+        .context("reading the migration ledger")?;
+    let mut problems = status.problems;
+    problems.extend(
+        status
+            .pending
+            .iter()
+            .map(|version| format!("migration {version:04} of this checkout is not applied")),
+    );
+    Ok(problems)
 }

@@ -1,6 +1,8 @@
 //! The CloudFormation custom resource that migrates the database on every deploy.
 //!
-//! - `Create` and `Update` apply pending migrations; `Delete` leaves the data alone.
+//! - `Create` and `Update` apply pending migrations; `Delete` leaves the data alone. Both first
+//!   check that the newest embedded migration is the template's `SchemaVersion`: a function built
+//!   from another checkout (or with no migrations at all) answers FAILED, never SUCCESS.
 //! - An `Update` whose new `SchemaVersion` property is older than the old one is a stack rollback:
 //!   the database keeps its newer schema (migrations are expand-only, so old code runs on it) and
 //!   the answer is SUCCESS without touching it. Failing here would leave the stack in
@@ -19,6 +21,7 @@ use aws_lambda_events::cloudformation::{
     CloudFormationCustomResourceResponseStatus as Status,
 };
 use serde_json::Value;
+use shared::migrate;
 
 use super::{Error, Invocation, Migrator};
 
@@ -87,7 +90,7 @@ async fn work(migrator: &Migrator, request: &Request, invocation: Invocation) ->
         {
             Outcome::success("stack rollback: the database keeps its newer schema, which older code runs on")
         }
-        Request::Create(_) | Request::Update(_) => match migrator.up(invocation).await {
+        Request::Create(_) | Request::Update(_) => match apply(migrator, request, invocation).await {
             Ok(report) => {
                 let applied: Vec<String> = report.steps.iter().map(|s| format!("{:04}", s.version)).collect();
                 let mut outcome = Outcome::success(if applied.is_empty() {
@@ -109,6 +112,25 @@ async fn work(migrator: &Migrator, request: &Request, invocation: Invocation) ->
         // `Request` is non-exhaustive; a request type CloudFormation adds later changes nothing here.
         _ => Outcome::success("nothing to do for this request type"),
     }
+}
+
+/// Applies pending migrations after checking that this build carries the schema version the
+/// template names, so a function built from another checkout fails the deploy instead of
+/// answering SUCCESS with the wrong schema.
+async fn apply(
+    migrator: &Migrator,
+    request: &Request,
+    invocation: Invocation,
+) -> Result<migrate::Report, Error> {
+    let properties = match request {
+        Request::Create(r) => Some(&r.resource_properties),
+        Request::Update(r) => Some(&r.resource_properties),
+        _ => None,
+    };
+    if let Some(expected) = properties.and_then(schema_version) {
+        migrator.expect_version(expected)?;
+    }
+    migrator.up(invocation).await
 }
 
 fn schema_version(properties: &Value) -> Option<i64> {

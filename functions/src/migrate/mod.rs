@@ -47,6 +47,14 @@ pub enum Error {
     InvalidVersion,
     #[error("the embedded migrations are invalid: {0}")]
     Files(#[from] MigrationFileError),
+    #[error(
+        "this build carries no migrations; it was built without the repository's migrations/ directory and must not be deployed"
+    )]
+    NoMigrations,
+    #[error(
+        "the template expects schema version {expected:04}, but this build carries migrations up to {embedded:04}: it was built from another checkout than the template; rebuild and deploy again"
+    )]
+    WrongBuild { expected: i64, embedded: i64 },
     #[error(transparent)]
     Migrate(#[from] MigrateError),
     #[error("the drift check could not run: {0}")]
@@ -61,6 +69,8 @@ impl Error {
             Self::DownNotConfirmed => "DownNotConfirmed",
             Self::InvalidVersion => "InvalidVersion",
             Self::Files(_) => "InvalidMigrationFiles",
+            Self::NoMigrations => "NoMigrations",
+            Self::WrongBuild { .. } => "WrongBuild",
             Self::Migrate(MigrateError::ChecksumMismatch { .. } | MigrateError::MissingFile { .. }) => {
                 "LedgerMismatch"
             }
@@ -178,9 +188,24 @@ impl Migrator {
             .unwrap_or_else(Instant::now)
     }
 
-    /// The embedded migrations, or why they are unusable.
+    /// The embedded migrations, or why they are unusable. None at all is an error, never "nothing
+    /// to do": a build without its migrations must not report success on an empty database.
     fn migrations(&self) -> Result<&[Migration], Error> {
-        self.migrations.as_deref().map_err(|e| Error::Files(e.clone()))
+        match self.migrations.as_deref() {
+            Ok([]) => Err(Error::NoMigrations),
+            Ok(migrations) => Ok(migrations),
+            Err(e) => Err(Error::Files(e.clone())),
+        }
+    }
+
+    /// Refuses a build whose newest embedded migration is not the version the template names.
+    pub(crate) fn expect_version(&self, expected: i64) -> Result<(), Error> {
+        let embedded = self.migrations()?.last().map_or(0, |m| m.version);
+        if embedded == expected {
+            Ok(())
+        } else {
+            Err(Error::WrongBuild { expected, embedded })
+        }
     }
 
     /// Applies pending migrations.
@@ -207,9 +232,15 @@ impl Migrator {
                 )
             }
             Action::Status => {
-                let status = migrate::status(&db, self.migrations()?).await?;
+                let migrations = self.migrations()?;
+                let status = migrate::status(&db, migrations).await?;
+                let embedded: Vec<Value> = migrations
+                    .iter()
+                    .map(|m| json!({"version": m.version, "name": m.name, "checksum": m.checksum}))
+                    .collect();
                 Ok(json!({
                     "action": "status",
+                    "embedded": embedded,
                     "applied": status.applied,
                     "pending": status.pending,
                     "problems": status.problems,

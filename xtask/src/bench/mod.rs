@@ -99,7 +99,7 @@ async fn start_emulator(target: &Path, postgres: &str, database: &str) -> anyhow
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let target = harness::postgres::target_dir().join("release");
+    let target = harness::repository::target_dir()?.join("release");
     build_binaries()?;
 
     let server = harness::postgres::server().await?;
