@@ -155,11 +155,16 @@ pub struct WeakSecret(pub usize);
 #[error("invalid access token: {0}")]
 pub struct InvalidToken(String);
 
-/// Signs and verifies access tokens.
+/// Signs access tokens with one key and verifies them with it or with any other accepted key, so
+/// the signing key can be rotated without rejecting tokens that are still valid (see the README's
+/// rotation procedure).
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Keys that verify but never sign: the previous key (tokens it signed are still live) and
+    /// the next one (instances already signing with it while this one is not yet updated).
+    accepted: Vec<DecodingKey>,
     issuer: String,
 }
 
@@ -188,8 +193,21 @@ impl TokenKeys {
         Ok(Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            accepted: Vec::new(),
             issuer: issuer.to_owned(),
         })
+    }
+
+    /// Also accepts tokens signed with `secret` (it never signs).
+    ///
+    /// # Errors
+    /// [`WeakSecret`] for a secret shorter than [`MIN_SECRET_BYTES`].
+    pub fn accepting(mut self, secret: &[u8]) -> Result<Self, WeakSecret> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(WeakSecret(secret.len()));
+        }
+        self.accepted.push(DecodingKey::from_secret(secret));
+        Ok(self)
     }
 
     pub fn issuer(&self) -> &str {
@@ -244,9 +262,18 @@ impl TokenKeys {
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.leeway = 0;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map(|data| data.claims)
-            .map_err(|e| InvalidToken(e.to_string()))
+        let mut result = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation);
+        for key in &self.accepted {
+            // Only a signature made with another key is worth another try; an expired or
+            // malformed token is refused whatever the key.
+            match &result {
+                Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::InvalidSignature) => {
+                    result = jsonwebtoken::decode::<Claims>(token, key, &validation);
+                }
+                _ => break,
+            }
+        }
+        result.map(|data| data.claims).map_err(|e| InvalidToken(e.to_string()))
     }
 }
 

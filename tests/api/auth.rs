@@ -726,6 +726,39 @@ async fn me_refuses_missing_tampered_expired_and_foreign_tokens() {
 }
 
 #[tokio::test]
+async fn a_key_rotation_rejects_no_valid_token() {
+    // Phase 1: every instance verifies with the next key; phase 2: instances sign with it and
+    // keep verifying with the previous one. A token from either side of the rotation passes
+    // everywhere it can arrive; a key never configured and an expired token still fail.
+    let mut app = TestApp::spawn().await.unwrap();
+    let session = app.register("ada@example.com").await;
+    let old_token = session["access_token"].as_str().unwrap().to_owned();
+    let claims = app.app.tokens.verify(&old_token).unwrap();
+    let (old_key, new_key) = ([1u8; 32], [2u8; 32]);
+    let issuer = functions::app::TOKEN_ISSUER;
+    let old = TokenKeys::new(&old_key, issuer).unwrap();
+    let new = TokenKeys::new(&new_key, issuer).unwrap();
+    let phase_one = TokenKeys::new(&old_key, issuer).unwrap().accepting(&new_key).unwrap();
+    let phase_two = TokenKeys::new(&new_key, issuer).unwrap().accepting(&old_key).unwrap();
+    let by_old = old.sign(&claims).unwrap();
+    let by_new = new.sign(&claims).unwrap();
+    for (instance, name) in [(&phase_one, "phase one"), (&phase_two, "phase two")] {
+        app.app.tokens = instance.clone();
+        for (token, signer) in [(&by_old, "old"), (&by_new, "new")] {
+            assert_eq!(app.get_me(Some(token)).await.status, 200, "{name}, signed by {signer}");
+        }
+        let stranger = TokenKeys::new(&[3u8; 32], issuer).unwrap();
+        assert_eq!(app.get_me(Some(&stranger.sign(&claims).unwrap())).await.status, 401);
+        let expired = Claims {
+            exp: (Utc::now() - Duration::seconds(1)).timestamp(),
+            ..claims.clone()
+        };
+        assert_eq!(app.get_me(Some(&old.sign(&expired).unwrap())).await.status, 401);
+    }
+    assert!(TokenKeys::new(&new_key, issuer).unwrap().accepting(&[0u8; 31]).is_err());
+}
+
+#[tokio::test]
 async fn me_refuses_a_token_whose_user_is_gone() {
     let app = TestApp::spawn().await.unwrap();
     let session = app.register("ada@example.com").await;
