@@ -1,10 +1,11 @@
 //! The glue between Lambda and a handler: run it with a per-request call counter, turn its
 //! result into a response (errors as problem details), and log one line per request.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use shared::db::RetryPolicy;
 use shared::http::{ApiError, Reply, Route};
 
 use crate::app::App;
@@ -42,7 +43,7 @@ where
     let started = Instant::now();
     let request_id = request_id(&request);
     let app = App {
-        db: app.db.counting(),
+        db: app.db.counting().with_retry(retry_policy(&request)),
         tokens: app.tokens.clone(),
     };
     let db = app.db.clone();
@@ -64,6 +65,27 @@ where
         "request"
     );
     Ok(response)
+}
+
+/// Time kept back from the invocation's deadline to answer: a request still waiting for a
+/// resuming cluster then answers 503 with `Retry-After` instead of being cut off by Lambda (and
+/// seen by the client as a gateway error).
+pub const ANSWER_MARGIN: Duration = Duration::from_secs(2);
+
+/// Retries of an auto-paused cluster end [`ANSWER_MARGIN`] before the invocation's deadline, so
+/// the function's `Timeout` in template.yaml is the one setting that bounds a request.
+fn retry_policy(request: &Request) -> RetryPolicy {
+    let policy = RetryPolicy::default();
+    match request.lambda_context_ref() {
+        Some(context) => {
+            let answer_by = crate::deadline::remaining(context).saturating_sub(ANSWER_MARGIN);
+            RetryPolicy {
+                give_up_at: Some(Instant::now() + answer_by),
+                ..policy
+            }
+        }
+        None => policy,
+    }
 }
 
 fn request_id(request: &Request) -> String {

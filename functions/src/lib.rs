@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod deadline;
 pub mod http;
 pub mod me;
 pub mod migrate;

@@ -5,6 +5,7 @@ mod auth;
 mod data_api_local;
 mod domain;
 mod migrate;
+mod resuming;
 mod schema;
 mod sql_scan;
 mod template;

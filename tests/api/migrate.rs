@@ -171,6 +171,7 @@ async fn resuming_errors_are_retried_until_the_run_succeeds() {
         first_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),
         budget: Duration::from_secs(5),
+        ..RetryPolicy::default()
     });
     api.emulator.service.inject(Fault {
         error: ErrorKind::DatabaseResumingException,

@@ -266,19 +266,9 @@ impl Migrator {
 }
 
 impl Invocation {
-    /// The deadline the Lambda runtime gives this invocation: milliseconds since the epoch on AWS.
-    /// `cargo lambda watch` sends the timeout itself (e.g. `600000`) instead; a value too small to
-    /// be a date after 2001 is read that way, so local runs get their real time budget.
+    /// The deadline the Lambda runtime gives this invocation.
     pub fn from_context(context: &lambda_runtime::Context) -> Self {
-        const EPOCH_MS_2001: u64 = 1_000_000_000_000;
-        let remaining = if context.deadline < EPOCH_MS_2001 {
-            Duration::from_millis(context.deadline)
-        } else {
-            context
-                .deadline()
-                .duration_since(std::time::SystemTime::now())
-                .unwrap_or_default()
-        };
+        let remaining = crate::deadline::remaining(context);
         Self {
             deadline: Instant::now() + remaining,
         }

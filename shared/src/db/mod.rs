@@ -121,6 +121,9 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// Give up once this much time has passed since the first attempt.
     pub budget: Duration,
+    /// Never wait past this instant, however many calls share it: a request's own deadline, so
+    /// that all its calls together still leave time to answer 503 with `Retry-After`.
+    pub give_up_at: Option<Instant>,
 }
 
 impl Default for RetryPolicy {
@@ -130,7 +133,15 @@ impl Default for RetryPolicy {
             first_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(5),
             budget: Duration::from_secs(30),
+            give_up_at: None,
         }
+    }
+}
+
+impl RetryPolicy {
+    /// Whether another attempt after waiting `delay` stays within the budget and the deadline.
+    fn allows(&self, started: Instant, delay: Duration) -> bool {
+        started.elapsed() + delay < self.budget && self.give_up_at.is_none_or(|end| Instant::now() + delay < end)
     }
 }
 
@@ -329,7 +340,7 @@ impl Db {
         loop {
             self.calls.fetch_add(1, Ordering::Relaxed);
             match call().await {
-                Err(error) if error.is_retryable() && started.elapsed() + delay < self.retry.budget => {
+                Err(error) if error.is_retryable() && self.retry.allows(started, delay) => {
                     tracing::info!(%error, delay_ms = delay.as_millis() as u64, "retrying Data API call");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(self.retry.max_delay);
