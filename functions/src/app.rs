@@ -36,8 +36,8 @@ impl App {
     pub async fn from_env() -> Result<Self, ConfigError> {
         const SIGNING: &str = "AUTH_TOKEN_SECRET";
         let secret = std::env::var(SIGNING).map_err(|_| MissingEnv(SIGNING))?;
-        let mut tokens =
-            TokenKeys::new(secret.as_bytes(), TOKEN_ISSUER).map_err(|e| ConfigError::WeakSecret(SIGNING, e))?;
+        let mut tokens = TokenKeys::new(secret.as_bytes(), TOKEN_ISSUER)
+            .map_err(|e| ConfigError::WeakSecret(SIGNING, e))?;
         for name in ["AUTH_TOKEN_SECRET_PREVIOUS", "AUTH_TOKEN_SECRET_NEXT"] {
             let Ok(value) = std::env::var(name) else { continue };
             if value.is_empty() || value == NO_KEY {

@@ -273,7 +273,9 @@ impl TokenKeys {
                 _ => break,
             }
         }
-        result.map(|data| data.claims).map_err(|e| InvalidToken(e.to_string()))
+        result
+            .map(|data| data.claims)
+            .map_err(|e| InvalidToken(e.to_string()))
     }
 }
 

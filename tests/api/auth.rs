@@ -738,24 +738,42 @@ async fn a_key_rotation_rejects_no_valid_token() {
     let issuer = functions::app::TOKEN_ISSUER;
     let old = TokenKeys::new(&old_key, issuer).unwrap();
     let new = TokenKeys::new(&new_key, issuer).unwrap();
-    let phase_one = TokenKeys::new(&old_key, issuer).unwrap().accepting(&new_key).unwrap();
-    let phase_two = TokenKeys::new(&new_key, issuer).unwrap().accepting(&old_key).unwrap();
+    let phase_one = TokenKeys::new(&old_key, issuer)
+        .unwrap()
+        .accepting(&new_key)
+        .unwrap();
+    let phase_two = TokenKeys::new(&new_key, issuer)
+        .unwrap()
+        .accepting(&old_key)
+        .unwrap();
     let by_old = old.sign(&claims).unwrap();
     let by_new = new.sign(&claims).unwrap();
     for (instance, name) in [(&phase_one, "phase one"), (&phase_two, "phase two")] {
         app.app.tokens = instance.clone();
         for (token, signer) in [(&by_old, "old"), (&by_new, "new")] {
-            assert_eq!(app.get_me(Some(token)).await.status, 200, "{name}, signed by {signer}");
+            assert_eq!(
+                app.get_me(Some(token)).await.status,
+                200,
+                "{name}, signed by {signer}"
+            );
         }
         let stranger = TokenKeys::new(&[3u8; 32], issuer).unwrap();
-        assert_eq!(app.get_me(Some(&stranger.sign(&claims).unwrap())).await.status, 401);
+        assert_eq!(
+            app.get_me(Some(&stranger.sign(&claims).unwrap())).await.status,
+            401
+        );
         let expired = Claims {
             exp: (Utc::now() - Duration::seconds(1)).timestamp(),
             ..claims.clone()
         };
         assert_eq!(app.get_me(Some(&old.sign(&expired).unwrap())).await.status, 401);
     }
-    assert!(TokenKeys::new(&new_key, issuer).unwrap().accepting(&[0u8; 31]).is_err());
+    assert!(
+        TokenKeys::new(&new_key, issuer)
+            .unwrap()
+            .accepting(&[0u8; 31])
+            .is_err()
+    );
 }
 
 #[tokio::test]

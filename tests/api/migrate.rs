@@ -1,13 +1,11 @@
 //! The migration engine and the `migrate` function, through data-api-local and real PostgreSQL.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
-use axum::http::HeaderMap;
 use data_api_local::{ErrorKind, Fault, Operation};
 use functions::migrate::{Invocation, Margins, Migrator};
 use harness::TestDataApi;
+use harness::response_url::ResponseUrl;
 use harness::schema::migrations;
 use serde_json::{Value, json};
 use shared::db::{Db, RetryPolicy};
@@ -199,52 +197,6 @@ async fn the_engine_starts_no_statement_past_its_deadline() {
 }
 
 // --- the function ---
-
-/// The PUTs a [`ResponseUrl`] received: headers and JSON body.
-type Received = Arc<Mutex<Vec<(HeaderMap, Value)>>>;
-
-/// A local stand-in for CloudFormation's pre-signed ResponseURL: records each PUT.
-struct ResponseUrl {
-    url: String,
-    received: Received,
-    _server: tokio::task::JoinHandle<()>,
-}
-
-impl ResponseUrl {
-    async fn start() -> Self {
-        let received: Received = Arc::default();
-        let app = axum::Router::new()
-            .route(
-                "/response",
-                axum::routing::put(
-                    |State(store): State<Received>, headers: HeaderMap, body: String| async move {
-                        let value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                        store.lock().unwrap().push((headers, value));
-                    },
-                ),
-            )
-            .with_state(received.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/response", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self {
-            url,
-            received,
-            _server: server,
-        }
-    }
-
-    fn responses(&self) -> Vec<Value> {
-        self.received
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, body)| body.clone())
-            .collect()
-    }
-}
 
 fn cfn_event(request_type: &str, response_url: &str, properties: Value, old: Option<Value>) -> Value {
     let mut event = json!({

@@ -13,8 +13,13 @@ fn me_request(token: &str, timeout: Duration) -> lambda_http::Request {
     let deadline = SystemTime::now() + timeout;
     let mut context = lambda_http::Context::default();
     context.deadline = u64::try_from(deadline.duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap();
-    request(&event("GET", "/me", &[("authorization", &format!("Bearer {token}"))], None))
-        .with_lambda_context(context)
+    request(&event(
+        "GET",
+        "/me",
+        &[("authorization", &format!("Bearer {token}"))],
+        None,
+    ))
+    .with_lambda_context(context)
 }
 
 fn resuming(count: u32) -> Fault {

@@ -104,7 +104,11 @@ impl TestApp {
         rand::rng().fill_bytes(&mut secret);
         let tokens = TokenKeys::new(&secret, functions::app::TOKEN_ISSUER)?;
         Ok(Self {
-            app: App { db: api.db(), tokens },
+            // The API functions' own login: the application role, as on AWS.
+            app: App {
+                db: api.app_db(),
+                tokens,
+            },
             api,
         })
     }

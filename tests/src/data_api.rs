@@ -14,9 +14,46 @@ use data_api_local::{Config, Counters, Running};
 use crate::database::TestDatabase;
 use crate::postgres;
 
-/// Any ARN is accepted locally; these look like real ones so logs read naturally.
+/// Any cluster ARN is accepted locally; these look like real ones so logs read naturally.
 pub const RESOURCE_ARN: &str = "arn:aws:rds:us-east-1:000000000000:cluster:local";
+/// The master login's secret (the migrate function's, and the tests' own for setup and checks).
 pub const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local";
+/// The API functions' login: the application role, which may read and write rows, nothing more.
+pub const APP_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local-app";
+/// The application role of every test database (roles are shared by the whole server).
+pub const APP_ROLE: &str = "budget_app";
+const APP_ROLE_PASSWORD: &str = "local-test-app-role-password";
+
+/// The application role as its secret describes it.
+pub fn app_role() -> shared::migrate::AppRole {
+    shared::migrate::AppRole::new(APP_ROLE, APP_ROLE_PASSWORD).expect("a valid constant role")
+}
+
+/// The emulator's secrets, as on AWS: the master's and the application role's.
+pub fn secrets() -> std::collections::BTreeMap<String, Option<data_api_local::Credentials>> {
+    std::collections::BTreeMap::from([
+        (SECRET_ARN.to_owned(), None),
+        (
+            APP_SECRET_ARN.to_owned(),
+            Some(data_api_local::Credentials {
+                username: APP_ROLE.to_owned(),
+                password: APP_ROLE_PASSWORD.to_owned(),
+            }),
+        ),
+    ])
+}
+
+/// A Secrets Manager client for `endpoint` (data-api-local serves `GetSecretValue`).
+pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .http_client(shared::db::https_client())
+        .credentials_provider(Credentials::new("local", "local", None, None, "data-api-local"))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
 
 /// A Data API client for `endpoint`, as production builds it but with static credentials and no
 /// SDK retries, so that one SDK call is exactly one counted round trip.
@@ -65,6 +102,7 @@ impl TestDataApi {
         let server = postgres::server().await?;
         let mut config = Config::new(server.base_url());
         config.default_database = database.name.clone();
+        config.secrets = secrets();
         adjust(&mut config);
         let emulator = data_api_local::spawn(config, ([127, 0, 0, 1], 0).into()).await?;
         Ok(Self {

@@ -14,6 +14,7 @@ pub mod data_api;
 pub mod database;
 pub mod postgres;
 pub mod repository;
+pub mod response_url;
 pub mod schema;
 
 pub use app::{TestApp, TestResponse};

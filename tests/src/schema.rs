@@ -8,7 +8,7 @@ use shared::db::Db;
 use shared::migrate::{self, Migration};
 use tokio::sync::OnceCell;
 
-use crate::data_api::{RESOURCE_ARN, SECRET_ARN, TestDataApi};
+use crate::data_api::{APP_SECRET_ARN, RESOURCE_ARN, SECRET_ARN, TestDataApi, app_role};
 use crate::database::TestDatabase;
 use crate::postgres;
 
@@ -28,9 +28,19 @@ pub fn migrations() -> anyhow::Result<Vec<Migration>> {
     Ok(migrate::from_dir(&migrations_dir()?)?)
 }
 
-/// A [`Db`] for the test's database, through its emulator, as the functions build one.
+/// A [`Db`] for the test's database, through its emulator, logged in as the master.
 pub fn db(api: &TestDataApi) -> Db {
     Db::new(api.client.clone(), RESOURCE_ARN, SECRET_ARN, &api.database.name)
+}
+
+/// A [`Db`] for the test's database logged in as the application role, as the API functions are.
+pub fn app_db(api: &TestDataApi) -> Db {
+    Db::new(
+        api.client.clone(),
+        RESOURCE_ARN,
+        APP_SECRET_ARN,
+        &api.database.name,
+    )
 }
 
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
@@ -46,12 +56,12 @@ pub async fn template() -> anyhow::Result<&'static str> {
 
 async fn build_template() -> anyhow::Result<String> {
     let migrations = migrations()?;
-    let digest = shared::migrate::checksum(
-        &migrations
-            .iter()
-            .map(|m| format!("{}{}{}", m.checksum, m.down, m.version))
-            .collect::<String>(),
-    );
+    let mut contents: String = migrations
+        .iter()
+        .map(|m| format!("{}{}{}", m.checksum, m.down, m.version))
+        .collect();
+    contents.push_str(&app_role().keep_statement_without_password());
+    let digest = shared::migrate::checksum(&contents);
     let name = format!("budget_template_{}", &digest[..16]);
     let server = postgres::server().await?;
     let admin = server.connect(server.maintenance_database()).await?;
@@ -68,6 +78,10 @@ async fn build_template() -> anyhow::Result<String> {
         migrate::up(&db(&scratch), &migrations, None)
             .await
             .context("applying the migrations to the template")?;
+        // As the migrate function does after every deploy; the grants are copied with the template.
+        migrate::app_role::keep(&db(&scratch), &app_role())
+            .await
+            .context("keeping the application role in the template")?;
         let source = scratch.database.name.clone();
         drop(scratch.client);
         drop(scratch.emulator);
@@ -103,5 +117,10 @@ impl TestDataApi {
     /// A [`Db`] for this test's database.
     pub fn db(&self) -> Db {
         db(self)
+    }
+
+    /// A [`Db`] for this test's database as the application role (the API functions' login).
+    pub fn app_db(&self) -> Db {
+        app_db(self)
     }
 }

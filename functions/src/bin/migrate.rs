@@ -1,15 +1,21 @@
-use functions::migrate::{Invocation, Migrator};
+use functions::migrate::{Invocation, Migrator, handle_event};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     functions::telemetry::init();
-    let migrator = &Migrator::new(shared::db::Db::from_env().await?);
+    // A configuration error does not end the process: every event gets an answer saying why.
+    let migrator = &Migrator::from_env().await;
+    let http = &reqwest::Client::new();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        migrator
-            .handle(event.payload, Invocation::from_context(&event.context))
-            .await
+        handle_event(
+            migrator,
+            http,
+            event.payload,
+            Invocation::from_context(&event.context),
+        )
+        .await
     }))
     .await
 }

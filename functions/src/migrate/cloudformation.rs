@@ -58,6 +58,30 @@ impl Outcome {
     }
 }
 
+/// Answers a custom resource request when the function could not start (its configuration is
+/// missing or broken): FAILED with the reason for Create and Update, so the deploy stops at once
+/// instead of waiting for CloudFormation's timeout; SUCCESS for Delete, which would do nothing
+/// anyway and must not block deleting the stack.
+///
+/// # Errors
+/// [`Error::UnrecognisedEvent`] when the request cannot be read.
+pub async fn answer_unconfigured(http: &reqwest::Client, event: Value, reason: &str) -> Result<Value, Error> {
+    let request: Request =
+        serde_json::from_value(event).map_err(|e| Error::UnrecognisedEvent(e.to_string()))?;
+    let outcome = match request {
+        Request::Delete(_) => Outcome::success("the database and its data are left in place"),
+        _ => Outcome::failed(format!("the migrate function could not start: {reason}")),
+    };
+    let response = response(&request, outcome);
+    send(
+        http,
+        response_url(&request),
+        serde_json::to_string(&response).unwrap_or_default(),
+    )
+    .await;
+    Ok(serde_json::to_value(&response).unwrap_or_default())
+}
+
 /// Handles a custom resource request and sends its response.
 ///
 /// # Errors

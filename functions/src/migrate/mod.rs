@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::db::{Db, RetryPolicy};
-use shared::migrate::{self, MigrateError, Migration, MigrationFileError};
+use shared::db::{Db, DbError, MissingEnv, RetryPolicy};
+use shared::migrate::{self, AppRole, AppRoleError, MigrateError, Migration, MigrationFileError};
 use shared::schema::{check, tables};
 
 /// What a direct invocation asks for.
@@ -59,6 +59,14 @@ pub enum Error {
     Migrate(#[from] MigrateError),
     #[error("the drift check could not run: {0}")]
     Check(#[from] check::CheckError),
+    #[error("reading the application role's secret failed: {0}")]
+    AppRoleSecret(String),
+    #[error(transparent)]
+    AppRole(#[from] AppRoleError),
+    #[error("the migrations were applied, but keeping the application role failed: {0}")]
+    AppRoleKeep(DbError),
+    #[error("the function is not configured: {0}")]
+    Unconfigured(String),
 }
 
 impl Error {
@@ -77,6 +85,8 @@ impl Error {
             Self::Migrate(MigrateError::DeadlineApproaching { .. }) => "DeadlineApproaching",
             Self::Migrate(_) => "MigrationFailed",
             Self::Check(_) => "CheckFailed",
+            Self::AppRoleSecret(_) | Self::AppRole(_) | Self::AppRoleKeep(_) => "AppRoleFailed",
+            Self::Unconfigured(_) => "Unconfigured",
         }
     }
 }
@@ -127,24 +137,71 @@ impl Margins {
     }
 }
 
+/// Where the API functions' database login lives: a Secrets Manager secret with `username` and
+/// `password`, which the API functions give the Data API and this function turns into a role.
+#[derive(Debug, Clone)]
+pub struct AppRoleSecret {
+    pub client: aws_sdk_secretsmanager::Client,
+    pub arn: String,
+}
+
+impl AppRoleSecret {
+    /// Reads the secret (on every run, so a rotated password is applied by the next deploy).
+    ///
+    /// # Errors
+    /// [`Error::AppRoleSecret`] or [`Error::AppRole`].
+    pub async fn read(&self) -> Result<AppRole, Error> {
+        let output = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.arn)
+            .send()
+            .await
+            .map_err(|e| {
+                Error::AppRoleSecret(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+            })?;
+        let text = output
+            .secret_string()
+            .ok_or_else(|| Error::AppRoleSecret(format!("{} has no SecretString", self.arn)))?;
+        Ok(AppRole::from_secret_string(text)?)
+    }
+}
+
 /// The migrate function's state, built once per cold start.
 pub struct Migrator {
     pub db: Db,
     pub migrations: Result<Vec<Migration>, MigrationFileError>,
+    /// The API functions' role, kept after every successful `up`; `None` only in tests of the
+    /// engine's behaviour.
+    pub app_role: Option<AppRoleSecret>,
     pub http: reqwest::Client,
     pub margins: Margins,
 }
 
 impl Migrator {
-    /// With the migrations embedded at build time.
-    pub fn new(db: Db) -> Self {
-        Self::with_migrations(db, migrate::embedded())
+    /// From the environment: the database (`DB_CLUSTER_ARN`, `DB_SECRET_ARN`, `DB_NAME`, the master
+    /// login), `APP_DB_SECRET_ARN` (the API functions' login) and the migrations embedded at build
+    /// time.
+    ///
+    /// # Errors
+    /// [`MissingEnv`] naming the first variable that is not set.
+    pub async fn from_env() -> Result<Self, MissingEnv> {
+        let db = Db::from_env().await?;
+        let arn = std::env::var("APP_DB_SECRET_ARN")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .ok_or(MissingEnv("APP_DB_SECRET_ARN"))?;
+        let client = aws_sdk_secretsmanager::Client::new(&shared::db::aws_config().await);
+        let mut migrator = Self::with_migrations(db, migrate::embedded());
+        migrator.app_role = Some(AppRoleSecret { client, arn });
+        Ok(migrator)
     }
 
     pub fn with_migrations(db: Db, migrations: Result<Vec<Migration>, MigrationFileError>) -> Self {
         Self {
             db,
             migrations,
+            app_role: None,
             http: reqwest::Client::new(),
             margins: Margins::default(),
         }
@@ -208,18 +265,23 @@ impl Migrator {
         }
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations, then keeps the application role (creates it, sets its password
+    /// from its secret and grants it every table, new ones included).
     ///
     /// # Errors
-    /// [`Error`] from the engine; the database is left as it was.
+    /// [`Error`] from the engine (the database is left as it was), or from keeping the role (the
+    /// migrations stay applied; the next run keeps the role again).
     pub async fn up(&self, invocation: Invocation) -> Result<migrate::Report, Error> {
         let migrations = self.migrations()?;
-        Ok(migrate::up(
-            &self.db_until(invocation),
-            migrations,
-            Some(self.statement_deadline(invocation)),
-        )
-        .await?)
+        let db = self.db_until(invocation);
+        let report = migrate::up(&db, migrations, Some(self.statement_deadline(invocation))).await?;
+        if let Some(secret) = &self.app_role {
+            let role = secret.read().await?;
+            migrate::app_role::keep(&db, &role)
+                .await
+                .map_err(Error::AppRoleKeep)?;
+        }
+        Ok(report)
     }
 
     async fn act(&self, action: Action, invocation: Invocation) -> Result<Value, Error> {
@@ -260,6 +322,28 @@ impl Migrator {
                 Ok(
                     json!({ "action": "down", "reverted": report.steps, "currentVersion": report.current_version }),
                 )
+            }
+        }
+    }
+}
+
+/// What the migrate binary serves: a configured [`Migrator`], or the reason it could not be built,
+/// which every event is then answered with (CloudFormation included, so a deploy fails at once
+/// rather than after the custom resource's timeout).
+pub async fn handle_event(
+    migrator: &Result<Migrator, MissingEnv>,
+    http: &reqwest::Client,
+    event: Value,
+    invocation: Invocation,
+) -> Result<Value, Error> {
+    match migrator {
+        Ok(migrator) => migrator.handle(event, invocation).await,
+        Err(error) => {
+            tracing::error!(%error, "the migrate function is not configured");
+            if event.get("RequestType").is_some() {
+                cloudformation::answer_unconfigured(http, event, &error.to_string()).await
+            } else {
+                Err(Error::Unconfigured(error.to_string()))
             }
         }
     }

@@ -141,7 +141,8 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Whether another attempt after waiting `delay` stays within the budget and the deadline.
     fn allows(&self, started: Instant, delay: Duration) -> bool {
-        started.elapsed() + delay < self.budget && self.give_up_at.is_none_or(|end| Instant::now() + delay < end)
+        started.elapsed() + delay < self.budget
+            && self.give_up_at.is_none_or(|end| Instant::now() + delay < end)
     }
 }
 
@@ -163,6 +164,17 @@ impl std::fmt::Debug for Db {
             .field("calls", &self.calls())
             .finish_non_exhaustive()
     }
+}
+
+/// The AWS configuration every client of this project is built from: the standard chain (which
+/// honours `AWS_ENDPOINT_URL_RDS_DATA` and `AWS_ENDPOINT_URL_SECRETS_MANAGER`, i.e.
+/// data-api-local), [`https_client`], and no SDK retries (the Data API's are [`RetryPolicy`]'s).
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
 }
 
 /// Why [`Db::from_env`] could not build a client.
@@ -209,12 +221,12 @@ impl Db {
                 .ok_or(MissingEnv(name))
         };
         let (cluster, secret, database) = (var("DB_CLUSTER_ARN")?, var("DB_SECRET_ARN")?, var("DB_NAME")?);
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(https_client())
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .load()
-            .await;
-        Ok(Self::new(Client::new(&config), &cluster, &secret, &database))
+        Ok(Self::new(
+            Client::new(&aws_config().await),
+            &cluster,
+            &secret,
+            &database,
+        ))
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {

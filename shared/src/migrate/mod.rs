@@ -19,10 +19,12 @@
 //! Migration files are `NNNN_name.up.sql` and `NNNN_name.down.sql`; any other file in the
 //! directory is an error, not silently skipped.
 
+pub mod app_role;
 mod files;
 
 use std::time::Instant;
 
+pub use app_role::{AppRole, AppRoleError};
 pub use files::{Migration, MigrationFileError, checksum, embedded, from_dir, from_files};
 
 use crate::db::{Db, DbError, Transaction, param};

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     ForbiddenException,
     InternalServerErrorException,
     NotFoundException,
+    /// Secrets Manager's, for `GetSecretValue` of an unknown secret.
+    ResourceNotFoundException,
     SerializationException,
     ServiceUnavailableError,
     StatementTimeoutException,
@@ -43,6 +45,7 @@ impl ErrorKind {
             Self::ForbiddenException => "ForbiddenException",
             Self::InternalServerErrorException => "InternalServerErrorException",
             Self::NotFoundException => "NotFoundException",
+            Self::ResourceNotFoundException => "ResourceNotFoundException",
             Self::SerializationException => "SerializationException",
             Self::ServiceUnavailableError => "ServiceUnavailableError",
             Self::StatementTimeoutException => "StatementTimeoutException",
@@ -66,6 +69,7 @@ impl ErrorKind {
             Self::BadRequestException
             | Self::DatabaseErrorException
             | Self::DatabaseResumingException
+            | Self::ResourceNotFoundException
             | Self::SerializationException
             | Self::StatementTimeoutException
             | Self::ThrottlingException

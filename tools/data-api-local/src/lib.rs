@@ -16,12 +16,14 @@ pub mod engine;
 pub mod error;
 pub mod metadata;
 pub mod protocol;
+pub mod secrets;
 pub mod server;
 pub mod service;
 
 use std::net::SocketAddr;
 
 pub use error::{ApiError, ErrorKind};
+pub use secrets::Credentials;
 pub use service::{Config, Counters, Fault, Operation, Service, Stats};
 
 /// A running emulator; dropping it stops the server.

@@ -28,6 +28,18 @@ struct Args {
     /// Seconds a statement may run (AWS: 45).
     #[arg(long, env = "DATA_API_LOCAL_STATEMENT_TIMEOUT", default_value_t = 45)]
     statement_timeout: u64,
+    /// A secret (repeatable): calls naming ARN log in as USER, or as the --postgres URL's user
+    /// (the master) when only ARN is given. With none, every call is the master; with any, an
+    /// unknown secret ARN is refused.
+    #[arg(long = "secret", value_name = "ARN[=USER:PASSWORD]", value_parser = parse_secret)]
+    secrets: Vec<(String, Option<data_api_local::Credentials>)>,
+}
+
+fn parse_secret(text: &str) -> Result<(String, Option<data_api_local::Credentials>), String> {
+    match text.split_once('=') {
+        None => Ok((text.to_owned(), None)),
+        Some((arn, login)) => Ok((arn.to_owned(), Some(data_api_local::Credentials::parse(login)?))),
+    }
 }
 
 #[tokio::main]
@@ -43,6 +55,7 @@ async fn main() -> std::io::Result<()> {
     config.default_database = args.default_database;
     config.transaction_idle_timeout = Duration::from_secs(args.transaction_timeout);
     config.statement_timeout = Duration::from_secs(args.statement_timeout);
+    config.secrets = args.secrets.into_iter().collect();
     let running = data_api_local::spawn(config, args.listen).await?;
     tracing::info!(endpoint = %running.endpoint(), "data-api-local listening");
     tokio::signal::ctrl_c().await?;

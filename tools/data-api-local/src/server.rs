@@ -12,13 +12,14 @@
 //! | `POST /_local/stats/reset`     | zero the counters |
 //! | `POST /_local/faults`          | inject a [`Fault`](crate::Fault); `DELETE` clears them |
 //! | `GET /_local/health`           | `ok` |
+//! | `POST /` + `X-Amz-Target: secretsmanager.GetSecretValue` | Secrets Manager's GetSecretValue, see [`crate::secrets`] |
 
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
@@ -28,6 +29,7 @@ use crate::error::{ApiError, ErrorKind};
 use crate::protocol::{
     BatchExecuteStatementRequest, BeginTransactionRequest, EndTransactionRequest, ExecuteStatementRequest,
 };
+use crate::secrets::GetSecretValueRequest;
 use crate::service::{Fault, Operation, Service};
 
 /// The router serving `service`.
@@ -43,7 +45,33 @@ pub fn router(service: Service) -> Router {
         .route("/_local/stats/reset", post(reset_stats))
         .route("/_local/faults", post(inject_fault).delete(clear_faults))
         .route("/_local/health", get(|| async { "ok" }))
+        .route("/", post(aws_json))
         .with_state(service)
+}
+
+/// The awsJson1.1 entry point; only Secrets Manager's `GetSecretValue` is served.
+async fn aws_json(State(service): State<Service>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if target != "secretsmanager.GetSecretValue" {
+        return ApiError::new(
+            ErrorKind::BadRequestException,
+            format!("Unsupported operation {target:?}: data-api-local serves only secretsmanager.GetSecretValue here"),
+        )
+        .into_response();
+    }
+    let result = parse::<GetSecretValueRequest>(&body).and_then(|request| service.get_secret_value(&request));
+    match result {
+        Ok(answer) => (
+            StatusCode::OK,
+            [("content-type", "application/x-amz-json-1.1")],
+            axum::Json(answer),
+        )
+            .into_response(),
+        Err(error) => error.into_response(),
+    }
 }
 
 fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {

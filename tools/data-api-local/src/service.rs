@@ -7,7 +7,7 @@
 //! the Data API does after 3 minutes). A call on a transaction that is still running another
 //! statement is refused rather than queued.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ use crate::protocol::{
     BeginTransactionResponse, EndTransactionRequest, EndTransactionResponse, ExecuteStatementRequest, Target,
     UpdateResult,
 };
+use crate::secrets::{self, Credentials};
 
 /// How the emulator runs; [`Config::new`] gives the Data API's own limits.
 #[derive(Debug, Clone)]
@@ -41,6 +42,9 @@ pub struct Config {
     pub max_response_bytes: usize,
     /// Connections per database pool.
     pub pool_size: usize,
+    /// Database logins by secret ARN (see [`crate::secrets`]); `None` is the master (the
+    /// PostgreSQL URL's user). Empty: every call is the master, whatever its secret.
+    pub secrets: BTreeMap<String, Option<Credentials>>,
 }
 
 impl Config {
@@ -52,6 +56,7 @@ impl Config {
             statement_timeout: Duration::from_secs(45),
             max_response_bytes: 1024 * 1024,
             pool_size: 16,
+            secrets: BTreeMap::new(),
         }
     }
 }
@@ -135,7 +140,8 @@ pub struct Service {
 struct Inner {
     config: Config,
     base: tokio_postgres::Config,
-    pools: Mutex<HashMap<String, Pool>>,
+    /// By (database, login user; empty for the master).
+    pools: Mutex<HashMap<(String, String), Pool>>,
     transactions: Mutex<HashMap<String, Arc<Transaction>>>,
     stats: Mutex<Stats>,
     faults: Mutex<VecDeque<Fault>>,
@@ -229,13 +235,57 @@ impl Service {
             .unwrap_or_else(|| self.inner.config.default_database.clone())
     }
 
-    fn pool(&self, database: &str) -> Pool {
+    /// The login a call's secret stands for: `None` is the master (the PostgreSQL URL's user).
+    ///
+    /// # Errors
+    /// `BadRequestException` for a secret that is not registered, once any is.
+    fn login(&self, target: &Target) -> Result<Option<&Credentials>, ApiError> {
+        let secrets = &self.inner.config.secrets;
+        if secrets.is_empty() {
+            return Ok(None);
+        }
+        let arn = target.secret_arn.as_deref().unwrap_or_default();
+        secrets
+            .get(arn)
+            .map(Option::as_ref)
+            .ok_or_else(|| ApiError::bad_request(secrets::SECRET_NOT_FOUND))
+    }
+
+    /// `GetSecretValue` of a registered secret.
+    ///
+    /// # Errors
+    /// `ResourceNotFoundException` for any other id.
+    pub fn get_secret_value(
+        &self,
+        request: &secrets::GetSecretValueRequest,
+    ) -> Result<secrets::GetSecretValueResponse, ApiError> {
+        let id = request.secret_id.as_deref().unwrap_or_default();
+        let login = self.inner.config.secrets.get(id).ok_or_else(secrets::not_found)?;
+        let credentials = login.clone().unwrap_or_else(|| {
+            let base = &self.inner.base;
+            Credentials {
+                username: base.get_user().unwrap_or_default().to_owned(),
+                password: String::from_utf8_lossy(base.get_password().unwrap_or_default()).into_owned(),
+            }
+        });
+        Ok(secrets::GetSecretValueResponse::new(id, &credentials))
+    }
+
+    fn pool(&self, database: &str, target: &Target) -> Result<Pool, ApiError> {
+        let login = self.login(target)?;
+        let key = (
+            database.to_owned(),
+            login.map(|l| l.username.clone()).unwrap_or_default(),
+        );
         let mut pools = lock(&self.inner.pools);
-        if let Some(pool) = pools.get(database) {
-            return pool.clone();
+        if let Some(pool) = pools.get(&key) {
+            return Ok(pool.clone());
         }
         let mut config = self.inner.base.clone();
         config.dbname(database);
+        if let Some(login) = login {
+            config.user(&login.username).password(&login.password);
+        }
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -250,8 +300,8 @@ impl Service {
             .max_size(self.inner.config.pool_size)
             .build()
             .expect("a pool without a runtime-dependent timeout always builds");
-        pools.insert(database.to_owned(), pool.clone());
-        pool
+        pools.insert(key, pool.clone());
+        Ok(pool)
     }
 
     fn check_target(target: &Target) -> Result<(), ApiError> {
@@ -277,7 +327,7 @@ impl Service {
         let database = self.database_of(&request.target);
         self.arrive(Operation::ExecuteStatement, &database)?;
         Self::check_target(&request.target)?;
-        let connection = self.pool(&database).get().await?;
+        let connection = self.pool(&database, &request.target)?.get().await?;
         engine::execute(&connection, &request, self.limits()).await
     }
 
@@ -310,7 +360,7 @@ impl Service {
         let database = self.database_of(&request.target);
         self.arrive(Operation::BatchExecuteStatement, &database)?;
         Self::check_target(&request.target)?;
-        let connection = self.pool(&database).get().await?;
+        let connection = self.pool(&database, &request.target)?.get().await?;
         connection.batch_execute("BEGIN").await?;
         match run(&connection).await {
             Ok(response) => {
@@ -342,7 +392,7 @@ impl Service {
         Self::check_target(&request.target)?;
         // The pooled connection stays checked out for the transaction's life; when the
         // transaction ends the pool recycles it (rolling back anything left open).
-        let connection = self.pool(&database).get().await?;
+        let connection = self.pool(&database, &request.target)?.get().await?;
         connection.batch_execute("BEGIN").await?;
         let id = new_transaction_id();
         let transaction = Transaction {
