@@ -22,7 +22,7 @@ pub const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secr
 pub const APP_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local-app";
 /// The application role of every test database (roles are shared by the whole server).
 pub const APP_ROLE: &str = "budget_app";
-const APP_ROLE_PASSWORD: &str = "local-test-app-role-password";
+pub const APP_ROLE_PASSWORD: &str = "local-test-app-role-password";
 
 /// The application role as its secret describes it.
 pub fn app_role() -> shared::migrate::AppRole {

@@ -2,7 +2,7 @@
 //!
 //! 1. PostgreSQL as the test harness finds it (`DATABASE_URL`, 127.0.0.1:5432, or an ephemeral
 //!    cluster under `target/`), with a `budget` database;
-//! 2. data-api-local on 127.0.0.1:8080;
+//! 2. data-api-local on 127.0.0.1:8080, with the master's and the application role's secrets;
 //! 3. `cargo lambda watch` on 127.0.0.1:9000 with the functions' environment and the router config,
 //!    so API paths work as behind API Gateway;
 //! 4. the migrate function invoked through cargo lambda, as a deploy would;
@@ -28,7 +28,12 @@ pub struct DevArgs {
 }
 
 const RESOURCE_ARN: &str = "arn:aws:rds:us-east-1:000000000000:cluster:local";
-const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local";
+/// The master login (the migrate function's) and the application role's (the API functions').
+const MASTER_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local";
+const APP_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local-app";
+const APP_ROLE: &str = "budget_app";
+/// Local PostgreSQL trusts local connections, so this only has to look like a password.
+const APP_ROLE_PASSWORD: &str = "local-development-only-app-role-password";
 /// For local use only; deployed stacks generate theirs in Secrets Manager.
 const DEV_TOKEN_SECRET: &str = "local-development-only-token-signing-secret-0123456789";
 
@@ -50,6 +55,17 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     let mut config = data_api_local::Config::new(server.base_url());
     config.default_database.clone_from(&args.database);
+    config.secrets = [
+        (MASTER_SECRET_ARN.to_owned(), None),
+        (
+            APP_SECRET_ARN.to_owned(),
+            Some(data_api_local::Credentials {
+                username: APP_ROLE.to_owned(),
+                password: APP_ROLE_PASSWORD.to_owned(),
+            }),
+        ),
+    ]
+    .into();
     let emulator = data_api_local::spawn(config, ([127, 0, 0, 1], args.data_api_port).into())
         .await
         .with_context(|| {
@@ -132,11 +148,16 @@ impl Watch {
             ])
             .args(["--invoke-port", &args.api_port.to_string()])
             .env("AWS_ENDPOINT_URL_RDS_DATA", data_api)
+            .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", data_api)
             .env("AWS_ACCESS_KEY_ID", "local")
             .env("AWS_SECRET_ACCESS_KEY", "local")
             .env("AWS_REGION", "us-east-1")
             .env("DB_CLUSTER_ARN", RESOURCE_ARN)
-            .env("DB_SECRET_ARN", SECRET_ARN)
+            // As on AWS: the API functions log in as the application role, the migrate
+            // function as the master, and it keeps the role.
+            .env("DB_SECRET_ARN", APP_SECRET_ARN)
+            .env("DB_MASTER_SECRET_ARN", MASTER_SECRET_ARN)
+            .env("APP_DB_SECRET_ARN", APP_SECRET_ARN)
             .env("DB_NAME", &args.database)
             .env("AUTH_TOKEN_SECRET", DEV_TOKEN_SECRET)
             .env(

@@ -179,14 +179,14 @@ pub struct Migrator {
 }
 
 impl Migrator {
-    /// From the environment: the database (`DB_CLUSTER_ARN`, `DB_SECRET_ARN`, `DB_NAME`, the master
-    /// login), `APP_DB_SECRET_ARN` (the API functions' login) and the migrations embedded at build
-    /// time.
+    /// From the environment: the database (`DB_CLUSTER_ARN`, `DB_NAME`, and the master login's
+    /// `DB_MASTER_SECRET_ARN`), `APP_DB_SECRET_ARN` (the API functions' login, whose role this
+    /// function keeps) and the migrations embedded at build time.
     ///
     /// # Errors
     /// [`MissingEnv`] naming the first variable that is not set.
     pub async fn from_env() -> Result<Self, MissingEnv> {
-        let db = Db::from_env().await?;
+        let db = Db::from_env_with_secret("DB_MASTER_SECRET_ARN").await?;
         let arn = std::env::var("APP_DB_SECRET_ARN")
             .ok()
             .filter(|v| !v.is_empty())

@@ -214,13 +214,23 @@ impl Db {
     /// # Errors
     /// [`MissingEnv`] naming the first variable that is not set.
     pub async fn from_env() -> Result<Self, MissingEnv> {
+        Self::from_env_with_secret("DB_SECRET_ARN").await
+    }
+
+    /// As [`Self::from_env`], with the login's secret ARN read from `secret_var` (the migrate
+    /// function logs in as the master, `DB_MASTER_SECRET_ARN`, where the API functions use the
+    /// application role's `DB_SECRET_ARN`).
+    ///
+    /// # Errors
+    /// [`MissingEnv`] naming the first variable that is not set.
+    pub async fn from_env_with_secret(secret_var: &'static str) -> Result<Self, MissingEnv> {
         let var = |name: &'static str| {
             std::env::var(name)
                 .ok()
                 .filter(|v| !v.is_empty())
                 .ok_or(MissingEnv(name))
         };
-        let (cluster, secret, database) = (var("DB_CLUSTER_ARN")?, var("DB_SECRET_ARN")?, var("DB_NAME")?);
+        let (cluster, secret, database) = (var("DB_CLUSTER_ARN")?, var(secret_var)?, var("DB_NAME")?);
         Ok(Self::new(
             Client::new(&aws_config().await),
             &cluster,

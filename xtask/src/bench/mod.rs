@@ -78,6 +78,16 @@ async fn start_emulator(target: &Path, postgres: &str, database: &str) -> anyhow
             postgres,
             "--default-database",
             database,
+            // The logins of production: the master, and the application role the API uses.
+            "--secret",
+            harness::data_api::SECRET_ARN,
+            "--secret",
+            &format!(
+                "{}={}:{}",
+                harness::data_api::APP_SECRET_ARN,
+                harness::data_api::APP_ROLE,
+                harness::data_api::APP_ROLE_PASSWORD
+            ),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -188,10 +198,10 @@ fn function_environment(data_api: &str, database: &str) -> Vec<(&'static str, St
             "DB_CLUSTER_ARN",
             "arn:aws:rds:us-east-1:000000000000:cluster:bench".to_owned(),
         ),
-        (
-            "DB_SECRET_ARN",
-            "arn:aws:secretsmanager:us-east-1:000000000000:secret:bench".to_owned(),
-        ),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", data_api.to_owned()),
+        ("DB_SECRET_ARN", harness::data_api::APP_SECRET_ARN.to_owned()),
+        ("DB_MASTER_SECRET_ARN", harness::data_api::SECRET_ARN.to_owned()),
+        ("APP_DB_SECRET_ARN", harness::data_api::APP_SECRET_ARN.to_owned()),
         ("DB_NAME", database.to_owned()),
         (
             "AUTH_TOKEN_SECRET",
