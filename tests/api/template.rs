@@ -144,3 +144,27 @@ fn the_migration_resource_names_the_newest_schema_version_and_api_functions_wait
         }
     }
 }
+
+#[test]
+fn the_api_functions_are_generated_from_the_endpoints() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let regenerated = harness::template::regenerate(&text, functions::ENDPOINTS).unwrap();
+    assert!(
+        text == regenerated,
+        "template.yaml's API functions differ from functions::ENDPOINTS: run `cargo xtask template`"
+    );
+}
+
+#[test]
+fn a_request_can_outwait_a_resuming_cluster_and_still_answer_before_api_gateway_gives_up() {
+    // API Gateway HTTP APIs end an integration after 30 s; an auto-paused cluster takes about 15 s
+    // to resume; a function stops retrying ANSWER_MARGIN before its own timeout to answer 503.
+    let timeout = template()["Globals"]["Function"]["Timeout"].as_u64().unwrap();
+    let timeout = std::time::Duration::from_secs(timeout);
+    let retry_window = timeout - functions::http::ANSWER_MARGIN;
+    assert!(
+        retry_window >= std::time::Duration::from_secs(15),
+        "{retry_window:?}"
+    );
+    assert!(timeout < std::time::Duration::from_secs(30), "{timeout:?}");
+}

@@ -16,6 +16,7 @@ pub mod postgres;
 pub mod repository;
 pub mod response_url;
 pub mod schema;
+pub mod template;
 
 pub use app::{TestApp, TestResponse};
 pub use data_api::TestDataApi;

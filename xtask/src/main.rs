@@ -22,6 +22,28 @@ enum Command {
     /// Generate migrations from the table mappings, or check the schema for drift.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
+    /// Rewrite the API functions' section of template.yaml from functions::ENDPOINTS.
+    Template,
+}
+
+/// Regenerates template.yaml's API functions; prints whether anything changed.
+fn template() -> anyhow::Result<()> {
+    let path = harness::repository::existing("template.yaml")?;
+    let text = std::fs::read_to_string(&path)?;
+    let regenerated = harness::template::regenerate(&text, functions::ENDPOINTS)?;
+    if regenerated == text {
+        println!(
+            "template.yaml is up to date ({} API functions)",
+            functions::ENDPOINTS.len()
+        );
+    } else {
+        std::fs::write(&path, regenerated)?;
+        println!(
+            "wrote template.yaml ({} API functions)",
+            functions::ENDPOINTS.len()
+        );
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -36,6 +58,7 @@ async fn main() -> std::process::ExitCode {
         Command::Bench(args) => bench::run(args).await,
         Command::Dev(args) => dev::run(args).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::Schema(command) => schema::run(command).await,
+        Command::Template => template().map(|()| std::process::ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
