@@ -93,21 +93,23 @@ fn migrator(api: &TestDataApi, migrations: Vec<Migration>, secret_arn: &str) -> 
     migrator
 }
 
+/// A deploy of `migrations`: the migrate function's `up` with the application role's secret.
+async fn deploy(api: &TestDataApi, migrations: Vec<Migration>) {
+    api.emulator.service.reset_stats();
+    migrator(api, migrations, APP_SECRET_ARN)
+        .handle(json!({"action": "up"}), soon())
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn every_deploy_keeps_the_role_and_grants_tables_added_later() {
     let api = TestDataApi::start().await.unwrap();
     let app = app_db(&api);
-    migrator(&api, migrations().unwrap(), APP_SECRET_ARN)
-        .handle(json!({"action": "up"}), soon())
-        .await
-        .unwrap();
+    deploy(&api, migrations().unwrap()).await;
     assert_eq!(outcome(&app, "SELECT count(*) FROM accounts").await, "ok");
 
-    api.emulator.service.reset_stats();
-    migrator(&api, with_a_later_table(), APP_SECRET_ARN)
-        .handle(json!({"action": "up"}), soon())
-        .await
-        .unwrap();
+    deploy(&api, with_a_later_table()).await;
     assert_eq!(
         outcome(&app, "INSERT INTO later VALUES (1)").await,
         "ok",
@@ -115,11 +117,7 @@ async fn every_deploy_keeps_the_role_and_grants_tables_added_later() {
     );
     assert_eq!(outcome(&app, "DROP TABLE later").await, INSUFFICIENT_PRIVILEGE);
 
-    api.emulator.service.reset_stats();
-    migrator(&api, with_a_later_table(), APP_SECRET_ARN)
-        .handle(json!({"action": "up"}), soon())
-        .await
-        .unwrap();
+    deploy(&api, with_a_later_table()).await;
     assert_eq!(
         api.calls().total,
         2,
