@@ -91,8 +91,8 @@ fn every_binary_has_exactly_one_function_and_every_function_a_binary() {
 fn every_route_matches_the_handler_and_the_local_router() {
     let functions = template_functions(&template());
     let manifest: toml::Value =
-        toml::from_str(&std::fs::read_to_string(root().join("functions/Cargo.toml")).unwrap()).unwrap();
-    let router = manifest["package"]["metadata"]["lambda"]["watch"]["router"]
+        toml::from_str(&std::fs::read_to_string(root().join("Cargo.toml")).unwrap()).unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
         .as_table()
         .unwrap();
     assert_eq!(
@@ -146,13 +146,14 @@ fn the_migration_resource_names_the_newest_schema_version_and_api_functions_wait
 }
 
 #[test]
-fn the_api_functions_are_generated_from_the_endpoints() {
-    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    let regenerated = harness::template::regenerate(&text, functions::ENDPOINTS).unwrap();
-    assert!(
-        text == regenerated,
-        "template.yaml's API functions differ from functions::ENDPOINTS: run `cargo xtask template`"
-    );
+fn the_files_that_list_every_endpoint_are_generated_from_the_endpoints() {
+    let files = harness::template::regenerate_all(functions::ENDPOINTS, functions::OTHER_FUNCTIONS).unwrap();
+    for (path, committed, generated) in files {
+        assert!(
+            committed == generated,
+            "{path} differs from functions::ENDPOINTS: run `cargo xtask template`"
+        );
+    }
 }
 
 #[test]

@@ -1,9 +1,11 @@
-//! The API functions' part of template.yaml, generated from `functions::ENDPOINTS`.
+//! The parts of the build and deploy files that list every endpoint, generated from
+//! `functions::ENDPOINTS`: the API functions of template.yaml, the `cargo lambda watch` router in
+//! the workspace's Cargo.toml and the `[[bin]]` entries of functions/Cargo.toml.
 //!
 //! Every endpoint's function has the same shape (its binary, its route, its log group, the same
 //! least-privilege policy and environment), so it is written once here rather than copied ~30
-//! times by hand. `cargo xtask template` rewrites the section between [`BEGIN`] and [`END`]; a test
-//! fails when the committed template differs from what this produces.
+//! times by hand. `cargo xtask template` rewrites each file's section between its markers; a test
+//! fails when a committed file differs from what this produces.
 
 use anyhow::{Context, bail};
 use shared::http::Route;
@@ -87,24 +89,91 @@ pub fn api_functions(endpoints: &[(&str, Route)]) -> String {
     out
 }
 
+/// The markers of a generated section in a TOML file.
+pub const TOML_BEGIN: &str =
+    "# --- generated from functions::ENDPOINTS by `cargo xtask template`; do not edit ---\n";
+pub const TOML_END: &str = "# --- end of the generated section ---\n";
+
+/// The `cargo lambda watch` router: every endpoint's route to its binary.
+pub fn router(endpoints: &[(&str, Route)]) -> String {
+    let mut out = format!("{TOML_BEGIN}[workspace.metadata.lambda.watch.router]\n");
+    for (binary, route) in endpoints {
+        out.push_str(&format!(
+            "\"{}\" = [{{ method = \"{}\", function = \"{binary}\" }}]\n",
+            route.path, route.method
+        ));
+    }
+    out.push_str(TOML_END);
+    out
+}
+
+/// One `[[bin]]` per binary, without a test harness (the tests are the one `api` binary).
+pub fn bins(binaries: &[&str]) -> String {
+    let mut out = String::from(TOML_BEGIN);
+    for binary in binaries {
+        out.push_str(&format!("[[bin]]\nname = \"{binary}\"\ntest = false\n\n"));
+    }
+    out.push_str(TOML_END);
+    out
+}
+
+/// `text` with the section between `begin` and `end` (markers included) replaced by `section`.
+///
+/// # Errors
+/// When the markers are missing or out of order.
+pub fn replace_section(text: &str, begin: &str, end: &str, section: &str) -> anyhow::Result<String> {
+    let start = text
+        .find(begin)
+        .with_context(|| format!("no generated-section start marker {begin:?}"))?;
+    let stop = text
+        .find(end)
+        .with_context(|| format!("no generated-section end marker {end:?}"))?;
+    if stop < start {
+        bail!("the generated-section markers are out of order");
+    }
+    Ok(format!(
+        "{}{section}{}",
+        &text[..start],
+        &text[stop + end.len()..]
+    ))
+}
+
 /// `template` with its generated section replaced by [`api_functions`] of `endpoints`.
 ///
 /// # Errors
 /// When the markers are missing or out of order.
 pub fn regenerate(template: &str, endpoints: &[(&str, Route)]) -> anyhow::Result<String> {
-    let start = template
-        .find(BEGIN)
-        .context("template.yaml has no generated-section start marker")?;
-    let end = template
-        .find(END)
-        .context("template.yaml has no generated-section end marker")?;
-    if end < start {
-        bail!("template.yaml's generated-section markers are out of order");
+    replace_section(template, BEGIN, END, &api_functions(endpoints))
+}
+
+/// Every generated file: (path from the repository root, its current text with the generated
+/// section rewritten).
+///
+/// # Errors
+/// When a file cannot be read or lacks its markers.
+pub fn regenerate_all(
+    endpoints: &[(&str, Route)],
+    other_binaries: &[&str],
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let mut binaries: Vec<&str> = other_binaries.to_vec();
+    binaries.extend(endpoints.iter().map(|(binary, _)| *binary));
+    let files: [(&str, Box<dyn Fn(&str) -> anyhow::Result<String>>); 3] = [
+        ("template.yaml", Box::new(|text| regenerate(text, endpoints))),
+        (
+            "Cargo.toml",
+            Box::new(|text| replace_section(text, TOML_BEGIN, TOML_END, &router(endpoints))),
+        ),
+        (
+            "functions/Cargo.toml",
+            Box::new(|text| replace_section(text, TOML_BEGIN, TOML_END, &bins(&binaries))),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (path, rewrite) in files {
+        let full = crate::repository::existing(path)?;
+        let text = std::fs::read_to_string(&full).with_context(|| format!("reading {}", full.display()))?;
+        let rewritten = rewrite(&text).with_context(|| format!("in {path}"))?;
+        out.push((path.to_owned(), text, rewritten));
     }
-    Ok(format!(
-        "{}{}{}",
-        &template[..start],
-        api_functions(endpoints),
-        &template[end + END.len()..]
-    ))
+    Ok(out)
 }

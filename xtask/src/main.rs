@@ -22,27 +22,24 @@ enum Command {
     /// Generate migrations from the table mappings, or check the schema for drift.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
-    /// Rewrite the API functions' section of template.yaml from functions::ENDPOINTS.
+    /// Rewrite what lists every endpoint from functions::ENDPOINTS: template.yaml's API functions,
+    /// the cargo lambda watch router (Cargo.toml) and the [[bin]] entries (functions/Cargo.toml).
     Template,
 }
 
-/// Regenerates template.yaml's API functions; prints whether anything changed.
+/// Regenerates what lists every endpoint (template.yaml's API functions, the local router, the
+/// `[[bin]]` entries); prints what changed.
 fn template() -> anyhow::Result<()> {
-    let path = harness::repository::existing("template.yaml")?;
-    let text = std::fs::read_to_string(&path)?;
-    let regenerated = harness::template::regenerate(&text, functions::ENDPOINTS)?;
-    if regenerated == text {
-        println!(
-            "template.yaml is up to date ({} API functions)",
-            functions::ENDPOINTS.len()
-        );
-    } else {
-        std::fs::write(&path, regenerated)?;
-        println!(
-            "wrote template.yaml ({} API functions)",
-            functions::ENDPOINTS.len()
-        );
+    let files = harness::template::regenerate_all(functions::ENDPOINTS, functions::OTHER_FUNCTIONS)?;
+    for (path, before, after) in files {
+        if before == after {
+            println!("{path} is up to date");
+        } else {
+            std::fs::write(harness::repository::root()?.join(&path), after)?;
+            println!("wrote {path}");
+        }
     }
+    println!("({} endpoints)", functions::ENDPOINTS.len());
     Ok(())
 }
 

@@ -31,7 +31,7 @@ pub async fn emulator(
     let statement = direct.prepare(SQL).await?;
     let body = serde_json::json!({
         "resourceArn": "arn:aws:rds:us-east-1:000000000000:cluster:bench",
-        "secretArn": "arn:aws:secretsmanager:us-east-1:000000000000:secret:bench",
+        "secretArn": harness::data_api::APP_SECRET_ARN,
         "database": database,
         "sql": SQL.replace("$1", ":name"),
         "parameters": [{"name": "name", "value": {"stringValue": "Bench"}}],
