@@ -10,3 +10,4 @@ mod resuming;
 mod schema;
 mod sql_scan;
 mod template;
+mod tls;

@@ -148,10 +148,11 @@ fn the_migration_resource_names_the_newest_schema_version_and_api_functions_wait
 #[test]
 fn the_files_that_list_every_endpoint_are_generated_from_the_endpoints() {
     let files = harness::template::regenerate_all(functions::ENDPOINTS, functions::OTHER_FUNCTIONS).unwrap();
-    for (path, committed, generated) in files {
+    for file in files {
         assert!(
-            committed == generated,
-            "{path} differs from functions::ENDPOINTS: run `cargo xtask template`"
+            file.committed == file.generated,
+            "{} differs from functions::ENDPOINTS: run `cargo xtask template`",
+            file.path
         );
     }
 }

@@ -138,42 +138,41 @@ pub fn replace_section(text: &str, begin: &str, end: &str, section: &str) -> any
     ))
 }
 
-/// `template` with its generated section replaced by [`api_functions`] of `endpoints`.
-///
-/// # Errors
-/// When the markers are missing or out of order.
-pub fn regenerate(template: &str, endpoints: &[(&str, Route)]) -> anyhow::Result<String> {
-    replace_section(template, BEGIN, END, &api_functions(endpoints))
+/// A file with a generated section: as committed, and as it should be.
+pub struct GeneratedFile {
+    /// From the repository root.
+    pub path: &'static str,
+    pub committed: String,
+    pub generated: String,
 }
 
-/// Every generated file: (path from the repository root, its current text with the generated
-/// section rewritten).
+/// Every file with a generated section, read and regenerated.
 ///
 /// # Errors
 /// When a file cannot be read or lacks its markers.
 pub fn regenerate_all(
     endpoints: &[(&str, Route)],
     other_binaries: &[&str],
-) -> anyhow::Result<Vec<(String, String, String)>> {
+) -> anyhow::Result<Vec<GeneratedFile>> {
     let mut binaries: Vec<&str> = other_binaries.to_vec();
     binaries.extend(endpoints.iter().map(|(binary, _)| *binary));
-    let files: [(&str, Box<dyn Fn(&str) -> anyhow::Result<String>>); 3] = [
-        ("template.yaml", Box::new(|text| regenerate(text, endpoints))),
-        (
-            "Cargo.toml",
-            Box::new(|text| replace_section(text, TOML_BEGIN, TOML_END, &router(endpoints))),
-        ),
-        (
-            "functions/Cargo.toml",
-            Box::new(|text| replace_section(text, TOML_BEGIN, TOML_END, &bins(&binaries))),
-        ),
+    let sections = [
+        ("template.yaml", BEGIN, END, api_functions(endpoints)),
+        ("Cargo.toml", TOML_BEGIN, TOML_END, router(endpoints)),
+        ("functions/Cargo.toml", TOML_BEGIN, TOML_END, bins(&binaries)),
     ];
     let mut out = Vec::new();
-    for (path, rewrite) in files {
+    for (path, begin, end, section) in sections {
         let full = crate::repository::existing(path)?;
-        let text = std::fs::read_to_string(&full).with_context(|| format!("reading {}", full.display()))?;
-        let rewritten = rewrite(&text).with_context(|| format!("in {path}"))?;
-        out.push((path.to_owned(), text, rewritten));
+        let committed =
+            std::fs::read_to_string(&full).with_context(|| format!("reading {}", full.display()))?;
+        let generated =
+            replace_section(&committed, begin, end, &section).with_context(|| format!("in {path}"))?;
+        out.push(GeneratedFile {
+            path,
+            committed,
+            generated,
+        });
     }
     Ok(out)
 }

@@ -31,12 +31,12 @@ enum Command {
 /// `[[bin]]` entries); prints what changed.
 fn template() -> anyhow::Result<()> {
     let files = harness::template::regenerate_all(functions::ENDPOINTS, functions::OTHER_FUNCTIONS)?;
-    for (path, before, after) in files {
-        if before == after {
-            println!("{path} is up to date");
+    for file in files {
+        if file.committed == file.generated {
+            println!("{} is up to date", file.path);
         } else {
-            std::fs::write(harness::repository::root()?.join(&path), after)?;
-            println!("wrote {path}");
+            std::fs::write(harness::repository::root()?.join(file.path), file.generated)?;
+            println!("wrote {}", file.path);
         }
     }
     println!("({} endpoints)", functions::ENDPOINTS.len());

@@ -7,7 +7,10 @@ async fn main() -> Result<(), Error> {
     functions::telemetry::init();
     // A configuration error does not end the process: every event gets an answer saying why.
     let migrator = &Migrator::from_env().await;
-    let http = &reqwest::Client::new();
+    let http = &match migrator {
+        Ok(migrator) => migrator.http.clone(),
+        Err(_) => functions::migrate::https_client(),
+    };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         handle_event(
             migrator,

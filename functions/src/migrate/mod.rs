@@ -202,7 +202,7 @@ impl Migrator {
             db,
             migrations,
             app_role: None,
-            http: reqwest::Client::new(),
+            http: https_client(),
             margins: Margins::default(),
         }
     }
@@ -325,6 +325,22 @@ impl Migrator {
             }
         }
     }
+}
+
+/// The client that answers CloudFormation's pre-signed S3 URL, trusting the same compiled-in roots
+/// as the AWS clients.
+pub fn https_client() -> reqwest::Client {
+    let mut builder = reqwest::Client::builder().tls_built_in_root_certs(false);
+    for der in shared::db::trusted_root_certificates() {
+        match reqwest::Certificate::from_der(der) {
+            Ok(certificate) => builder = builder.add_root_certificate(certificate),
+            Err(error) => tracing::warn!(%error, "skipping a root certificate"),
+        }
+    }
+    builder.build().unwrap_or_else(|error| {
+        tracing::error!(%error, "building the HTTPS client failed; using one without roots");
+        reqwest::Client::new()
+    })
 }
 
 /// What the migrate binary serves: a configured [`Migrator`], or the reason it could not be built,

@@ -21,13 +21,47 @@ use aws_sdk_rdsdata::types::{Field, SqlParameter};
 
 pub use value::{DecodeError, FromField, SqlColumn, ToParam};
 
-/// The HTTPS client every Data API client is built with: rustls over ring, the crypto the rest of
-/// the binary already links (also speaks plain HTTP, for data-api-local).
+/// The HTTPS client every AWS client is built with: rustls over ring, the crypto the rest of the
+/// binary already links (also speaks plain HTTP, for data-api-local).
+///
+/// It trusts the Mozilla root certificates compiled into the binary (`webpki-root-certs`, which
+/// include Amazon's) rather than the system store: reading and parsing the system's certificate
+/// files cost 1.5–4.7 ms of every cold start here (docs/performance.md).
 pub fn https_client() -> aws_sdk_rdsdata::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    static CONTEXT: std::sync::OnceLock<TlsContext> = std::sync::OnceLock::new();
+    let context = CONTEXT.get_or_init(|| {
+        let mut trust = TrustStore::empty();
+        for certificate in trusted_root_certificates() {
+            trust.add_pem_certificate(pem(certificate));
+        }
+        TlsContext::builder()
+            .with_trust_store(trust)
+            .build()
+            .expect("a trust store without native roots always builds")
+    });
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context.clone())
         .build_https()
+}
+
+/// The root certificates every HTTPS client of the functions trusts (DER): Mozilla's, compiled in.
+pub fn trusted_root_certificates() -> impl Iterator<Item = &'static [u8]> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(AsRef::as_ref)
+}
+
+/// A DER certificate as PEM, the form the SDK's trust store takes.
+fn pem(der: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in body.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out.into_bytes()
 }
 
 /// A named parameter, e.g. `param("id", &account_id)`.
@@ -166,11 +200,17 @@ impl std::fmt::Debug for Db {
     }
 }
 
-/// The AWS configuration every client of this project is built from: the standard chain (which
-/// honours `AWS_ENDPOINT_URL_RDS_DATA` and `AWS_ENDPOINT_URL_SECRETS_MANAGER`, i.e.
-/// data-api-local), [`https_client`], and no SDK retries (the Data API's are [`RetryPolicy`]'s).
+/// The AWS configuration the functions' clients are built from: the standard configuration (which
+/// honours `AWS_REGION`, `AWS_ENDPOINT_URL_RDS_DATA` and `AWS_ENDPOINT_URL_SECRETS_MANAGER`, i.e.
+/// data-api-local), credentials from the environment, [`https_client`], and no SDK retries (the
+/// Data API's are [`RetryPolicy`]'s).
+///
+/// Lambda always puts the function's credentials in the environment; building the default
+/// credentials chain (profiles, SSO, web identity, ECS, IMDS) instead costs about 3 ms of every
+/// cold start for providers that are never asked (docs/performance.md).
 pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
         .http_client(https_client())
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
