@@ -10,6 +10,7 @@
 pub mod app;
 pub mod auth;
 pub mod deadline;
+pub mod household;
 pub mod http;
 pub mod me;
 pub mod migrate;
@@ -27,6 +28,8 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("auth-refresh", auth::refresh::ROUTE),
     ("auth-logout", auth::logout::ROUTE),
     ("me", me::ROUTE),
+    ("household-get", household::get::ROUTE),
+    ("household-update", household::update::ROUTE),
 ];
 
 /// Binaries that are not HTTP endpoints.

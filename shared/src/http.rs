@@ -40,6 +40,8 @@ pub enum ApiError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("the resource changed since the If-Match version")]
+    PreconditionFailed,
     #[error("request body larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
     #[error("unsupported content type")]
@@ -63,6 +65,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -89,6 +92,11 @@ impl ApiError {
             Self::Forbidden(detail) => ("forbidden", (*detail).to_owned(), None),
             Self::NotFound => ("not-found", "No such resource.".to_owned(), None),
             Self::Conflict(detail) => ("conflict", detail.clone(), None),
+            Self::PreconditionFailed => (
+                "precondition-failed",
+                "The resource changed since the version in If-Match. Read it again, then retry.".to_owned(),
+                None,
+            ),
             Self::PayloadTooLarge => (
                 "payload-too-large",
                 format!("The request body must be at most {MAX_BODY_BYTES} bytes."),
@@ -396,6 +404,8 @@ impl std::fmt::Display for Route {
 pub struct Reply {
     pub status: StatusCode,
     pub body: Option<serde_json::Value>,
+    /// The resource's version, sent as `ETag`.
+    pub etag: Option<String>,
 }
 
 impl Reply {
@@ -403,13 +413,21 @@ impl Reply {
         Self {
             status: StatusCode::OK,
             body: Some(serde_json::to_value(body).unwrap_or_default()),
+            etag: None,
         }
+    }
+
+    /// With the resource's version as its `ETag`.
+    pub fn with_version(mut self, version: crate::version::Version) -> Self {
+        self.etag = Some(version.etag());
+        self
     }
 
     pub fn created(body: &impl Serialize) -> Self {
         Self {
             status: StatusCode::CREATED,
             body: Some(serde_json::to_value(body).unwrap_or_default()),
+            etag: None,
         }
     }
 
@@ -417,11 +435,15 @@ impl Reply {
         Self {
             status: StatusCode::NO_CONTENT,
             body: None,
+            etag: None,
         }
     }
 
     pub fn into_response(self) -> Response<Body> {
-        let builder = Response::builder().status(self.status);
+        let mut builder = Response::builder().status(self.status);
+        if let Some(etag) = &self.etag {
+            builder = builder.header(header::ETAG, etag);
+        }
         match self.body {
             Some(body) => builder
                 .header(header::CONTENT_TYPE, "application/json")

@@ -8,6 +8,7 @@
 //! | [`db`] | the Data API access layer: parameters, rows, typed errors, retries |
 //! | [`schema`] | the table mappings (the source of truth), DDL rendering, introspection, drift check |
 //! | [`migrate`] | the migration engine: ledger, checksums, advisory lock, one transaction per run |
+//! | [`version`] | resource versions: `ETag` answers and `If-Match` preconditions checked in the write's statement |
 
 pub mod auth;
 pub mod db;
@@ -15,3 +16,4 @@ pub mod domain;
 pub mod http;
 pub mod migrate;
 pub mod schema;
+pub mod version;

@@ -301,24 +301,8 @@ async fn invite(
     role: &str,
     expires_in_hours: i64,
 ) -> String {
-    let token = shared::auth::SecretToken::generate();
-    let db = app.api.db();
-    db.execute(
-        "INSERT INTO household_invitations (id, household_id, email, role, token_hash, invited_by, expires_at) \
-         VALUES (:id, :household, :email, :role, :hash, :inviter, now() + :hours * interval '1 hour')",
-        vec![
-            param("id", &shared::domain::InvitationId::new()),
-            param("household", &HouseholdId::parse(household).unwrap()),
-            param("email", email),
-            param("role", role),
-            param("hash", &token.hash()),
-            param("inviter", &UserId::parse(inviter).unwrap()),
-            param("hours", &expires_in_hours),
-        ],
-    )
-    .await
-    .unwrap();
-    token.secret().to_owned()
+    let owner = json!({"household_id": household, "user_id": inviter});
+    app.invite(&owner, email, role, expires_in_hours).await
 }
 
 #[tokio::test]

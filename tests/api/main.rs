@@ -5,6 +5,7 @@ mod app_role;
 mod auth;
 mod data_api_local;
 mod domain;
+mod household;
 mod migrate;
 mod resuming;
 mod schema;

@@ -8,6 +8,7 @@ use lambda_http::{Body, Request, Response};
 use rand::{Rng, RngCore};
 use serde_json::{Value, json};
 use shared::auth::TokenKeys;
+use shared::db::param;
 
 use crate::data_api::TestDataApi;
 
@@ -181,6 +182,46 @@ impl TestApp {
     }
 
     /// Registers a new household owner and returns the 201 body.
+    /// An invitation into `owner`'s household (a session answer of [`Self::register`]) for
+    /// `email` with `role`, written straight to the database; answers the invitation token.
+    pub async fn invite(&self, owner: &Value, email: &str, role: &str, expires_in_hours: i64) -> String {
+        let token = shared::auth::SecretToken::generate();
+        let id = |field: &str| owner[field].as_str().expect("a session answer").to_owned();
+        self.api
+            .db()
+            .execute(
+                "INSERT INTO household_invitations (id, household_id, email, role, token_hash, invited_by, expires_at) \
+                 VALUES (:id, :household::uuid, :email, :role, :hash, :inviter::uuid, now() + :hours * interval '1 hour')",
+                vec![
+                    param("id", &shared::domain::InvitationId::new()),
+                    param("household", id("household_id").as_str()),
+                    param("email", email),
+                    param("role", role),
+                    param("hash", &token.hash()),
+                    param("inviter", id("user_id").as_str()),
+                    param("hours", &expires_in_hours),
+                ],
+            )
+            .await
+            .expect("inserting an invitation");
+        token.secret().to_owned()
+    }
+
+    /// A new member of `owner`'s household with `role`, registered by invitation: their session.
+    pub async fn join(&self, owner: &Value, email: &str, role: &str) -> Value {
+        let token = self.invite(owner, email, role, 24).await;
+        let response = self
+            .post_register(&json!({
+                "email": email,
+                "password": "correct horse battery",
+                "display_name": "Test Member",
+                "invitation_token": token,
+            }))
+            .await;
+        assert_eq!(response.status, 201, "{:?}", response.body);
+        response.body
+    }
+
     pub async fn register(&self, email: &str) -> Value {
         let response = self
             .post_register(&json!({

@@ -94,14 +94,20 @@ pub const TOML_BEGIN: &str =
     "# --- generated from functions::ENDPOINTS by `cargo xtask template`; do not edit ---\n";
 pub const TOML_END: &str = "# --- end of the generated section ---\n";
 
-/// The `cargo lambda watch` router: every endpoint's route to its binary.
+/// The `cargo lambda watch` router: every path, with each method's binary (paths in the order
+/// their first endpoint is listed).
 pub fn router(endpoints: &[(&str, Route)]) -> String {
-    let mut out = format!("{TOML_BEGIN}[workspace.metadata.lambda.watch.router]\n");
+    let mut paths: Vec<(&str, Vec<String>)> = Vec::new();
     for (binary, route) in endpoints {
-        out.push_str(&format!(
-            "\"{}\" = [{{ method = \"{}\", function = \"{binary}\" }}]\n",
-            route.path, route.method
-        ));
+        let entry = format!("{{ method = \"{}\", function = \"{binary}\" }}", route.method);
+        match paths.iter_mut().find(|(path, _)| *path == route.path) {
+            Some((_, methods)) => methods.push(entry),
+            None => paths.push((route.path, vec![entry])),
+        }
+    }
+    let mut out = format!("{TOML_BEGIN}[workspace.metadata.lambda.watch.router]\n");
+    for (path, methods) in paths {
+        out.push_str(&format!("\"{path}\" = [{}]\n", methods.join(", ")));
     }
     out.push_str(TOML_END);
     out

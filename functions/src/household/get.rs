@@ -1,0 +1,39 @@
+//! `GET /household`: the caller's household and its members. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use shared::db::param;
+use shared::http::{ApiError, Reply, Route, bearer};
+
+use super::{COLUMNS, Household};
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("GET", "/household");
+
+/// The household, only while the caller is still one of its members.
+static FIND: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {columns} FROM households h \
+         WHERE h.id = :household_id \
+           AND EXISTS (SELECT 1 FROM users me WHERE me.id = :user_id AND me.household_id = h.id)",
+        columns = *COLUMNS
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let params = vec![param("user_id", &claims.sub), param("household_id", &claims.hid)];
+    let rows = app.db.execute(&FIND, params).await?;
+    let row = rows.first().ok_or(ApiError::Unauthorized(
+        "You are no longer a member of this household.",
+    ))?;
+    let household = Household::from_row(&row, 0)?;
+    let version = household.version;
+    Ok(Reply::ok(&household).with_version(version))
+}

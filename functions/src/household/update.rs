@@ -1,0 +1,93 @@
+//! `PATCH /household` {name?, currency_code?}: rename the household or change its currency.
+//! Owners only, checked against the role stored now (not the token's), honouring `If-Match`.
+//! One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::db::param;
+use shared::domain::{CurrencyCode, Name, Role};
+use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
+use shared::version::{self, Precondition};
+
+use super::{COLUMNS, Household};
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("PATCH", "/household");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    name: Option<String>,
+    currency_code: Option<String>,
+}
+
+/// The caller's stored role, then the household as changed: no role means the caller is no
+/// longer a member; a role but no household means they may not, or `If-Match` did not match.
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         changed AS ( \
+           UPDATE households h SET name = COALESCE(:name, h.name), \
+                  currency_code = COALESCE(:currency_code, h.currency_code), {bump} \
+           WHERE h.id = :household_id AND (SELECT role FROM me) = 'owner' AND {matches} \
+           RETURNING h.*) \
+         SELECT (SELECT role FROM me), {columns} FROM (SELECT 1) AS one LEFT JOIN changed h ON true",
+        bump = version::BUMP,
+        matches = version::matches("h"),
+        columns = *COLUMNS
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let body: UpdateBody = json_body(&request)?;
+    let mut fields = Fields::default();
+    let name = fields.check_optional("name", body.name.as_deref().map(Name::parse));
+    let currency = fields.check_optional(
+        "currency_code",
+        body.currency_code.as_deref().map(CurrencyCode::parse),
+    );
+    if body.name.is_none() && body.currency_code.is_none() {
+        fields.reject("name", "send name, currency_code or both");
+    }
+    fields.finish()?;
+    let (Some(name), Some(currency)) = (name, currency) else {
+        return Err(ApiError::Internal("validated fields missing".to_owned()));
+    };
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("name", &name),
+        param("currency_code", &currency),
+        Precondition::of(&request).param(),
+    ];
+    let rows = app.db.execute(&UPDATE, params).await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| ApiError::Internal("the update answered no row".to_owned()))?;
+    let role: Option<Role> = row.get(0)?;
+    match role {
+        None => Err(ApiError::Unauthorized(
+            "You are no longer a member of this household.",
+        )),
+        Some(Role::Member) => Err(ApiError::Forbidden(
+            "Only an owner of the household can change it.",
+        )),
+        Some(Role::Owner) => {
+            let id: Option<String> = row.get(1)?;
+            if id.is_none() {
+                return Err(ApiError::PreconditionFailed);
+            }
+            let household = Household::from_row(&row, 1)?;
+            let version = household.version;
+            Ok(Reply::ok(&household).with_version(version))
+        }
+    }
+}
