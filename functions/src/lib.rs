@@ -30,6 +30,7 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("me", me::ROUTE),
     ("household-get", household::get::ROUTE),
     ("household-update", household::update::ROUTE),
+    ("household-member-role", household::member_role::ROUTE),
 ];
 
 /// Binaries that are not HTTP endpoints.

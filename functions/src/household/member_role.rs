@@ -1,0 +1,119 @@
+//! `PATCH /household/members/{user_id}` {role}: make a member an owner or an owner a member.
+//! Owners only (by the role stored now); the household's last owner cannot be demoted (409); an
+//! unknown, foreign or malformed id is 404; `If-Match` against the member's version. One Data API
+//! call, which locks the household's owners so two owners demoting each other at once cannot leave
+//! it with none.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use shared::db::param;
+use shared::domain::{Role, SqlEnum, UserId};
+use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
+use shared::version::{self, Precondition, Version};
+
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("PATCH", "/household/members/{user_id}");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleBody {
+    role: String,
+}
+
+/// The member as the API shows them.
+#[derive(Debug, Serialize)]
+struct Member {
+    user_id: UserId,
+    email: String,
+    display_name: String,
+    role: Role,
+    joined_at: String,
+}
+
+/// The caller's stored role, the target's current role, the number of owners (locked), then the
+/// member as changed (none: not allowed, the last owner, or `If-Match` failed).
+static CHANGE_ROLE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         owners AS (SELECT id FROM users WHERE household_id = :household_id AND role = 'owner' FOR UPDATE), \
+         target AS (SELECT role FROM users WHERE id = :member_id AND household_id = :household_id), \
+         changed AS ( \
+           UPDATE users u SET role = :role, {bump} \
+           WHERE u.id = :member_id AND u.household_id = :household_id \
+             AND (SELECT role FROM me) = 'owner' AND {matches} \
+             AND NOT (u.role = 'owner' AND :role <> 'owner' AND (SELECT count(*) FROM owners) <= 1) \
+           RETURNING u.*) \
+         SELECT (SELECT role FROM me), (SELECT role FROM target), (SELECT count(*) FROM owners), \
+                c.id, c.email, c.display_name, c.role, \
+                to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), {version} \
+         FROM (SELECT 1) AS one LEFT JOIN changed c ON true",
+        bump = version::BUMP,
+        matches = version::matches("u"),
+        version = version::version("c"),
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    // A malformed id names no member of this household: 404, like an unknown or foreign one.
+    let member = ROUTE
+        .parameters(&request)
+        .get("user_id")
+        .and_then(|id| UserId::parse(id).ok())
+        .ok_or(ApiError::NotFound)?;
+    let body: RoleBody = json_body(&request)?;
+    let mut fields = Fields::default();
+    let role = fields.check("role", Role::parse(&body.role));
+    fields.finish()?;
+    let Some(role) = role else {
+        return Err(ApiError::Internal("validated role missing".to_owned()));
+    };
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("member_id", &member),
+        param("role", &role),
+        Precondition::of(&request).param(),
+    ];
+    let rows = app.db.execute(&CHANGE_ROLE, params).await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| ApiError::Internal("the role change answered no row".to_owned()))?;
+    let caller: Option<Role> = row.get(0)?;
+    let current: Option<Role> = row.get(1)?;
+    let owners: i64 = row.get(2)?;
+    let changed: Option<UserId> = row.get(3)?;
+    let last_owner = current == Some(Role::Owner) && role == Role::Member && owners <= 1;
+    match (caller, current, changed) {
+        (None, _, _) => Err(ApiError::Unauthorized(
+            "You are no longer a member of this household.",
+        )),
+        (Some(Role::Member), _, _) => Err(ApiError::Forbidden(
+            "Only an owner of the household can change roles.",
+        )),
+        (Some(Role::Owner), None, _) => Err(ApiError::NotFound),
+        (Some(Role::Owner), Some(_), None) if last_owner => Err(ApiError::Conflict(
+            "This is the household's last owner; make another member an owner first.".to_owned(),
+        )),
+        (Some(Role::Owner), Some(_), None) => Err(ApiError::PreconditionFailed),
+        (Some(Role::Owner), Some(_), Some(user_id)) => {
+            let version: Version = row.get(8)?;
+            let member = Member {
+                user_id,
+                email: row.get(4)?,
+                display_name: row.get(5)?,
+                role: row.get(6)?,
+                joined_at: row.get(7)?,
+            };
+            Ok(Reply::ok(&member).with_version(version))
+        }
+    }
+}
