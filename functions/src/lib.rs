@@ -7,11 +7,13 @@
 //! same file. Every endpoint module has `ROUTE` (method and path, which template.yaml and the local
 //! router config must match) and `respond`.
 
+pub mod access;
 pub mod app;
 pub mod auth;
 pub mod deadline;
 pub mod household;
 pub mod http;
+pub mod invitations;
 pub mod me;
 pub mod migrate;
 pub mod telemetry;
@@ -31,6 +33,9 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("household-get", household::get::ROUTE),
     ("household-update", household::update::ROUTE),
     ("household-member-role", household::member_role::ROUTE),
+    ("invitations-create", invitations::create::ROUTE),
+    ("invitations-list", invitations::list::ROUTE),
+    ("invitations-revoke", invitations::revoke::ROUTE),
 ];
 
 /// Binaries that are not HTTP endpoints.

@@ -2,30 +2,25 @@
 //! changes checked against the stored role, and `If-Match`.
 
 use harness::TestApp;
-use harness::app::{event, json_request, request};
+use harness::app::{access_token, bearer_request, json_request};
 use serde_json::{Value, json};
 
-async fn get(app: &TestApp, token: &str) -> harness::TestResponse {
-    let authorization = format!("Bearer {token}");
-    let request = request(&event(
-        "GET",
-        "/household",
-        &[("authorization", &authorization)],
-        None,
-    ));
+async fn get(app: &TestApp, session: &Value) -> harness::TestResponse {
+    let request = bearer_request("GET", "/household", session);
     app.send(functions::household::get::respond, request).await
 }
 
-async fn patch(app: &TestApp, token: &str, body: &Value, if_match: Option<&str>) -> harness::TestResponse {
-    let mut request = json_request("PATCH", "/household", body, Some(token));
+async fn patch(
+    app: &TestApp,
+    session: &Value,
+    body: &Value,
+    if_match: Option<&str>,
+) -> harness::TestResponse {
+    let mut request = json_request("PATCH", "/household", body, Some(access_token(session)));
     if let Some(tag) = if_match {
         request.headers_mut().insert("if-match", tag.parse().unwrap());
     }
     app.send(functions::household::update::respond, request).await
-}
-
-fn token(session: &Value) -> &str {
-    session["access_token"].as_str().unwrap()
 }
 
 /// The household's name and currency straight from the database.
@@ -49,7 +44,7 @@ async fn the_household_lists_its_members_with_an_etag_in_one_call() {
     let owner = app.register("owner@example.com").await;
     let member = app.join(&owner, "member@example.com", "member").await;
     app.reset_calls();
-    let response = get(&app, token(&member)).await;
+    let response = get(&app, &member).await;
     assert_eq!(response.status, 200, "{:?}", response.body);
     assert_eq!(app.calls(), 1);
     let body = &response.body;
@@ -81,7 +76,7 @@ async fn the_household_lists_its_members_with_an_etag_in_one_call() {
     let etag = response.header("etag").unwrap();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
     assert_eq!(
-        get(&app, token(&owner)).await.header("etag"),
+        get(&app, &owner).await.header("etag"),
         Some(etag),
         "a read changes nothing"
     );
@@ -92,7 +87,7 @@ async fn households_are_invisible_to_each_other() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
     let bob = app.register("bob@example.com").await;
-    let seen = get(&app, token(&bob)).await;
+    let seen = get(&app, &bob).await;
     assert_eq!(seen.body["id"], bob["household_id"]);
     let emails: Vec<&str> = seen.body["members"]
         .as_array()
@@ -108,9 +103,9 @@ async fn households_are_invisible_to_each_other() {
 async fn an_owner_renames_the_household_and_changes_its_currency() {
     let app = TestApp::spawn().await.unwrap();
     let owner = app.register("owner@example.com").await;
-    let before = get(&app, token(&owner)).await;
+    let before = get(&app, &owner).await;
     app.reset_calls();
-    let response = patch(&app, token(&owner), &json!({"name": "The Smiths"}), None).await;
+    let response = patch(&app, &owner, &json!({"name": "The Smiths"}), None).await;
     assert_eq!(response.status, 200, "{:?}", response.body);
     assert_eq!(app.calls(), 1);
     assert_eq!(response.body["name"], "The Smiths");
@@ -122,7 +117,7 @@ async fn an_owner_renames_the_household_and_changes_its_currency() {
         "a write changes the version"
     );
 
-    let response = patch(&app, token(&owner), &json!({"currency_code": "EUR"}), None).await;
+    let response = patch(&app, &owner, &json!({"currency_code": "EUR"}), None).await;
     assert_eq!(response.status, 200);
     assert_eq!(
         stored(&app, &owner).await,
@@ -134,23 +129,23 @@ async fn an_owner_renames_the_household_and_changes_its_currency() {
 async fn if_match_refuses_a_stale_version_and_changes_nothing() {
     let app = TestApp::spawn().await.unwrap();
     let owner = app.register("owner@example.com").await;
-    let read = get(&app, token(&owner)).await;
+    let read = get(&app, &owner).await;
     let version = read.header("etag").unwrap().to_owned();
-    let first = patch(&app, token(&owner), &json!({"name": "First"}), Some(&version)).await;
+    let first = patch(&app, &owner, &json!({"name": "First"}), Some(&version)).await;
     assert_eq!(first.status, 200, "the current version matches");
-    let second = patch(&app, token(&owner), &json!({"name": "Second"}), Some(&version)).await;
+    let second = patch(&app, &owner, &json!({"name": "Second"}), Some(&version)).await;
     assert_eq!(second.status, 412, "{:?}", second.body);
     assert_eq!(second.body["type"], "/problems/precondition-failed");
     for tag in ["\"not-a-version\"", "W/\"1\""] {
-        let response = patch(&app, token(&owner), &json!({"name": "Other"}), Some(tag)).await;
+        let response = patch(&app, &owner, &json!({"name": "Other"}), Some(tag)).await;
         assert_eq!(response.status, 412, "{tag}");
     }
     assert_eq!(stored(&app, &owner).await.0, "First");
     let newest = first.header("etag").unwrap().to_owned();
     let listed = format!("\"1\", {newest}");
-    let third = patch(&app, token(&owner), &json!({"name": "Third"}), Some(&listed)).await;
+    let third = patch(&app, &owner, &json!({"name": "Third"}), Some(&listed)).await;
     assert_eq!(third.status, 200, "one of several listed versions matches");
-    let any = patch(&app, token(&owner), &json!({"name": "Fourth"}), Some("*")).await;
+    let any = patch(&app, &owner, &json!({"name": "Fourth"}), Some("*")).await;
     assert_eq!(any.status, 200);
     assert_eq!(stored(&app, &owner).await.0, "Fourth");
 }
@@ -161,7 +156,7 @@ async fn only_an_owner_by_the_stored_role_may_change_the_household() {
     let owner = app.register("owner@example.com").await;
     let member = app.join(&owner, "member@example.com", "member").await;
     let original = stored(&app, &owner).await.0;
-    let refused = patch(&app, token(&member), &json!({"name": "Mine"}), None).await;
+    let refused = patch(&app, &member, &json!({"name": "Mine"}), None).await;
     assert_eq!(refused.status, 403, "{:?}", refused.body);
 
     // Demoted in the database: the owner's token still says owner, the stored role decides.
@@ -173,7 +168,7 @@ async fn only_an_owner_by_the_stored_role_may_change_the_household() {
         )
         .await
         .unwrap();
-    let demoted = patch(&app, token(&owner), &json!({"name": "Still mine?"}), None).await;
+    let demoted = patch(&app, &owner, &json!({"name": "Still mine?"}), None).await;
     assert_eq!(demoted.status, 403);
     assert_eq!(stored(&app, &owner).await.0, original);
 }
@@ -191,11 +186,9 @@ async fn a_removed_member_is_cut_off_at_once() {
         )
         .await
         .unwrap();
-    assert_eq!(get(&app, token(&member)).await.status, 401);
+    assert_eq!(get(&app, &member).await.status, 401);
     assert_eq!(
-        patch(&app, token(&member), &json!({"name": "x"}), None)
-            .await
-            .status,
+        patch(&app, &member, &json!({"name": "x"}), None).await.status,
         401
     );
 }
@@ -206,30 +199,16 @@ async fn invalid_changes_are_refused_with_every_field_named() {
     let owner = app.register("owner@example.com").await;
     let original = stored(&app, &owner).await.0;
     app.reset_calls();
-    let invalid = patch(
-        &app,
-        token(&owner),
-        &json!({"name": "", "currency_code": "euro"}),
-        None,
-    )
-    .await;
+    let invalid = patch(&app, &owner, &json!({"name": "", "currency_code": "euro"}), None).await;
     assert_eq!(invalid.status, 422);
-    let fields: Vec<&str> = invalid.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["name", "currency_code"]);
+    assert_eq!(invalid.invalid_fields(), ["name", "currency_code"]);
     assert_eq!(
-        patch(&app, token(&owner), &json!({}), None).await.status,
+        patch(&app, &owner, &json!({}), None).await.status,
         422,
         "nothing to change"
     );
     assert_eq!(
-        patch(&app, token(&owner), &json!({"owner": "me"}), None)
-            .await
-            .status,
+        patch(&app, &owner, &json!({"owner": "me"}), None).await.status,
         422,
         "unknown field"
     );
@@ -241,7 +220,12 @@ async fn invalid_changes_are_refused_with_every_field_named() {
 
 async fn set_role(app: &TestApp, caller: &Value, member: &str, role: &str) -> harness::TestResponse {
     let path = format!("/household/members/{member}");
-    let request = json_request("PATCH", &path, &json!({ "role": role }), Some(token(caller)));
+    let request = json_request(
+        "PATCH",
+        &path,
+        &json!({ "role": role }),
+        Some(access_token(caller)),
+    );
     app.send(functions::household::member_role::respond, request)
         .await
 }
@@ -380,13 +364,23 @@ async fn a_role_change_honours_if_match_and_refuses_unknown_roles() {
     let first = set_role(&app, &owner, id(&member), "owner").await;
     let stale = "\"1\"";
     let path = format!("/household/members/{}", id(&member));
-    let mut request = json_request("PATCH", &path, &json!({"role": "member"}), Some(token(&owner)));
+    let mut request = json_request(
+        "PATCH",
+        &path,
+        &json!({"role": "member"}),
+        Some(access_token(&owner)),
+    );
     request.headers_mut().insert("if-match", stale.parse().unwrap());
     let refused = app
         .send(functions::household::member_role::respond, request)
         .await;
     assert_eq!(refused.status, 412);
-    let mut request = json_request("PATCH", &path, &json!({"role": "member"}), Some(token(&owner)));
+    let mut request = json_request(
+        "PATCH",
+        &path,
+        &json!({"role": "member"}),
+        Some(access_token(&owner)),
+    );
     request
         .headers_mut()
         .insert("if-match", first.header("etag").unwrap().parse().unwrap());

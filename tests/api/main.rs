@@ -6,6 +6,7 @@ mod auth;
 mod data_api_local;
 mod domain;
 mod household;
+mod invitations;
 mod migrate;
 mod resuming;
 mod schema;

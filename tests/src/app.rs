@@ -26,6 +26,14 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
+    /// The `field` of every error a 422 problem document lists, in order.
+    pub fn invalid_fields(&self) -> Vec<&str> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -67,6 +75,17 @@ fn uuid_like() -> String {
 /// Parses an event the way the Lambda runtime does.
 pub fn request(event: &Value) -> Request {
     lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
+}
+
+/// The access token of a session answer (register, login, refresh).
+pub fn access_token(session: &Value) -> &str {
+    session["access_token"].as_str().expect("a session answer")
+}
+
+/// A request without a body (GET, DELETE) for `method path`, authorised as `session`.
+pub fn bearer_request(method: &str, path: &str, session: &Value) -> Request {
+    let authorization = format!("Bearer {}", access_token(session));
+    request(&event(method, path, &[("authorization", &authorization)], None))
 }
 
 /// A JSON request for `method path`.

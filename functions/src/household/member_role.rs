@@ -13,6 +13,7 @@ use shared::domain::{Role, SqlEnum, UserId};
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use shared::version::{self, Precondition, Version};
 
+use crate::access;
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -84,27 +85,19 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         Precondition::of(&request).param(),
     ];
     let rows = app.db.execute(&CHANGE_ROLE, params).await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ApiError::Internal("the role change answered no row".to_owned()))?;
-    let caller: Option<Role> = row.get(0)?;
+    let row = access::one_row(&rows)?;
+    access::owner(row.get(0)?, "Only an owner of the household can change roles.")?;
     let current: Option<Role> = row.get(1)?;
     let owners: i64 = row.get(2)?;
     let changed: Option<UserId> = row.get(3)?;
     let last_owner = current == Some(Role::Owner) && role == Role::Member && owners <= 1;
-    match (caller, current, changed) {
-        (None, _, _) => Err(ApiError::Unauthorized(
-            "You are no longer a member of this household.",
-        )),
-        (Some(Role::Member), _, _) => Err(ApiError::Forbidden(
-            "Only an owner of the household can change roles.",
-        )),
-        (Some(Role::Owner), None, _) => Err(ApiError::NotFound),
-        (Some(Role::Owner), Some(_), None) if last_owner => Err(ApiError::Conflict(
+    match (current, changed) {
+        (None, _) => Err(ApiError::NotFound),
+        (Some(_), None) if last_owner => Err(ApiError::Conflict(
             "This is the household's last owner; make another member an owner first.".to_owned(),
         )),
-        (Some(Role::Owner), Some(_), None) => Err(ApiError::PreconditionFailed),
-        (Some(Role::Owner), Some(_), Some(user_id)) => {
+        (Some(_), None) => Err(ApiError::PreconditionFailed),
+        (Some(_), Some(user_id)) => {
             let version: Version = row.get(8)?;
             let member = Member {
                 user_id,

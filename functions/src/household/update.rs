@@ -7,11 +7,12 @@ use std::sync::LazyLock;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::db::param;
-use shared::domain::{CurrencyCode, Name, Role};
+use shared::domain::{CurrencyCode, Name};
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use shared::version::{self, Precondition};
 
 use super::{COLUMNS, Household};
+use crate::access;
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -69,25 +70,13 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         Precondition::of(&request).param(),
     ];
     let rows = app.db.execute(&UPDATE, params).await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ApiError::Internal("the update answered no row".to_owned()))?;
-    let role: Option<Role> = row.get(0)?;
-    match role {
-        None => Err(ApiError::Unauthorized(
-            "You are no longer a member of this household.",
-        )),
-        Some(Role::Member) => Err(ApiError::Forbidden(
-            "Only an owner of the household can change it.",
-        )),
-        Some(Role::Owner) => {
-            let id: Option<String> = row.get(1)?;
-            if id.is_none() {
-                return Err(ApiError::PreconditionFailed);
-            }
-            let household = Household::from_row(&row, 1)?;
-            let version = household.version;
-            Ok(Reply::ok(&household).with_version(version))
-        }
+    let row = access::one_row(&rows)?;
+    access::owner(row.get(0)?, "Only an owner of the household can change it.")?;
+    let id: Option<String> = row.get(1)?;
+    if id.is_none() {
+        return Err(ApiError::PreconditionFailed);
     }
+    let household = Household::from_row(&row, 1)?;
+    let version = household.version;
+    Ok(Reply::ok(&household).with_version(version))
 }

@@ -1,0 +1,90 @@
+//! `POST /household/invitations` {email, role}: invite someone into the caller's household.
+//! 201 with the token (shown this once); 409 when the email already has an account or the
+//! household has [`MAX_PENDING`](super::MAX_PENDING) pending invitations. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::auth::SecretToken;
+use shared::db::param;
+use shared::domain::{Email, InvitationId, Role, SqlEnum};
+use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
+
+use super::{COLUMNS, Invitation, MAX_PENDING, OWNERS_ONLY, VALID_DAYS};
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("POST", "/household/invitations");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteBody {
+    email: String,
+    role: String,
+}
+
+/// The caller's stored role, whether the email has an account, the pending count, then the new
+/// invitation (none unless the caller is an owner and neither limit applies).
+static CREATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         taken AS (SELECT EXISTS (SELECT 1 FROM users WHERE email = :email) AS yes), \
+         pending AS (SELECT count(*) AS n FROM household_invitations \
+                     WHERE household_id = :household_id AND accepted_at IS NULL AND expires_at > now()), \
+         created AS ( \
+           INSERT INTO household_invitations (id, household_id, email, role, token_hash, invited_by, expires_at) \
+           SELECT :id, :household_id, :email, :role, :token_hash, :user_id, now() + :days * interval '1 day' \
+           WHERE (SELECT role FROM me) = 'owner' AND NOT (SELECT yes FROM taken) \
+             AND (SELECT n FROM pending) < {MAX_PENDING} \
+           RETURNING *) \
+         SELECT (SELECT role FROM me), (SELECT yes FROM taken), (SELECT n FROM pending), {COLUMNS} \
+         FROM (SELECT 1) AS one LEFT JOIN created i ON true"
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let body: InviteBody = json_body(&request)?;
+    let mut fields = Fields::default();
+    let email = fields.check("email", Email::parse(&body.email));
+    let role = fields.check("role", Role::parse(&body.role));
+    fields.finish()?;
+    let (Some(email), Some(role)) = (email, role) else {
+        return Err(ApiError::Internal("validated fields missing".to_owned()));
+    };
+    let token = SecretToken::generate();
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("id", &InvitationId::new()),
+        param("email", &email),
+        param("role", &role),
+        param("token_hash", &token.hash()),
+        param("days", &VALID_DAYS),
+    ];
+    let rows = app.db.execute(&CREATE, params).await?;
+    let row = access::one_row(&rows)?;
+    access::owner(row.get(0)?, OWNERS_ONLY)?;
+    let taken: bool = row.get(1)?;
+    if taken {
+        return Err(ApiError::Conflict(
+            "An account with this email already exists; it cannot be invited.".to_owned(),
+        ));
+    }
+    let pending: i64 = row.get(2)?;
+    let created: Option<String> = row.get(3)?;
+    if created.is_none() {
+        return Err(ApiError::Conflict(format!(
+            "The household already has {pending} pending invitations (at most {MAX_PENDING}); revoke some first."
+        )));
+    }
+    let mut invitation = Invitation::from_row(&row, 3)?;
+    invitation.invitation_token = Some(token.secret().to_owned());
+    Ok(Reply::created(&invitation))
+}

@@ -1,0 +1,62 @@
+//! `DELETE /household/invitations/{invitation_id}`: revoke a pending invitation (its token stops
+//! working). Owners only; unknown, foreign and malformed ids are 404 alike; `If-Match` honoured.
+//! One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use shared::db::param;
+use shared::domain::InvitationId;
+use shared::http::{ApiError, Reply, Route, bearer};
+use shared::version::{self, Precondition};
+
+use super::OWNERS_ONLY;
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("DELETE", "/household/invitations/{invitation_id}");
+
+/// The caller's stored role, whether the invitation exists in the household, and whether it was
+/// deleted (not if the caller is no owner or `If-Match` failed).
+static REVOKE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         target AS (SELECT id FROM household_invitations WHERE id = :invitation_id AND household_id = :household_id), \
+         revoked AS ( \
+           DELETE FROM household_invitations i \
+           WHERE i.id = :invitation_id AND i.household_id = :household_id \
+             AND (SELECT role FROM me) = 'owner' AND {matches} \
+           RETURNING i.id) \
+         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM revoked)",
+        matches = version::matches("i"),
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let invitation = ROUTE
+        .parameters(&request)
+        .get("invitation_id")
+        .and_then(|id| InvitationId::parse(id).ok())
+        .ok_or(ApiError::NotFound)?;
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("invitation_id", &invitation),
+        Precondition::of(&request).param(),
+    ];
+    let rows = app.db.execute(&REVOKE, params).await?;
+    let row = access::one_row(&rows)?;
+    access::owner(row.get(0)?, OWNERS_ONLY)?;
+    let (exists, revoked): (bool, bool) = (row.get(1)?, row.get(2)?);
+    match (exists, revoked) {
+        (false, _) => Err(ApiError::NotFound),
+        (true, false) => Err(ApiError::PreconditionFailed),
+        (true, true) => Ok(Reply::no_content()),
+    }
+}
