@@ -8,6 +8,7 @@
 //! router config must match) and `respond`.
 
 pub mod access;
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod deadline;
@@ -36,6 +37,11 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("invitations-create", invitations::create::ROUTE),
     ("invitations-list", invitations::list::ROUTE),
     ("invitations-revoke", invitations::revoke::ROUTE),
+    ("accounts-list", accounts::list::ROUTE),
+    ("accounts-create", accounts::create::ROUTE),
+    ("accounts-get", accounts::get::ROUTE),
+    ("accounts-update", accounts::update::ROUTE),
+    ("accounts-delete", accounts::delete::ROUTE),
 ];
 
 /// Binaries that are not HTTP endpoints.

@@ -372,6 +372,23 @@ impl Route {
         parameters
     }
 
+    /// The id in path parameter `name`, parsed; an absent or malformed id is 404, like an unknown
+    /// or foreign one (it names nothing the caller can see).
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`].
+    pub fn id<T>(
+        &self,
+        request: &Request,
+        name: &str,
+        parse: impl Fn(&str) -> Result<T, crate::domain::ParseError>,
+    ) -> Result<T, ApiError> {
+        self.parameters(request)
+            .get(name)
+            .and_then(|text| parse(text).ok())
+            .ok_or(ApiError::NotFound)
+    }
+
     /// Matches a concrete path against the template; `None` if it does not fit.
     pub fn match_path(&self, path: &str) -> Option<HashMap<String, String>> {
         let template: Vec<&str> = self.path.trim_matches('/').split('/').collect();

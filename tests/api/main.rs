@@ -1,6 +1,7 @@
 //! The one integration-test binary. Each module tests one area through the real parts: a real
 //! PostgreSQL, the real `aws-sdk-rdsdata` client, data-api-local in-process.
 
+mod accounts;
 mod app_role;
 mod auth;
 mod data_api_local;

@@ -65,11 +65,7 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     // A malformed id names no member of this household: 404, like an unknown or foreign one.
-    let member = ROUTE
-        .parameters(&request)
-        .get("user_id")
-        .and_then(|id| UserId::parse(id).ok())
-        .ok_or(ApiError::NotFound)?;
+    let member = ROUTE.id(&request, "user_id", UserId::parse)?;
     let body: RoleBody = json_body(&request)?;
     let mut fields = Fields::default();
     let role = fields.check("role", Role::parse(&body.role));

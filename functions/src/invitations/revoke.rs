@@ -39,11 +39,7 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
-    let invitation = ROUTE
-        .parameters(&request)
-        .get("invitation_id")
-        .and_then(|id| InvitationId::parse(id).ok())
-        .ok_or(ApiError::NotFound)?;
+    let invitation = ROUTE.id(&request, "invitation_id", InvitationId::parse)?;
     let params = vec![
         param("user_id", &claims.sub),
         param("household_id", &claims.hid),

@@ -1,0 +1,155 @@
+//! `POST /accounts` {name, kind, on_budget?, note?, opening_balance?, opening_date?}: a new account,
+//! its transfer payee ("Transfer : <name>") and, with an opening balance, its first transaction
+//! (payee "Starting Balance", cleared), all in one Data API call.
+
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::db::{DbError, param};
+use shared::domain::{AccountId, AccountKind, Milliunits, PayeeId, SqlEnum, TransactionId};
+use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
+
+use super::{Account, MAX_ACCOUNTS, account_name, name_conflict, note};
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("POST", "/accounts");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    name: String,
+    kind: String,
+    on_budget: Option<bool>,
+    note: Option<String>,
+    opening_balance: Option<i64>,
+    opening_date: Option<String>,
+}
+
+/// Money in a request: |amount| < 10^15 milliunits.
+///
+/// # Errors
+/// [`shared::domain::ParseError::OutOfRange`].
+pub fn amount(value: i64) -> Result<Milliunits, shared::domain::ParseError> {
+    if value.unsigned_abs() < 1_000_000_000_000_000 {
+        Ok(Milliunits::new(value))
+    } else {
+        Err(shared::domain::ParseError::OutOfRange)
+    }
+}
+
+/// A date in a request: `YYYY-MM-DD` within 1900-01-01..=2199-12-31.
+///
+/// # Errors
+/// [`shared::domain::ParseError::OutOfRange`] for anything else.
+pub fn date(text: &str) -> Result<NaiveDate, shared::domain::ParseError> {
+    let date =
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| shared::domain::ParseError::OutOfRange)?;
+    let earliest = NaiveDate::from_ymd_opt(1900, 1, 1);
+    let latest = NaiveDate::from_ymd_opt(2199, 12, 31);
+    if Some(date) < earliest || Some(date) > latest {
+        return Err(shared::domain::ParseError::OutOfRange);
+    }
+    Ok(date)
+}
+
+static CREATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         existing AS (SELECT count(*) AS n FROM accounts WHERE household_id = :household_id), \
+         account AS ( \
+           INSERT INTO accounts (id, household_id, name, kind, on_budget, note) \
+           SELECT :account_id, :household_id, :name, :kind, :on_budget, :note \
+           WHERE EXISTS (SELECT 1 FROM me) AND (SELECT n FROM existing) < {MAX_ACCOUNTS} \
+           RETURNING *), \
+         transfer_payee AS ( \
+           INSERT INTO payees (id, household_id, name, transfer_account_id) \
+           SELECT :transfer_payee_id, a.household_id, '{prefix}' || a.name, a.id FROM account a \
+           RETURNING id), \
+         starting_payee AS ( \
+           INSERT INTO payees (id, household_id, name) \
+           SELECT :starting_payee_id, a.household_id, 'Starting Balance' FROM account a \
+           WHERE :opening_balance::bigint IS NOT NULL \
+           ON CONFLICT (household_id, name) DO NOTHING \
+           RETURNING id), \
+         opening AS ( \
+           INSERT INTO transactions (id, household_id, account_id, date, amount, payee_id, cleared, approved, created_by) \
+           SELECT :transaction_id, a.household_id, a.id, coalesce(:opening_date::date, current_date), \
+                  :opening_balance::bigint, \
+                  coalesce((SELECT id FROM starting_payee), \
+                           (SELECT p.id FROM payees p WHERE p.household_id = :household_id AND p.name = 'Starting Balance')), \
+                  'cleared', true, :user_id \
+           FROM account a WHERE :opening_balance::bigint IS NOT NULL \
+           RETURNING amount) \
+         SELECT (SELECT role FROM me), (SELECT n FROM existing), \
+                a.id, a.name, a.kind, a.on_budget, NULL::text, a.note, \
+                coalesce((SELECT amount FROM opening), 0)::bigint, \
+                coalesce((SELECT amount FROM opening), 0)::bigint, 0::bigint, \
+                (SELECT id FROM transfer_payee), \
+                to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \
+                (extract(epoch FROM a.updated_at) * 1000000)::bigint \
+         FROM (SELECT 1) AS one LEFT JOIN account a ON true",
+        prefix = super::TRANSFER_PREFIX,
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let body: CreateBody = json_body(&request)?;
+    let mut fields = Fields::default();
+    let name = fields.check("name", account_name(&body.name));
+    let kind = fields.check("kind", AccountKind::parse(&body.kind));
+    let note = fields.check_optional("note", body.note.as_deref().map(note));
+    let opening = fields.check_optional("opening_balance", body.opening_balance.map(amount));
+    let opening_date = fields.check_optional("opening_date", body.opening_date.as_deref().map(date));
+    if body.opening_date.is_some() && body.opening_balance.is_none() {
+        fields.reject("opening_date", "is only meaningful with an opening_balance");
+    }
+    fields.finish()?;
+    let (Some(name), Some(kind), Some(note), Some(opening), Some(opening_date)) =
+        (name, kind, note, opening, opening_date)
+    else {
+        return Err(ApiError::Internal("validated fields missing".to_owned()));
+    };
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("account_id", &AccountId::new()),
+        param("name", &name),
+        param("kind", &kind),
+        param("on_budget", &body.on_budget.unwrap_or(true)),
+        param("note", &note),
+        param("transfer_payee_id", &PayeeId::new()),
+        param("starting_payee_id", &PayeeId::new()),
+        param("transaction_id", &TransactionId::new()),
+        param("opening_balance", &opening.map(Milliunits::get)),
+        param("opening_date", &opening_date),
+    ];
+    let rows = app
+        .db
+        .execute(&CREATE, params)
+        .await
+        .map_err(|error| match error {
+            DbError::UniqueViolation { constraint } => name_conflict(&constraint)
+                .unwrap_or_else(|| ApiError::Internal(format!("unique {constraint}"))),
+            other => other.into(),
+        })?;
+    let row = access::one_row(&rows)?;
+    access::member(row.get(0)?)?;
+    let created: Option<String> = row.get(2)?;
+    if created.is_none() {
+        return Err(ApiError::Conflict(format!(
+            "The household already has {MAX_ACCOUNTS} accounts, the most it can have; close or delete one first."
+        )));
+    }
+    let account = Account::from_row(&row, 2)?;
+    let version = account.version;
+    Ok(Reply::created(&account).with_version(version))
+}

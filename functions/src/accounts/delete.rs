@@ -1,0 +1,71 @@
+//! `DELETE /accounts/{account_id}`: only an account that never had a transaction (409 otherwise:
+//! close it instead, which keeps its history). Its transfer payee goes with it. `If-Match`
+//! honoured. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use shared::db::{DbError, param};
+use shared::domain::AccountId;
+use shared::http::{ApiError, Reply, Route, bearer};
+use shared::version::{self, Precondition};
+
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("DELETE", "/accounts/{account_id}");
+
+static DELETE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         target AS (SELECT id FROM accounts WHERE id = :account_id AND household_id = :household_id), \
+         used AS (SELECT EXISTS (SELECT 1 FROM transactions \
+                                 WHERE household_id = :household_id AND account_id = :account_id) AS yes), \
+         gone AS ( \
+           DELETE FROM accounts a \
+           WHERE a.id = :account_id AND a.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
+             AND NOT (SELECT yes FROM used) AND {matches} \
+           RETURNING a.id) \
+         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), (SELECT yes FROM used), \
+                EXISTS (SELECT 1 FROM gone)",
+        matches = version::matches("a"),
+    )
+});
+
+const HAS_TRANSACTIONS: &str = "The account has transactions, so deleting it would lose money history; close it instead (PATCH with \"closed\": true).";
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let account = ROUTE.id(&request, "account_id", AccountId::parse)?;
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("account_id", &account),
+        Precondition::of(&request).param(),
+    ];
+    let rows = app
+        .db
+        .execute(&DELETE, params)
+        .await
+        .map_err(|error| match error {
+            // A transaction elsewhere still names its transfer payee.
+            DbError::Database { sql_state, .. } if sql_state == "23503" => {
+                ApiError::Conflict(HAS_TRANSACTIONS.to_owned())
+            }
+            other => other.into(),
+        })?;
+    let row = access::one_row(&rows)?;
+    access::member(row.get(0)?)?;
+    let (exists, used, gone): (bool, bool, bool) = (row.get(1)?, row.get(2)?, row.get(3)?);
+    match (exists, used, gone) {
+        (false, _, _) => Err(ApiError::NotFound),
+        (true, true, _) => Err(ApiError::Conflict(HAS_TRANSACTIONS.to_owned())),
+        (true, false, false) => Err(ApiError::PreconditionFailed),
+        (true, false, true) => Ok(Reply::no_content()),
+    }
+}

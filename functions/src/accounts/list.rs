@@ -1,0 +1,69 @@
+//! `GET /accounts` (`?include_closed=true`): the household's accounts with their balances, open
+//! ones only unless asked, by name. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use shared::db::param;
+use shared::http::{ApiError, Reply, Route, bearer};
+
+use super::{Account, BALANCES, COLUMNS};
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("GET", "/accounts");
+
+/// The caller's stored role on every row; one row without an account when there are none.
+static LIST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id) \
+         SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one \
+         LEFT JOIN accounts a ON a.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
+              AND (:include_closed OR a.closed_at IS NULL) \
+         {BALANCES} \
+         ORDER BY a.name, a.id"
+    )
+});
+
+#[derive(Serialize)]
+struct Accounts {
+    accounts: Vec<Account>,
+}
+
+/// `true`, `false` or absent (`false`).
+///
+/// # Errors
+/// 422 for anything else.
+pub fn flag(request: &Request, name: &str) -> Result<bool, ApiError> {
+    match request.query_string_parameters_ref().and_then(|q| q.first(name)) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::invalid(name, "must be true or false")),
+    }
+}
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let include_closed = flag(&request, "include_closed")?;
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("include_closed", &include_closed),
+    ];
+    let rows = app.db.execute(&LIST, params).await?;
+    access::member(access::one_row(&rows)?.get(0)?)?;
+    let mut accounts = Vec::new();
+    for row in rows.iter() {
+        let id: Option<String> = row.get(1)?;
+        if id.is_some() {
+            accounts.push(Account::from_row(&row, 1)?);
+        }
+    }
+    Ok(Reply::ok(&Accounts { accounts }))
+}

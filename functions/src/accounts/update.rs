@@ -1,0 +1,116 @@
+//! `PATCH /accounts/{account_id}` {name?, note?, on_budget?, closed?}: change only what is sent
+//! (`"note": null` clears the note; `closed` true/false closes or reopens). A rename renames the
+//! transfer payee in the same statement. `If-Match` honoured. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Deserializer};
+use shared::db::{DbError, param};
+use shared::domain::AccountId;
+use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
+use shared::version::{self, Precondition};
+
+use super::{Account, BALANCES, COLUMNS, TRANSFER_PREFIX, account_name, name_conflict, note};
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("PATCH", "/accounts/{account_id}");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    note: Option<Option<String>>,
+    on_budget: Option<bool>,
+    closed: Option<bool>,
+}
+
+/// A field that may be sent as `null`: absent → `None`, `null` → `Some(None)`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         target AS (SELECT id FROM accounts WHERE id = :account_id AND household_id = :household_id), \
+         changed AS ( \
+           UPDATE accounts a SET name = coalesce(:name, a.name), \
+             note = CASE WHEN :set_note THEN :note ELSE a.note END, \
+             on_budget = coalesce(:on_budget, a.on_budget), \
+             closed_at = CASE WHEN :closed::boolean IS NULL THEN a.closed_at \
+                              WHEN :closed::boolean THEN coalesce(a.closed_at, now()) ELSE NULL END, \
+             {bump} \
+           WHERE a.id = :account_id AND a.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
+             AND {matches} \
+           RETURNING a.*), \
+         renamed AS ( \
+           UPDATE payees p SET name = '{TRANSFER_PREFIX}' || c.name, updated_at = clock_timestamp() \
+           FROM changed c \
+           WHERE p.household_id = c.household_id AND p.transfer_account_id = c.id AND :name::text IS NOT NULL \
+           RETURNING p.id) \
+         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), {COLUMNS} \
+         FROM (SELECT 1) AS one LEFT JOIN changed a ON true {BALANCES}",
+        bump = version::BUMP,
+        matches = version::matches("a"),
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let account = ROUTE.id(&request, "account_id", AccountId::parse)?;
+    let body: UpdateBody = json_body(&request)?;
+    let mut fields = Fields::default();
+    let name = fields.check_optional("name", body.name.as_deref().map(account_name));
+    let new_note = match &body.note {
+        Some(Some(text)) => fields.check("note", note(text)).map(Some),
+        _ => Some(None),
+    };
+    if body.name.is_none() && body.note.is_none() && body.on_budget.is_none() && body.closed.is_none() {
+        fields.reject("name", "send at least one of name, note, on_budget, closed");
+    }
+    fields.finish()?;
+    let (Some(name), Some(new_note)) = (name, new_note) else {
+        return Err(ApiError::Internal("validated fields missing".to_owned()));
+    };
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("account_id", &account),
+        param("name", &name),
+        param("set_note", &body.note.is_some()),
+        param("note", &new_note),
+        param("on_budget", &body.on_budget),
+        param("closed", &body.closed),
+        Precondition::of(&request).param(),
+    ];
+    let rows = app
+        .db
+        .execute(&UPDATE, params)
+        .await
+        .map_err(|error| match error {
+            DbError::UniqueViolation { constraint } => name_conflict(&constraint)
+                .unwrap_or_else(|| ApiError::Internal(format!("unique {constraint}"))),
+            other => other.into(),
+        })?;
+    let row = access::one_row(&rows)?;
+    access::member(row.get(0)?)?;
+    let exists: bool = row.get(1)?;
+    let changed: Option<String> = row.get(2)?;
+    match (exists, changed) {
+        (false, _) => Err(ApiError::NotFound),
+        (true, None) => Err(ApiError::PreconditionFailed),
+        (true, Some(_)) => {
+            let account = Account::from_row(&row, 2)?;
+            let version = account.version;
+            Ok(Reply::ok(&account).with_version(version))
+        }
+    }
+}
