@@ -17,6 +17,7 @@ pub mod http;
 pub mod invitations;
 pub mod me;
 pub mod migrate;
+pub mod payees;
 pub mod telemetry;
 
 pub use app::App;
@@ -42,6 +43,11 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("accounts-get", accounts::get::ROUTE),
     ("accounts-update", accounts::update::ROUTE),
     ("accounts-delete", accounts::delete::ROUTE),
+    ("payees-list", payees::list::ROUTE),
+    ("payees-create", payees::create::ROUTE),
+    ("payees-get", payees::get::ROUTE),
+    ("payees-update", payees::update::ROUTE),
+    ("payees-delete", payees::delete::ROUTE),
 ];
 
 /// Binaries that are not HTTP endpoints.

@@ -9,6 +9,7 @@ mod domain;
 mod household;
 mod invitations;
 mod migrate;
+mod payees;
 mod resuming;
 mod schema;
 mod sql_scan;

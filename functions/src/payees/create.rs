@@ -1,0 +1,71 @@
+//! `POST /payees` {name}: 201; 409 when the name is taken or the household has
+//! [`MAX_PAYEES`](super::MAX_PAYEES). One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::db::{DbError, param};
+use shared::domain::PayeeId;
+use shared::http::{ApiError, Reply, Route, bearer, json_body};
+
+use super::{COLUMNS, MAX_PAYEES, Payee, name_taken, parse_name};
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("POST", "/payees");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    name: String,
+}
+
+static CREATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         existing AS (SELECT count(*) AS n FROM payees WHERE household_id = :household_id), \
+         created AS ( \
+           INSERT INTO payees (id, household_id, name) \
+           SELECT :payee_id, :household_id, :name \
+           WHERE EXISTS (SELECT 1 FROM me) AND (SELECT n FROM existing) < {MAX_PAYEES} \
+           RETURNING *) \
+         SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one LEFT JOIN created p ON true"
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let body: CreateBody = json_body(&request)?;
+    let name = parse_name(&body.name)?;
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("payee_id", &PayeeId::new()),
+        param("name", &name),
+    ];
+    let rows = app
+        .db
+        .execute(&CREATE, params)
+        .await
+        .map_err(|error| match error {
+            DbError::UniqueViolation { .. } => name_taken(),
+            other => other.into(),
+        })?;
+    let row = access::one_row(&rows)?;
+    access::member(row.get(0)?)?;
+    let id: Option<String> = row.get(1)?;
+    if id.is_none() {
+        return Err(ApiError::Conflict(format!(
+            "The household already has {MAX_PAYEES} payees, the most it can have; delete unused ones first."
+        )));
+    }
+    let payee = Payee::from_row(&row, 1)?;
+    let version = payee.version;
+    Ok(Reply::created(&payee).with_version(version))
+}

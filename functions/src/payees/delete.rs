@@ -1,0 +1,72 @@
+//! `DELETE /payees/{payee_id}`: the payee goes; its transactions keep their amounts and lose the
+//! payee, in the same statement. Not a transfer payee (409). `If-Match` honoured. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use shared::db::param;
+use shared::domain::PayeeId;
+use shared::http::{ApiError, Reply, Route, bearer};
+use shared::version::{self, Precondition};
+
+use super::TRANSFER_PAYEE;
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("DELETE", "/payees/{payee_id}");
+
+static DELETE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         target AS (SELECT transfer_account_id IS NOT NULL AS transfer FROM payees \
+                    WHERE id = :payee_id AND household_id = :household_id), \
+         allowed AS (SELECT p.id FROM payees p \
+                     WHERE p.id = :payee_id AND p.household_id = :household_id AND p.transfer_account_id IS NULL \
+                       AND EXISTS (SELECT 1 FROM me) AND {matches}), \
+         unlinked AS ( \
+           UPDATE transactions t SET payee_id = NULL, {bump} \
+           WHERE t.household_id = :household_id AND t.payee_id IN (SELECT id FROM allowed) \
+           RETURNING t.id), \
+         gone AS (DELETE FROM payees p WHERE p.id IN (SELECT id FROM allowed) RETURNING p.id) \
+         SELECT (SELECT role FROM me), (SELECT transfer FROM target), EXISTS (SELECT 1 FROM gone), \
+                (SELECT count(*) FROM unlinked)",
+        matches = version::matches("p"),
+        bump = version::BUMP,
+    )
+});
+
+#[derive(Serialize)]
+struct Deleted {
+    /// Transactions that named the payee and now name none.
+    transactions_unlinked: i64,
+}
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let payee = ROUTE.id(&request, "payee_id", PayeeId::parse)?;
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("payee_id", &payee),
+        Precondition::of(&request).param(),
+    ];
+    let rows = app.db.execute(&DELETE, params).await?;
+    let row = access::one_row(&rows)?;
+    access::member(row.get(0)?)?;
+    let transfer: Option<bool> = row.get(1)?;
+    let gone: bool = row.get(2)?;
+    match (transfer, gone) {
+        (None, _) => Err(ApiError::NotFound),
+        (Some(true), _) => Err(ApiError::Conflict(TRANSFER_PAYEE.to_owned())),
+        (Some(false), false) => Err(ApiError::PreconditionFailed),
+        (Some(false), true) => Ok(Reply::ok(&Deleted {
+            transactions_unlinked: row.get(3)?,
+        })),
+    }
+}

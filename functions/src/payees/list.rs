@@ -1,0 +1,49 @@
+//! `GET /payees`: the household's payees by name, transfer payees with their account. One Data
+//! API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use shared::db::param;
+use shared::http::{ApiError, Reply, Route, bearer};
+
+use super::{COLUMNS, Payee};
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("GET", "/payees");
+
+static LIST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id) \
+         SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one \
+         LEFT JOIN payees p ON p.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
+         ORDER BY p.name, p.id"
+    )
+});
+
+#[derive(Serialize)]
+struct Payees {
+    payees: Vec<Payee>,
+}
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let params = vec![param("user_id", &claims.sub), param("household_id", &claims.hid)];
+    let rows = app.db.execute(&LIST, params).await?;
+    access::member(access::one_row(&rows)?.get(0)?)?;
+    let mut payees = Vec::new();
+    for row in rows.iter() {
+        let id: Option<String> = row.get(1)?;
+        if id.is_some() {
+            payees.push(Payee::from_row(&row, 1)?);
+        }
+    }
+    Ok(Reply::ok(&Payees { payees }))
+}

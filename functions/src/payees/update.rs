@@ -1,0 +1,77 @@
+//! `PATCH /payees/{payee_id}` {name}: rename a payee (not a transfer payee: 409). `If-Match`
+//! honoured. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::db::{DbError, param};
+use shared::domain::PayeeId;
+use shared::http::{ApiError, Reply, Route, bearer, json_body};
+use shared::version::{self, Precondition};
+
+use super::{COLUMNS, Payee, TRANSFER_PAYEE, name_taken, parse_name};
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("PATCH", "/payees/{payee_id}");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    name: String,
+}
+
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         target AS (SELECT transfer_account_id IS NOT NULL AS transfer FROM payees \
+                    WHERE id = :payee_id AND household_id = :household_id), \
+         changed AS ( \
+           UPDATE payees p SET name = :name, {bump} \
+           WHERE p.id = :payee_id AND p.household_id = :household_id AND p.transfer_account_id IS NULL \
+             AND EXISTS (SELECT 1 FROM me) AND {matches} \
+           RETURNING p.*) \
+         SELECT (SELECT role FROM me), (SELECT transfer FROM target), {COLUMNS} \
+         FROM (SELECT 1) AS one LEFT JOIN changed p ON true",
+        bump = version::BUMP,
+        matches = version::matches("p"),
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let payee = ROUTE.id(&request, "payee_id", PayeeId::parse)?;
+    let body: UpdateBody = json_body(&request)?;
+    let name = parse_name(&body.name)?;
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("payee_id", &payee),
+        param("name", &name),
+        Precondition::of(&request).param(),
+    ];
+    let rows = app
+        .db
+        .execute(&UPDATE, params)
+        .await
+        .map_err(|error| match error {
+            DbError::UniqueViolation { .. } => name_taken(),
+            other => other.into(),
+        })?;
+    let row = access::one_row(&rows)?;
+    access::member(row.get(0)?)?;
+    let transfer: Option<bool> = row.get(1)?;
+    let changed: Option<String> = row.get(2)?;
+    match (transfer, changed) {
+        (None, _) => Err(ApiError::NotFound),
+        (Some(true), _) => Err(ApiError::Conflict(TRANSFER_PAYEE.to_owned())),
+        (Some(false), None) => Err(ApiError::PreconditionFailed),
+        (Some(false), Some(_)) => Ok(Payee::from_row(&row, 2)?.reply()),
+    }
+}
