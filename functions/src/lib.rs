@@ -11,6 +11,7 @@ pub mod access;
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod categories;
 pub mod deadline;
 pub mod household;
 pub mod http;
@@ -48,6 +49,14 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("payees-get", payees::get::ROUTE),
     ("payees-update", payees::update::ROUTE),
     ("payees-delete", payees::delete::ROUTE),
+    ("category-groups-list", categories::groups::ROUTE),
+    ("category-groups-create", categories::group_create::ROUTE),
+    ("category-groups-update", categories::group_update::ROUTE),
+    ("category-groups-delete", categories::group_delete::ROUTE),
+    ("categories-create", categories::create::ROUTE),
+    ("categories-get", categories::get::ROUTE),
+    ("categories-update", categories::update::ROUTE),
+    ("categories-delete", categories::delete::ROUTE),
 ];
 
 /// Binaries that are not HTTP endpoints.

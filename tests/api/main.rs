@@ -4,6 +4,7 @@
 mod accounts;
 mod app_role;
 mod auth;
+mod categories;
 mod data_api_local;
 mod domain;
 mod household;

@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::auth::{Password, SecretToken, hash_password};
 use shared::db::{DbError, param};
-use shared::domain::{CurrencyCode, Email, HouseholdId, Name, Role, UserId};
+use shared::domain::{CategoryGroupId, CategoryId, CurrencyCode, Email, HouseholdId, Name, Role, UserId};
 use shared::http::{ApiError, Fields, Reply, Route, json_body};
 
 use super::{NewRefreshToken, off_executor, session};
@@ -129,13 +129,50 @@ SELECT member.household_id, member.role FROM member JOIN session ON session.user
     };
 }
 
-/// A new household with the user as its owner.
+/// A new household with the user as its owner, and its starting category groups and categories
+/// ([`DEFAULT_CATEGORIES`]; their ids, UUIDv7 like every id, come in `:default_ids`).
 const REGISTER_NEW_HOUSEHOLD: &str = concat!(
     "WITH joined AS (
     INSERT INTO households (id, name, currency_code) VALUES (:household_id, :household_name, :currency_code)
-    RETURNING id AS household_id, 'owner'::text AS role",
+    RETURNING id AS household_id, 'owner'::text AS role
+), default_ids AS (
+    SELECT string_to_array(:default_ids, ',')::uuid[] AS ids
+), default_groups AS (
+    INSERT INTO category_groups (id, household_id, name, sort_order)
+    SELECT (SELECT ids FROM default_ids)[d.n], joined.household_id, d.name, d.n
+    FROM joined, (VALUES (1, 'Bills'), (2, 'Everyday'), (3, 'Goals')) AS d (n, name)
+    RETURNING id, household_id, name
+), default_categories AS (
+    INSERT INTO categories (id, household_id, category_group_id, name, sort_order)
+    SELECT (SELECT ids FROM default_ids)[d.n], g.household_id, g.id, d.name, d.n
+    FROM default_groups g JOIN (VALUES
+        (4, 'Bills', 'Rent'), (5, 'Bills', 'Utilities'), (6, 'Bills', 'Phone'),
+        (7, 'Everyday', 'Groceries'), (8, 'Everyday', 'Transport'), (9, 'Everyday', 'Eating out'),
+        (10, 'Goals', 'Emergency fund'), (11, 'Goals', 'Vacation')
+    ) AS d (n, group_name, name) ON d.group_name = g.name
+    RETURNING id",
     member_and_session!()
 );
+
+/// What a new household starts with: groups, then their categories, as `REGISTER_NEW_HOUSEHOLD`
+/// writes them (a test keeps the two in step).
+pub const DEFAULT_CATEGORIES: &[(&str, &[&str])] = &[
+    ("Bills", &["Rent", "Utilities", "Phone"]),
+    ("Everyday", &["Groceries", "Transport", "Eating out"]),
+    ("Goals", &["Emergency fund", "Vacation"]),
+];
+
+/// Ids for the default groups and categories, in the order the statement numbers them.
+fn default_ids() -> String {
+    let groups = DEFAULT_CATEGORIES
+        .iter()
+        .map(|_| CategoryGroupId::new().to_string());
+    let categories = DEFAULT_CATEGORIES
+        .iter()
+        .flat_map(|(_, names)| names.iter())
+        .map(|_| CategoryId::new().to_string());
+    groups.chain(categories).collect::<Vec<_>>().join(",")
+}
 
 /// Consumes a valid invitation for this email and joins its household with the invited role; no
 /// row comes back when the invitation is unknown, used, expired or for another email.
@@ -172,6 +209,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             params.push(param("household_id", &HouseholdId::new()));
             params.push(param("household_name", name));
             params.push(param("currency_code", currency));
+            params.push(param("default_ids", default_ids().as_str()));
             REGISTER_NEW_HOUSEHOLD
         }
         Joining::Invitation(token) => {

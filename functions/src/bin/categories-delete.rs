@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::http::serve(functions::categories::delete::respond).await
+}

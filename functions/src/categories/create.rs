@@ -1,0 +1,85 @@
+//! `POST /categories` {category_group_id, name, sort_order?}: 201; 422 naming `category_group_id`
+//! when it is not one of this household's groups; 409 when the name is taken in that group or the
+//! household has [`MAX_CATEGORIES`](super::MAX_CATEGORIES). One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::db::param;
+use shared::domain::{CategoryGroupId, CategoryId, Name};
+use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
+
+use super::{COLUMNS, MAX_CATEGORIES, category_reply, write_error};
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("POST", "/categories");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    category_group_id: String,
+    name: String,
+    sort_order: Option<i32>,
+}
+
+/// The 422 for a group that is not the household's (unknown, foreign or malformed alike).
+pub const NOT_A_GROUP: &str = "is not a category group of this household";
+
+static CREATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         grp AS (SELECT id FROM category_groups WHERE id = :group_id AND household_id = :household_id), \
+         existing AS (SELECT count(*) AS n FROM categories WHERE household_id = :household_id), \
+         created AS ( \
+           INSERT INTO categories (id, household_id, category_group_id, name, sort_order) \
+           SELECT :category_id, :household_id, g.id, :name, :sort_order FROM grp g \
+           WHERE EXISTS (SELECT 1 FROM me) AND (SELECT n FROM existing) < {MAX_CATEGORIES} \
+           RETURNING *) \
+         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM grp), {COLUMNS} \
+         FROM (SELECT 1) AS one LEFT JOIN created c ON true"
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let body: CreateBody = json_body(&request)?;
+    let mut fields = Fields::default();
+    let group = CategoryGroupId::parse(&body.category_group_id).ok();
+    if group.is_none() {
+        fields.reject("category_group_id", NOT_A_GROUP);
+    }
+    let name = fields.check("name", Name::parse(&body.name));
+    fields.finish()?;
+    let (Some(group), Some(name)) = (group, name) else {
+        return Err(ApiError::Internal("validated fields missing".to_owned()));
+    };
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("group_id", &group),
+        param("category_id", &CategoryId::new()),
+        param("name", &name),
+        param("sort_order", &body.sort_order.unwrap_or(0)),
+    ];
+    let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
+    let row = access::one_row(&rows)?;
+    access::member(row.get(0)?)?;
+    let group_found: bool = row.get(1)?;
+    if !group_found {
+        return Err(ApiError::invalid("category_group_id", NOT_A_GROUP));
+    }
+    let id: Option<String> = row.get(2)?;
+    if id.is_none() {
+        return Err(ApiError::Conflict(format!(
+            "The household already has {MAX_CATEGORIES} categories, the most it can have."
+        )));
+    }
+    category_reply(&row, 2, true)
+}

@@ -1,0 +1,76 @@
+//! `DELETE /categories/{category_id}`: its transactions become uncategorised and its budget
+//! allocations go, in the same statement; answers how many of each. `If-Match` honoured. One
+//! Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use shared::db::param;
+use shared::domain::CategoryId;
+use shared::http::{ApiError, Reply, Route, bearer};
+use shared::version::{self, Precondition};
+
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("DELETE", "/categories/{category_id}");
+
+static DELETE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         target AS (SELECT id FROM categories WHERE id = :category_id AND household_id = :household_id), \
+         allowed AS (SELECT c.id FROM categories c \
+                     WHERE c.id = :category_id AND c.household_id = :household_id \
+                       AND EXISTS (SELECT 1 FROM me) AND {matches}), \
+         uncategorised AS ( \
+           UPDATE transactions t SET category_id = NULL, {bump} \
+           WHERE t.household_id = :household_id AND t.category_id IN (SELECT id FROM allowed) \
+           RETURNING t.id), \
+         allocations AS ( \
+           DELETE FROM budget_allocations b \
+           WHERE b.household_id = :household_id AND b.category_id IN (SELECT id FROM allowed) \
+           RETURNING b.id), \
+         gone AS (DELETE FROM categories c WHERE c.id IN (SELECT id FROM allowed) RETURNING c.id) \
+         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM gone), \
+                (SELECT count(*) FROM uncategorised), (SELECT count(*) FROM allocations)",
+        matches = version::matches("c"),
+        bump = version::BUMP,
+    )
+});
+
+#[derive(Serialize)]
+struct Deleted {
+    /// Transactions that had the category and now have none.
+    transactions_uncategorised: i64,
+    /// Monthly budget allocations of the category, removed.
+    budget_allocations_removed: i64,
+}
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let category = ROUTE.id(&request, "category_id", CategoryId::parse)?;
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("category_id", &category),
+        Precondition::of(&request).param(),
+    ];
+    let rows = app.db.execute(&DELETE, params).await?;
+    let row = access::one_row(&rows)?;
+    access::member(row.get(0)?)?;
+    let (exists, gone): (bool, bool) = (row.get(1)?, row.get(2)?);
+    match (exists, gone) {
+        (false, _) => Err(ApiError::NotFound),
+        (true, false) => Err(ApiError::PreconditionFailed),
+        (true, true) => Ok(Reply::ok(&Deleted {
+            transactions_uncategorised: row.get(3)?,
+            budget_allocations_removed: row.get(4)?,
+        })),
+    }
+}

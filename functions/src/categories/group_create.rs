@@ -1,0 +1,69 @@
+//! `POST /category-groups` {name, sort_order?}: 201; 409 when the name is taken or the household
+//! has [`MAX_GROUPS`](super::MAX_GROUPS). One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::db::param;
+use shared::domain::{CategoryGroupId, Name};
+use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
+
+use super::{GROUP_COLUMNS, MAX_GROUPS, group_reply, write_error};
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("POST", "/category-groups");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    name: String,
+    sort_order: Option<i32>,
+}
+
+static CREATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         existing AS (SELECT count(*) AS n FROM category_groups WHERE household_id = :household_id), \
+         created AS ( \
+           INSERT INTO category_groups (id, household_id, name, sort_order) \
+           SELECT :group_id, :household_id, :name, :sort_order \
+           WHERE EXISTS (SELECT 1 FROM me) AND (SELECT n FROM existing) < {MAX_GROUPS} \
+           RETURNING *) \
+         SELECT (SELECT role FROM me), {GROUP_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN created g ON true"
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let body: CreateBody = json_body(&request)?;
+    let mut fields = Fields::default();
+    let name = fields.check("name", Name::parse(&body.name));
+    fields.finish()?;
+    let Some(name) = name else {
+        return Err(ApiError::Internal("validated name missing".to_owned()));
+    };
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("group_id", &CategoryGroupId::new()),
+        param("name", &name),
+        param("sort_order", &body.sort_order.unwrap_or(0)),
+    ];
+    let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
+    let row = access::one_row(&rows)?;
+    access::member(row.get(0)?)?;
+    let id: Option<String> = row.get(1)?;
+    if id.is_none() {
+        return Err(ApiError::Conflict(format!(
+            "The household already has {MAX_GROUPS} category groups, the most it can have."
+        )));
+    }
+    group_reply(&row, 1, true)
+}

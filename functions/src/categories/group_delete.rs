@@ -1,0 +1,60 @@
+//! `DELETE /category-groups/{category_group_id}`: only an empty group (409 while it has
+//! categories). `If-Match` honoured. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use shared::db::param;
+use shared::domain::CategoryGroupId;
+use shared::http::{ApiError, Reply, Route, bearer};
+use shared::version::{self, Precondition};
+
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("DELETE", "/category-groups/{category_group_id}");
+
+static DELETE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         target AS (SELECT id FROM category_groups WHERE id = :group_id AND household_id = :household_id), \
+         used AS (SELECT count(*) AS n FROM categories \
+                  WHERE household_id = :household_id AND category_group_id = :group_id), \
+         gone AS ( \
+           DELETE FROM category_groups g \
+           WHERE g.id = :group_id AND g.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
+             AND (SELECT n FROM used) = 0 AND {matches} \
+           RETURNING g.id) \
+         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), (SELECT n FROM used), \
+                EXISTS (SELECT 1 FROM gone)",
+        matches = version::matches("g"),
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let group = ROUTE.id(&request, "category_group_id", CategoryGroupId::parse)?;
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("group_id", &group),
+        Precondition::of(&request).param(),
+    ];
+    let rows = app.db.execute(&DELETE, params).await?;
+    let row = access::one_row(&rows)?;
+    access::member(row.get(0)?)?;
+    let (exists, categories, gone): (bool, i64, bool) = (row.get(1)?, row.get(2)?, row.get(3)?);
+    match (exists, categories, gone) {
+        (false, _, _) => Err(ApiError::NotFound),
+        (true, n, _) if n > 0 => Err(ApiError::Conflict(format!(
+            "The group still has {n} categories; move or delete them first."
+        ))),
+        (true, _, false) => Err(ApiError::PreconditionFailed),
+        (true, _, true) => Ok(Reply::no_content()),
+    }
+}

@@ -1,0 +1,81 @@
+//! `PATCH /category-groups/{category_group_id}` {name?, sort_order?, hidden?}: change only what is
+//! sent; `If-Match` honoured. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::db::param;
+use shared::domain::{CategoryGroupId, Name};
+use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
+use shared::version::{self, Precondition};
+
+use super::{GROUP_COLUMNS, group_reply, write_error};
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("PATCH", "/category-groups/{category_group_id}");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    name: Option<String>,
+    sort_order: Option<i32>,
+    hidden: Option<bool>,
+}
+
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         target AS (SELECT id FROM category_groups WHERE id = :group_id AND household_id = :household_id), \
+         changed AS ( \
+           UPDATE category_groups g SET name = coalesce(:name, g.name), \
+             sort_order = coalesce(:sort_order, g.sort_order), hidden = coalesce(:hidden, g.hidden), {bump} \
+           WHERE g.id = :group_id AND g.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
+             AND {matches} \
+           RETURNING g.*) \
+         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), {GROUP_COLUMNS} \
+         FROM (SELECT 1) AS one LEFT JOIN changed g ON true",
+        bump = version::BUMP,
+        matches = version::matches("g"),
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let group = ROUTE.id(&request, "category_group_id", CategoryGroupId::parse)?;
+    let body: UpdateBody = json_body(&request)?;
+    let mut fields = Fields::default();
+    let name = fields.check_optional("name", body.name.as_deref().map(Name::parse));
+    if body.name.is_none() && body.sort_order.is_none() && body.hidden.is_none() {
+        fields.reject("name", "send at least one of name, sort_order, hidden");
+    }
+    fields.finish()?;
+    let Some(name) = name else {
+        return Err(ApiError::Internal("validated name missing".to_owned()));
+    };
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("group_id", &group),
+        param("name", &name),
+        param("sort_order", &body.sort_order),
+        param("hidden", &body.hidden),
+        Precondition::of(&request).param(),
+    ];
+    let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
+    let row = access::one_row(&rows)?;
+    access::member(row.get(0)?)?;
+    let exists: bool = row.get(1)?;
+    let changed: Option<String> = row.get(2)?;
+    match (exists, changed) {
+        (false, _) => Err(ApiError::NotFound),
+        (true, None) => Err(ApiError::PreconditionFailed),
+        (true, Some(_)) => group_reply(&row, 2, false),
+    }
+}

@@ -1,0 +1,72 @@
+//! `GET /category-groups` (`?include_hidden=true`): the groups, each with its categories, ordered
+//! by sort_order then name; hidden groups and categories only when asked. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use shared::db::param;
+use shared::http::{ApiError, Reply, Route, bearer};
+
+use super::{COLUMNS, Category, GROUP_COLUMNS, Group};
+use crate::access;
+use crate::accounts::list::flag;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("GET", "/category-groups");
+
+/// One row per category (or per group without one), in the order the API lists them.
+static LIST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id) \
+         SELECT (SELECT role FROM me), {GROUP_COLUMNS}, {COLUMNS} FROM (SELECT 1) AS one \
+         LEFT JOIN category_groups g ON g.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
+              AND (:include_hidden OR NOT g.hidden) \
+         LEFT JOIN categories c ON c.household_id = g.household_id AND c.category_group_id = g.id \
+              AND (:include_hidden OR NOT c.hidden) \
+         ORDER BY g.sort_order, g.name, g.id, c.sort_order, c.name, c.id"
+    )
+});
+
+#[derive(Serialize)]
+struct Groups {
+    category_groups: Vec<Group>,
+}
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let include_hidden = flag(&request, "include_hidden")?;
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("include_hidden", &include_hidden),
+    ];
+    let rows = app.db.execute(&LIST, params).await?;
+    access::member(access::one_row(&rows)?.get(0)?)?;
+    let mut groups: Vec<Group> = Vec::new();
+    for row in rows.iter() {
+        let group_id: Option<String> = row.get(1)?;
+        if group_id.is_none() {
+            continue;
+        }
+        let mut group = Group::from_row(&row, 1)?;
+        if groups.last().is_none_or(|last| last.id != group.id) {
+            group.categories = Some(Vec::new());
+            groups.push(group);
+        }
+        let category_id: Option<String> = row.get(6)?;
+        if category_id.is_some()
+            && let Some(categories) = groups.last_mut().and_then(|g| g.categories.as_mut())
+        {
+            categories.push(Category::from_row(&row, 6)?);
+        }
+    }
+    Ok(Reply::ok(&Groups {
+        category_groups: groups,
+    }))
+}

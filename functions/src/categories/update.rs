@@ -1,0 +1,104 @@
+//! `PATCH /categories/{category_id}` {category_group_id?, name?, sort_order?, hidden?}: rename,
+//! move to another of the household's groups (422 naming `category_group_id` otherwise), reorder,
+//! hide. `If-Match` honoured. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::db::param;
+use shared::domain::{CategoryGroupId, CategoryId, Name};
+use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
+use shared::version::{self, Precondition};
+
+use super::create::NOT_A_GROUP;
+use super::{COLUMNS, category_reply, write_error};
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("PATCH", "/categories/{category_id}");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    category_group_id: Option<String>,
+    name: Option<String>,
+    sort_order: Option<i32>,
+    hidden: Option<bool>,
+}
+
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         target AS (SELECT id FROM categories WHERE id = :category_id AND household_id = :household_id), \
+         grp AS (SELECT :group_id::uuid IS NULL OR EXISTS (SELECT 1 FROM category_groups \
+                   WHERE id = :group_id AND household_id = :household_id) AS ok), \
+         changed AS ( \
+           UPDATE categories c SET category_group_id = coalesce(:group_id, c.category_group_id), \
+             name = coalesce(:name, c.name), sort_order = coalesce(:sort_order, c.sort_order), \
+             hidden = coalesce(:hidden, c.hidden), {bump} \
+           WHERE c.id = :category_id AND c.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
+             AND (SELECT ok FROM grp) AND {matches} \
+           RETURNING c.*) \
+         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), (SELECT ok FROM grp), {COLUMNS} \
+         FROM (SELECT 1) AS one LEFT JOIN changed c ON true",
+        bump = version::BUMP,
+        matches = version::matches("c"),
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let category = ROUTE.id(&request, "category_id", CategoryId::parse)?;
+    let body: UpdateBody = json_body(&request)?;
+    let mut fields = Fields::default();
+    let group = match body.category_group_id.as_deref().map(CategoryGroupId::parse) {
+        None => Some(None),
+        Some(Ok(id)) => Some(Some(id)),
+        Some(Err(_)) => {
+            fields.reject("category_group_id", NOT_A_GROUP);
+            None
+        }
+    };
+    let name = fields.check_optional("name", body.name.as_deref().map(Name::parse));
+    if body.category_group_id.is_none()
+        && body.name.is_none()
+        && body.sort_order.is_none()
+        && body.hidden.is_none()
+    {
+        fields.reject(
+            "name",
+            "send at least one of category_group_id, name, sort_order, hidden",
+        );
+    }
+    fields.finish()?;
+    let (Some(group), Some(name)) = (group, name) else {
+        return Err(ApiError::Internal("validated fields missing".to_owned()));
+    };
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("category_id", &category),
+        param("group_id", &group),
+        param("name", &name),
+        param("sort_order", &body.sort_order),
+        param("hidden", &body.hidden),
+        Precondition::of(&request).param(),
+    ];
+    let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
+    let row = access::one_row(&rows)?;
+    access::member(row.get(0)?)?;
+    let (exists, group_ok): (bool, bool) = (row.get(1)?, row.get(2)?);
+    let changed: Option<String> = row.get(3)?;
+    match (exists, group_ok, changed) {
+        (false, _, _) => Err(ApiError::NotFound),
+        (true, false, _) => Err(ApiError::invalid("category_group_id", NOT_A_GROUP)),
+        (true, true, None) => Err(ApiError::PreconditionFailed),
+        (true, true, Some(_)) => category_reply(&row, 3, false),
+    }
+}

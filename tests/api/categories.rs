@@ -1,0 +1,455 @@
+//! Category groups and categories: the nested list in order, hidden ones only when asked, names
+//! unique per group, moves between groups, deletes that uncategorise transactions and remove
+//! allocations in the same call, `If-Match`, and tenant isolation in paths and bodies.
+
+use harness::TestApp;
+use harness::app::{access_token, bearer_request, json_request};
+use serde_json::{Value, json};
+use shared::db::param;
+
+async fn send_json(
+    app: &TestApp,
+    respond: impl AsyncFnOnce(
+        &functions::App,
+        lambda_http::Request,
+    ) -> Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>,
+    method: &str,
+    path: &str,
+    caller: &Value,
+    body: &Value,
+) -> harness::TestResponse {
+    app.send(
+        respond,
+        json_request(method, path, body, Some(access_token(caller))),
+    )
+    .await
+}
+
+async fn new_group(app: &TestApp, caller: &Value, name: &str, sort_order: i32) -> harness::TestResponse {
+    let body = json!({ "name": name, "sort_order": sort_order });
+    send_json(
+        app,
+        functions::categories::group_create::respond,
+        "POST",
+        "/category-groups",
+        caller,
+        &body,
+    )
+    .await
+}
+
+async fn new_category(
+    app: &TestApp,
+    caller: &Value,
+    group: &str,
+    name: &str,
+    sort_order: i32,
+) -> harness::TestResponse {
+    let body = json!({ "category_group_id": group, "name": name, "sort_order": sort_order });
+    send_json(
+        app,
+        functions::categories::create::respond,
+        "POST",
+        "/categories",
+        caller,
+        &body,
+    )
+    .await
+}
+
+async fn groups(app: &TestApp, caller: &Value, include_hidden: bool) -> harness::TestResponse {
+    let mut request = bearer_request("GET", "/category-groups", caller);
+    if include_hidden {
+        let query = std::collections::HashMap::from([("include_hidden".to_owned(), vec!["true".to_owned()])]);
+        request = lambda_http::RequestExt::with_query_string_parameters(request, query);
+    }
+    app.send(functions::categories::groups::respond, request).await
+}
+
+/// Group name → its category names, as listed.
+fn outline(response: &harness::TestResponse) -> Vec<(String, Vec<String>)> {
+    response.body["category_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let categories = g["categories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_owned())
+                .collect();
+            (g["name"].as_str().unwrap().to_owned(), categories)
+        })
+        .collect()
+}
+
+fn id(response: &harness::TestResponse) -> String {
+    response.body["id"].as_str().unwrap().to_owned()
+}
+
+/// Groups and categories only the test created: the new household's defaults are cleared first.
+async fn empty_household(app: &TestApp, email: &str) -> Value {
+    let session = app.register(email).await;
+    for table in ["categories", "category_groups"] {
+        app.api
+            .db()
+            .execute(
+                &format!("DELETE FROM {table} WHERE household_id = :id::uuid"),
+                vec![param("id", session["household_id"].as_str().unwrap())],
+            )
+            .await
+            .unwrap();
+    }
+    session
+}
+
+#[tokio::test]
+async fn the_list_nests_categories_in_order_and_hides_what_is_hidden() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = empty_household(&app, "ada@example.com").await;
+    let bills = new_group(&app, &ada, "Bills", 2).await;
+    let everyday = new_group(&app, &ada, "Everyday", 1).await;
+    assert_eq!(everyday.status, 201, "{:?}", everyday.body);
+    for (group, name, order) in [
+        (&bills, "Rent", 1),
+        (&bills, "Phone", 2),
+        (&everyday, "Transport", 1),
+        (&everyday, "Groceries", 1),
+    ] {
+        assert_eq!(
+            new_category(&app, &ada, &id(group), name, order).await.status,
+            201
+        );
+    }
+    let hidden = new_category(&app, &ada, &id(&bills), "Old gym", 3).await;
+    let path = format!("/categories/{}", id(&hidden));
+    send_json(
+        &app,
+        functions::categories::update::respond,
+        "PATCH",
+        &path,
+        &ada,
+        &json!({"hidden": true}),
+    )
+    .await;
+
+    app.reset_calls();
+    let listed = groups(&app, &ada, false).await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(app.calls(), 1);
+    let expected = [
+        ("Everyday", vec!["Groceries", "Transport"]),
+        ("Bills", vec!["Rent", "Phone"]),
+    ];
+    let expected: Vec<(String, Vec<String>)> = expected
+        .iter()
+        .map(|(g, cs)| ((*g).to_owned(), cs.iter().map(|c| (*c).to_owned()).collect()))
+        .collect();
+    assert_eq!(outline(&listed), expected);
+    let all = outline(&groups(&app, &ada, true).await);
+    assert_eq!(all[1].1, ["Rent", "Phone", "Old gym"]);
+}
+
+#[tokio::test]
+async fn names_are_unique_per_group_and_categories_move_between_groups() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = empty_household(&app, "ada@example.com").await;
+    let bills = new_group(&app, &ada, "Bills", 0).await;
+    let goals = new_group(&app, &ada, "Goals", 0).await;
+    assert_eq!(new_group(&app, &ada, "Bills", 0).await.status, 409);
+    let rent = new_category(&app, &ada, &id(&bills), "Rent", 0).await;
+    assert_eq!(new_category(&app, &ada, &id(&bills), "Rent", 0).await.status, 409);
+    assert_eq!(
+        new_category(&app, &ada, &id(&goals), "Rent", 0).await.status,
+        201,
+        "another group may"
+    );
+    let path = format!("/categories/{}", id(&rent));
+    let clash = send_json(
+        &app,
+        functions::categories::update::respond,
+        "PATCH",
+        &path,
+        &ada,
+        &json!({"category_group_id": id(&goals)}),
+    )
+    .await;
+    assert_eq!(clash.status, 409);
+    app.reset_calls();
+    let moved = send_json(
+        &app,
+        functions::categories::update::respond,
+        "PATCH",
+        &path,
+        &ada,
+        &json!({"category_group_id": id(&goals), "name": "Housing"}),
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    assert_eq!(app.calls(), 1);
+    assert_eq!(moved.body["category_group_id"], goals.body["id"]);
+    assert_eq!(moved.body["name"], "Housing");
+}
+
+#[tokio::test]
+async fn a_group_in_the_body_must_be_the_households() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = empty_household(&app, "ada@example.com").await;
+    let eve = empty_household(&app, "eve@example.com").await;
+    let adas = new_group(&app, &ada, "Bills", 0).await;
+    let eves = new_group(&app, &eve, "Bills", 0).await;
+    let rent = new_category(&app, &ada, &id(&adas), "Rent", 0).await;
+    for foreign in [
+        id(&eves),
+        shared::domain::CategoryGroupId::new().to_string(),
+        "nope".to_owned(),
+    ] {
+        let created = new_category(&app, &ada, &foreign, "Sneaky", 0).await;
+        assert_eq!(created.status, 422, "{foreign}");
+        assert_eq!(created.invalid_fields(), ["category_group_id"]);
+        let path = format!("/categories/{}", id(&rent));
+        let moved = send_json(
+            &app,
+            functions::categories::update::respond,
+            "PATCH",
+            &path,
+            &ada,
+            &json!({"category_group_id": foreign}),
+        )
+        .await;
+        assert_eq!(moved.status, 422, "{foreign}");
+    }
+    let outline_eve = outline(&groups(&app, &eve, true).await);
+    assert_eq!(outline_eve, [("Bills".to_owned(), Vec::<String>::new())]);
+}
+
+#[tokio::test]
+async fn deleting_a_category_uncategorises_its_transactions_and_removes_its_allocations() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = empty_household(&app, "ada@example.com").await;
+    let group = new_group(&app, &ada, "Everyday", 0).await;
+    let groceries = new_category(&app, &ada, &id(&group), "Groceries", 0).await;
+    let account = send_json(
+        &app,
+        functions::accounts::create::respond,
+        "POST",
+        "/accounts",
+        &ada,
+        &json!({"name": "Checking", "kind": "checking"}),
+    )
+    .await;
+    let amounts = [-4_500_i64, -12_000, -800];
+    let db = app.api.db();
+    for amount in amounts {
+        db.execute(
+            "INSERT INTO transactions (id, household_id, account_id, date, amount, category_id, created_by) \
+             VALUES (:id, :household::uuid, :account::uuid, current_date, :amount, :category::uuid, :user::uuid)",
+            vec![
+                param("id", &shared::domain::TransactionId::new()),
+                param("household", ada["household_id"].as_str().unwrap()),
+                param("account", account.body["id"].as_str().unwrap()),
+                param("amount", &amount),
+                param("category", id(&groceries).as_str()),
+                param("user", ada["user_id"].as_str().unwrap()),
+            ],
+        )
+        .await
+        .unwrap();
+    }
+    let months = ["2026-10-01", "2026-11-01"];
+    for month in months {
+        db.execute(
+            "INSERT INTO budget_allocations (id, household_id, category_id, month, assigned) \
+             VALUES (:id, :household::uuid, :category::uuid, :month::date, 100000)",
+            vec![
+                param("id", &shared::domain::BudgetAllocationId::new()),
+                param("household", ada["household_id"].as_str().unwrap()),
+                param("category", id(&groceries).as_str()),
+                param("month", month),
+            ],
+        )
+        .await
+        .unwrap();
+    }
+    app.reset_calls();
+    let request = bearer_request("DELETE", &format!("/categories/{}", id(&groceries)), &ada);
+    let deleted = app.send(functions::categories::delete::respond, request).await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    assert_eq!(app.calls(), 1);
+    assert_eq!(deleted.body["transactions_uncategorised"], amounts.len());
+    assert_eq!(deleted.body["budget_allocations_removed"], months.len());
+    let rows = db
+        .execute(
+            "SELECT sum(amount)::bigint, count(category_id), (SELECT count(*) FROM budget_allocations) FROM transactions",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let row = rows.first().unwrap();
+    assert_eq!(
+        row.get::<i64>(0).unwrap(),
+        amounts.iter().sum::<i64>(),
+        "amounts kept"
+    );
+    assert_eq!(row.get::<i64>(1).unwrap(), 0);
+    assert_eq!(row.get::<i64>(2).unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_group_with_categories_cannot_be_deleted_and_if_match_guards_changes() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = empty_household(&app, "ada@example.com").await;
+    let group = new_group(&app, &ada, "Bills", 0).await;
+    let rent = new_category(&app, &ada, &id(&group), "Rent", 0).await;
+    let group_path = format!("/category-groups/{}", id(&group));
+    let refused = app
+        .send(
+            functions::categories::group_delete::respond,
+            bearer_request("DELETE", &group_path, &ada),
+        )
+        .await;
+    assert_eq!(refused.status, 409);
+    let version = group.header("etag").unwrap().to_owned();
+    let mut rename = json_request(
+        "PATCH",
+        &group_path,
+        &json!({"name": "Fixed costs"}),
+        Some(access_token(&ada)),
+    );
+    rename.headers_mut().insert("if-match", version.parse().unwrap());
+    assert_eq!(
+        app.send(functions::categories::group_update::respond, rename)
+            .await
+            .status,
+        200
+    );
+    let mut stale = json_request(
+        "PATCH",
+        &group_path,
+        &json!({"hidden": true}),
+        Some(access_token(&ada)),
+    );
+    stale.headers_mut().insert("if-match", version.parse().unwrap());
+    assert_eq!(
+        app.send(functions::categories::group_update::respond, stale)
+            .await
+            .status,
+        412
+    );
+    let category_path = format!("/categories/{}", id(&rent));
+    app.send(
+        functions::categories::delete::respond,
+        bearer_request("DELETE", &category_path, &ada),
+    )
+    .await;
+    app.reset_calls();
+    let emptied = app
+        .send(
+            functions::categories::group_delete::respond,
+            bearer_request("DELETE", &group_path, &ada),
+        )
+        .await;
+    assert_eq!(emptied.status, 204, "{:?}", emptied.body);
+    assert_eq!(app.calls(), 1);
+    assert_eq!(
+        outline(&groups(&app, &ada, true).await),
+        Vec::<(String, Vec<String>)>::new()
+    );
+}
+
+#[tokio::test]
+async fn another_households_groups_and_categories_are_not_found_and_untouched() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = empty_household(&app, "ada@example.com").await;
+    let eve = empty_household(&app, "eve@example.com").await;
+    let group = new_group(&app, &ada, "Bills", 0).await;
+    let rent = new_category(&app, &ada, &id(&group), "Rent", 0).await;
+    let group_path = format!("/category-groups/{}", id(&group));
+    let category_path = format!("/categories/{}", id(&rent));
+    let patch = json!({"name": "Eve's", "hidden": true});
+    for (method, path, status) in [
+        ("GET", category_path.as_str(), 404),
+        ("DELETE", category_path.as_str(), 404),
+        ("DELETE", group_path.as_str(), 404),
+    ] {
+        let request = bearer_request(method, path, &eve);
+        let response = match (method, path.starts_with("/categories")) {
+            ("GET", _) => app.send(functions::categories::get::respond, request).await,
+            (_, true) => app.send(functions::categories::delete::respond, request).await,
+            _ => {
+                app.send(functions::categories::group_delete::respond, request)
+                    .await
+            }
+        };
+        assert_eq!(response.status, status, "{method} {path}");
+    }
+    assert_eq!(
+        send_json(
+            &app,
+            functions::categories::update::respond,
+            "PATCH",
+            &category_path,
+            &eve,
+            &patch
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        send_json(
+            &app,
+            functions::categories::group_update::respond,
+            "PATCH",
+            &group_path,
+            &eve,
+            &patch
+        )
+        .await
+        .status,
+        404
+    );
+    for malformed in ["/categories/nope", "/category-groups/1"] {
+        let request = bearer_request("DELETE", malformed, &ada);
+        let response = if malformed.starts_with("/categories") {
+            app.send(functions::categories::delete::respond, request).await
+        } else {
+            app.send(functions::categories::group_delete::respond, request)
+                .await
+        };
+        assert_eq!(response.status, 404, "{malformed}");
+    }
+    let after = app
+        .send(
+            functions::categories::get::respond,
+            bearer_request("GET", &category_path, &ada),
+        )
+        .await;
+    assert_eq!(after.body["name"], "Rent");
+    assert_eq!(after.header("etag"), rent.header("etag"));
+}
+
+#[tokio::test]
+async fn a_new_household_starts_with_the_default_categories_in_its_single_call() {
+    let app = TestApp::spawn().await.unwrap();
+    app.reset_calls();
+    let ada = app.register("ada@example.com").await;
+    assert_eq!(app.calls(), 1, "registering is still one call");
+    let expected: Vec<(String, Vec<String>)> = functions::auth::register::DEFAULT_CATEGORIES
+        .iter()
+        .map(|(group, names)| {
+            (
+                (*group).to_owned(),
+                names.iter().map(|n| (*n).to_owned()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(outline(&groups(&app, &ada, false).await), expected);
+    let joined = app.join(&ada, "bob@example.com", "member").await;
+    assert_eq!(
+        outline(&groups(&app, &joined, false).await),
+        expected,
+        "joining adds none"
+    );
+}
