@@ -36,6 +36,7 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("household-get", household::get::ROUTE),
     ("household-update", household::update::ROUTE),
     ("household-member-role", household::member_role::ROUTE),
+    ("household-member-remove", household::member_remove::ROUTE),
     ("invitations-create", invitations::create::ROUTE),
     ("invitations-list", invitations::list::ROUTE),
     ("invitations-revoke", invitations::revoke::ROUTE),

@@ -395,3 +395,106 @@ async fn a_role_change_honours_if_match_and_refuses_unknown_roles() {
     assert_eq!(invalid.body["errors"][0]["field"], "role");
     assert_eq!(app.calls(), 0);
 }
+
+// --- DELETE /household/members/{user_id} ---
+
+async fn remove(app: &TestApp, caller: &Value, member: &str) -> harness::TestResponse {
+    let request = bearer_request("DELETE", &format!("/household/members/{member}"), caller);
+    app.send(functions::household::member_remove::respond, request)
+        .await
+}
+
+/// Refresh tokens of a user still in the database.
+async fn refresh_tokens(app: &TestApp, session: &Value) -> i64 {
+    let rows = app
+        .api
+        .db()
+        .execute(
+            "SELECT count(*) FROM refresh_tokens WHERE user_id = :id::uuid",
+            vec![shared::db::param("id", id(session))],
+        )
+        .await
+        .unwrap();
+    rows.first().unwrap().get(0).unwrap()
+}
+
+#[tokio::test]
+async fn a_removed_member_loses_access_and_sessions_in_the_same_call() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let member = app.join(&owner, "b-member@example.com", "member").await;
+    assert!(refresh_tokens(&app, &member).await > 0);
+    app.reset_calls();
+    let removed = remove(&app, &owner, id(&member)).await;
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
+    assert_eq!(app.calls(), 1);
+    assert_eq!(refresh_tokens(&app, &member).await, 0, "their sessions are gone");
+    assert_eq!(
+        get(&app, &member).await.status,
+        401,
+        "their access token stops working at once"
+    );
+    let refresh = json_request(
+        "POST",
+        "/auth/refresh",
+        &json!({"refresh_token": member["refresh_token"]}),
+        None,
+    );
+    assert_eq!(
+        app.send(functions::auth::refresh::respond, refresh).await.status,
+        401
+    );
+    assert_eq!(
+        roles(&app, &owner).await,
+        [("a-owner@example.com".to_owned(), "owner".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn a_member_may_leave_but_not_remove_others_and_the_last_owner_stays() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let first = app.join(&owner, "b-first@example.com", "member").await;
+    let second = app.join(&owner, "c-second@example.com", "member").await;
+    assert_eq!(remove(&app, &first, id(&second)).await.status, 403);
+    assert_eq!(remove(&app, &first, id(&owner)).await.status, 403);
+    assert_eq!(remove(&app, &first, id(&first)).await.status, 204, "leaving");
+    let last = remove(&app, &owner, id(&owner)).await;
+    assert_eq!(last.status, 409);
+    assert!(last.body["detail"].as_str().unwrap().contains("last owner"));
+    assert_eq!(roles(&app, &owner).await.len(), 2);
+}
+
+#[tokio::test]
+async fn removing_unknown_foreign_or_malformed_members_is_not_found() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let stranger = app.register("z-stranger@example.com").await;
+    let unknown = shared::domain::UserId::new().to_string();
+    for target in [unknown.as_str(), id(&stranger), "nope"] {
+        assert_eq!(remove(&app, &owner, target).await.status, 404, "{target}");
+    }
+    assert_eq!(get(&app, &stranger).await.status, 200, "untouched");
+}
+
+#[tokio::test]
+async fn a_member_with_recorded_transactions_is_not_removed() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let member = app.join(&owner, "b-member@example.com", "member").await;
+    let account = json_request(
+        "POST",
+        "/accounts",
+        &json!({"name": "Checking", "kind": "checking", "opening_balance": 100}),
+        Some(access_token(&member)),
+    );
+    assert_eq!(
+        app.send(functions::accounts::create::respond, account)
+            .await
+            .status,
+        201
+    );
+    let refused = remove(&app, &owner, id(&member)).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert_eq!(get(&app, &member).await.status, 200);
+}

@@ -4,6 +4,7 @@
 //! checks the caller still belongs to it (a removed member's token stops working at once).
 
 pub mod get;
+pub mod member_remove;
 pub mod member_role;
 pub mod update;
 

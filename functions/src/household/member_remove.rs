@@ -1,0 +1,79 @@
+//! `DELETE /household/members/{user_id}`: an owner removes a member, or a member leaves. The
+//! household's last owner cannot go (409); nor, for now, a member who recorded transactions (409:
+//! their rows name them; keeping such history without the member needs the transactions issue's
+//! schema). The member's account goes with its refresh tokens in the same statement, and their
+//! access tokens stop working at once (every endpoint checks membership in its own query).
+//! `If-Match` against the member's version. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use shared::db::param;
+use shared::domain::{Role, UserId};
+use shared::http::{ApiError, Reply, Route, bearer};
+use shared::version::{self, Precondition};
+
+use crate::access;
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("DELETE", "/household/members/{user_id}");
+
+/// The caller's stored role, the target's, the number of owners (locked, as for role changes),
+/// whether the target recorded transactions, and whether the target went.
+static REMOVE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+         owners AS (SELECT id FROM users WHERE household_id = :household_id AND role = 'owner' FOR UPDATE), \
+         target AS (SELECT role FROM users WHERE id = :member_id AND household_id = :household_id), \
+         history AS (SELECT EXISTS (SELECT 1 FROM transactions \
+                       WHERE household_id = :household_id AND created_by = :member_id) AS yes), \
+         gone AS ( \
+           DELETE FROM users u \
+           WHERE u.id = :member_id AND u.household_id = :household_id \
+             AND ((SELECT role FROM me) = 'owner' OR u.id = :user_id) \
+             AND NOT (u.role = 'owner' AND (SELECT count(*) FROM owners) <= 1) \
+             AND NOT (SELECT yes FROM history) AND {matches} \
+           RETURNING u.id) \
+         SELECT (SELECT role FROM me), (SELECT role FROM target), (SELECT count(*) FROM owners), \
+                (SELECT yes FROM history), EXISTS (SELECT 1 FROM gone)",
+        matches = version::matches("u"),
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let member = ROUTE.id(&request, "user_id", UserId::parse)?;
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("member_id", &member),
+        Precondition::of(&request).param(),
+    ];
+    let rows = app.db.execute(&REMOVE, params).await?;
+    let row = access::one_row(&rows)?;
+    let caller = access::member(row.get(0)?)?;
+    if caller == Role::Member && member != claims.sub {
+        return Err(ApiError::Forbidden(
+            "Only an owner can remove another member; you may leave yourself.",
+        ));
+    }
+    let target: Option<Role> = row.get(1)?;
+    let owners: i64 = row.get(2)?;
+    let (history, gone): (bool, bool) = (row.get(3)?, row.get(4)?);
+    match target {
+        None => Err(ApiError::NotFound),
+        Some(_) if gone => Ok(Reply::no_content()),
+        Some(Role::Owner) if owners <= 1 => Err(ApiError::Conflict(
+            "This is the household's last owner; make another member an owner first.".to_owned(),
+        )),
+        Some(_) if history => Err(ApiError::Conflict(
+            "This member recorded transactions, which name them; they cannot be removed yet.".to_owned(),
+        )),
+        Some(_) => Err(ApiError::PreconditionFailed),
+    }
+}
