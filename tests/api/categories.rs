@@ -453,3 +453,54 @@ async fn a_new_household_starts_with_the_default_categories_in_its_single_call()
         "joining adds none"
     );
 }
+
+#[tokio::test]
+async fn a_category_carries_a_note_that_null_clears() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = empty_household(&app, "ada@example.com").await;
+    let group = new_group(&app, &ada, "Bills", 0).await;
+    let body = json!({"category_group_id": id(&group), "name": "Rent", "note": "due on the 1st"});
+    let rent = send_json(
+        &app,
+        functions::categories::create::respond,
+        "POST",
+        "/categories",
+        &ada,
+        &body,
+    )
+    .await;
+    assert_eq!(rent.status, 201, "{:?}", rent.body);
+    assert_eq!(rent.body["note"], "due on the 1st");
+    let path = format!("/categories/{}", id(&rent));
+    let renamed = send_json(
+        &app,
+        functions::categories::update::respond,
+        "PATCH",
+        &path,
+        &ada,
+        &json!({"name": "Housing"}),
+    )
+    .await;
+    assert_eq!(renamed.body["note"], "due on the 1st", "not sent, kept");
+    let cleared = send_json(
+        &app,
+        functions::categories::update::respond,
+        "PATCH",
+        &path,
+        &ada,
+        &json!({"note": null}),
+    )
+    .await;
+    assert_eq!(cleared.body["note"], Value::Null);
+    let long = json!({"note": "n".repeat(1001)});
+    let refused = send_json(
+        &app,
+        functions::categories::update::respond,
+        "PATCH",
+        &path,
+        &ada,
+        &long,
+    )
+    .await;
+    assert_eq!(refused.invalid_fields(), ["note"]);
+}

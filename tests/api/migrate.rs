@@ -12,6 +12,13 @@ use shared::db::{Db, RetryPolicy};
 use shared::migrate::{self, MigrateError, Migration, from_files};
 use shared::schema::check::actual;
 
+/// The committed versions, oldest first, and the newest.
+fn versions() -> (Vec<i64>, i64) {
+    let all: Vec<i64> = migrations().unwrap().iter().map(|m| m.version).collect();
+    let newest = *all.last().unwrap();
+    (all, newest)
+}
+
 fn soon(seconds: u64) -> Invocation {
     Invocation {
         deadline: Instant::now() + Duration::from_secs(seconds),
@@ -51,15 +58,18 @@ async fn the_first_run_applies_everything_and_records_checksums() {
     let db = api.db();
     let migrations = migrations().unwrap();
     let report = migrate::up(&db, &migrations, None).await.unwrap();
-    assert_eq!(report.steps.iter().map(|s| s.version).collect::<Vec<_>>(), [1]);
+    assert_eq!(
+        report.steps.iter().map(|s| s.version).collect::<Vec<_>>(),
+        versions().0
+    );
     let calls = api.calls();
     let statements: usize = migrations.iter().map(|m| m.up_statements().len()).sum();
-    // A failed optimistic read, begin, lock, ledger, read, the statements, record, commit.
+    // A failed optimistic read, begin, lock, ledger, read, the statements, one record of all, commit.
     assert_eq!(calls.total, statements as u64 + 7, "{calls:?}");
     assert_eq!((calls.begin_transaction, calls.commit_transaction), (1, 1));
 
     let status = migrate::status(&db, &migrations).await.unwrap();
-    assert_eq!(status.applied.len(), 1);
+    assert_eq!(status.applied.len(), migrations.len());
     assert_eq!(status.applied[0].checksum, migrations[0].checksum);
     assert_eq!(status.applied[0].name, "initial_schema");
     assert!(status.pending.is_empty() && status.problems.is_empty());
@@ -75,7 +85,7 @@ async fn a_second_run_is_a_single_read() {
     api.emulator.service.reset_stats();
     let report = migrate::up(&db, &migrations, None).await.unwrap();
     assert!(report.steps.is_empty());
-    assert_eq!(report.current_version, 1);
+    assert_eq!(report.current_version, versions().1);
     assert_eq!(
         api.calls().total,
         1,
@@ -94,16 +104,16 @@ async fn two_runs_started_together_apply_each_migration_once() {
         migrate::up(&second, &migrations, None)
     );
     let (a, b) = (a.unwrap(), b.unwrap());
-    assert_eq!(
-        a.steps.len() + b.steps.len(),
-        1,
-        "exactly one run applied the migration: {a:?} {b:?}"
+    let applied = [a.steps.len(), b.steps.len()];
+    assert!(
+        applied == [migrations.len(), 0] || applied == [0, migrations.len()],
+        "exactly one run applied the migrations: {a:?} {b:?}"
     );
     let ledger = first
         .execute("SELECT version FROM schema_migrations", Vec::new())
         .await
         .unwrap();
-    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger.len(), migrations.len());
 }
 
 #[tokio::test]
@@ -178,7 +188,7 @@ async fn resuming_errors_are_retried_until_the_run_succeeds() {
         operations: Some(vec![Operation::BeginTransaction, Operation::ExecuteStatement]),
     });
     let report = migrate::up(&db, &migrations().unwrap(), None).await.unwrap();
-    assert_eq!(report.current_version, 1);
+    assert_eq!(report.current_version, versions().1);
     assert!(table_names(&db).await.contains(&"households".to_owned()));
 }
 
@@ -227,7 +237,9 @@ async fn create_and_update_migrate_and_answer_success() {
     let api = TestDataApi::start().await.unwrap();
     let url = ResponseUrl::start().await;
     let migrator = migrator(&api, migrations().unwrap());
-    let properties = json!({"ServiceToken": "x", "SchemaVersion": "1", "FunctionVersion": "3"});
+    let (all, newest) = versions();
+    let properties =
+        json!({"ServiceToken": "x", "SchemaVersion": newest.to_string(), "FunctionVersion": "3"});
 
     migrator
         .handle(cfn_event("Create", &url.url, properties.clone(), None), soon(60))
@@ -236,7 +248,7 @@ async fn create_and_update_migrate_and_answer_success() {
     let update = cfn_event(
         "Update",
         &url.url,
-        json!({"SchemaVersion": "1", "FunctionVersion": "4"}),
+        json!({"SchemaVersion": newest.to_string(), "FunctionVersion": "4"}),
         Some(properties),
     );
     migrator.handle(update, soon(60)).await.unwrap();
@@ -253,7 +265,10 @@ async fn create_and_update_migrate_and_answer_success() {
     assert_eq!(responses[0]["LogicalResourceId"], "SchemaMigration");
     assert_eq!(
         responses[0]["Data"],
-        json!({"Applied": "0001", "CurrentVersion": "0001"})
+        json!({
+            "Applied": all.iter().map(|v| format!("{v:04}")).collect::<Vec<_>>().join(","),
+            "CurrentVersion": format!("{newest:04}")
+        })
     );
     assert_eq!(responses[1]["Status"], "SUCCESS");
     assert_eq!(responses[1]["Reason"], "no pending migrations");
@@ -372,12 +387,12 @@ async fn direct_invocations_report_status_check_up_and_down() {
         .collect();
     assert_eq!(
         status,
-        json!({"action": "status", "embedded": embedded, "applied": [], "pending": [1], "problems": []})
+        json!({"action": "status", "embedded": embedded, "applied": [], "pending": versions().0, "problems": []})
     );
 
     let up = migrator.handle(json!({"action": "up"}), soon(60)).await.unwrap();
     assert_eq!(up["applied"][0]["version"], 1);
-    assert_eq!(up["currentVersion"], 1);
+    assert_eq!(up["currentVersion"], versions().1);
 
     let check = migrator
         .handle(json!({"action": "check"}), soon(60))

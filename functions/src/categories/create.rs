@@ -1,4 +1,4 @@
-//! `POST /categories` {category_group_id, name, sort_order?}: 201; 422 naming `category_group_id`
+//! `POST /categories` {category_group_id, name, sort_order?, note?}: 201; 422 naming `category_group_id`
 //! when it is not one of this household's groups; 409 when the name is taken in that group or the
 //! household has [`MAX_CATEGORIES`](super::MAX_CATEGORIES). One Data API call.
 
@@ -23,6 +23,7 @@ struct CreateBody {
     category_group_id: String,
     name: String,
     sort_order: Option<i32>,
+    note: Option<String>,
 }
 
 /// The 422 for a group that is not the household's (unknown, foreign or malformed alike).
@@ -34,8 +35,8 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
          grp AS (SELECT id FROM category_groups WHERE id = :group_id AND household_id = :household_id), \
          existing AS (SELECT count(*) AS n FROM categories WHERE household_id = :household_id), \
          created AS ( \
-           INSERT INTO categories (id, household_id, category_group_id, name, sort_order) \
-           SELECT :category_id, :household_id, g.id, :name, :sort_order FROM grp g \
+           INSERT INTO categories (id, household_id, category_group_id, name, sort_order, note) \
+           SELECT :category_id, :household_id, g.id, :name, :sort_order, :note FROM grp g \
            WHERE EXISTS (SELECT 1 FROM me) AND (SELECT n FROM existing) < {MAX_CATEGORIES} \
            RETURNING *) \
          SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM grp), {COLUMNS} \
@@ -56,8 +57,9 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         fields.reject("category_group_id", NOT_A_GROUP);
     }
     let name = fields.check("name", Name::parse(&body.name));
+    let note = fields.check_optional("note", body.note.as_deref().map(crate::accounts::note));
     fields.finish()?;
-    let (Some(group), Some(name)) = (group, name) else {
+    let (Some(group), Some(name), Some(note)) = (group, name, note) else {
         return Err(ApiError::Internal("validated fields missing".to_owned()));
     };
     let params = vec![
@@ -67,6 +69,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         param("category_id", &CategoryId::new()),
         param("name", &name),
         param("sort_order", &body.sort_order.unwrap_or(0)),
+        param("note", &note),
     ];
     let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
     let row = access::one_row(&rows)?;

@@ -24,7 +24,7 @@ pub const MAX_CATEGORIES: i64 = 500;
 
 /// The columns of [`Category::from_row`] for category `c`.
 pub const COLUMNS: &str = "c.id, c.category_group_id, c.name, c.sort_order, c.hidden, \
-    (extract(epoch FROM c.updated_at) * 1000000)::bigint";
+    (extract(epoch FROM c.updated_at) * 1000000)::bigint, c.note";
 
 /// A category as the API shows it.
 #[derive(Debug, Serialize)]
@@ -34,6 +34,7 @@ pub struct Category {
     pub name: Name,
     pub sort_order: i32,
     pub hidden: bool,
+    pub note: Option<String>,
     #[serde(skip)]
     pub version: Version,
 }
@@ -51,6 +52,7 @@ impl Category {
             sort_order: row.get(first + 3)?,
             hidden: row.get(first + 4)?,
             version: row.get(first + 5)?,
+            note: row.get(first + 6)?,
         })
     }
 }

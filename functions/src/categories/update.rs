@@ -1,6 +1,6 @@
-//! `PATCH /categories/{category_id}` {category_group_id?, name?, sort_order?, hidden?}: rename,
-//! move to another of the household's groups (422 naming `category_group_id` otherwise), reorder,
-//! hide. `If-Match` honoured. One Data API call.
+//! `PATCH /categories/{category_id}` {category_group_id?, name?, sort_order?, hidden?, note?}:
+//! rename, move to another of the household's groups (422 naming `category_group_id` otherwise),
+//! reorder, hide, annotate (`"note": null` clears it). `If-Match` honoured. One Data API call.
 
 use std::sync::LazyLock;
 
@@ -26,6 +26,8 @@ struct UpdateBody {
     name: Option<String>,
     sort_order: Option<i32>,
     hidden: Option<bool>,
+    #[serde(default, deserialize_with = "crate::accounts::update::present")]
+    note: Option<Option<String>>,
 }
 
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
@@ -37,7 +39,8 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
          changed AS ( \
            UPDATE categories c SET category_group_id = coalesce(:group_id, c.category_group_id), \
              name = coalesce(:name, c.name), sort_order = coalesce(:sort_order, c.sort_order), \
-             hidden = coalesce(:hidden, c.hidden), {bump} \
+             hidden = coalesce(:hidden, c.hidden), \
+             note = CASE WHEN :set_note THEN :note ELSE c.note END, {bump} \
            WHERE c.id = :category_id AND c.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
              AND (SELECT ok FROM grp) AND {matches} \
            RETURNING c.*) \
@@ -66,18 +69,23 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         }
     };
     let name = fields.check_optional("name", body.name.as_deref().map(Name::parse));
+    let note = match &body.note {
+        Some(Some(text)) => fields.check("note", crate::accounts::note(text)).map(Some),
+        _ => Some(None),
+    };
     if body.category_group_id.is_none()
         && body.name.is_none()
         && body.sort_order.is_none()
         && body.hidden.is_none()
+        && body.note.is_none()
     {
         fields.reject(
             "name",
-            "send at least one of category_group_id, name, sort_order, hidden",
+            "send at least one of category_group_id, name, sort_order, hidden, note",
         );
     }
     fields.finish()?;
-    let (Some(group), Some(name)) = (group, name) else {
+    let (Some(group), Some(name), Some(note)) = (group, name, note) else {
         return Err(ApiError::Internal("validated fields missing".to_owned()));
     };
     let params = vec![
@@ -88,6 +96,8 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         param("name", &name),
         param("sort_order", &body.sort_order),
         param("hidden", &body.hidden),
+        param("set_note", &body.note.is_some()),
+        param("note", &note),
         Precondition::of(&request).param(),
     ];
     let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;

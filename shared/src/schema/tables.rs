@@ -183,6 +183,8 @@ fn categories() -> Table {
         .default("0")
         .column::<bool>("hidden")
         .default("false")
+        .column::<Option<String>>("note")
+        .check("note_length", "char_length(note) <= 1000")
         .timestamps()
         .referable_within_household()
         .build()
