@@ -9,6 +9,7 @@ mod data_api_local;
 mod domain;
 mod household;
 mod invitations;
+mod members;
 mod migrate;
 mod payees;
 mod resuming;

@@ -1,0 +1,290 @@
+//! `PATCH` and `DELETE /household/members/{user_id}`: owners change roles and remove members,
+//! members leave; the last owner stays, even when two owners race; sessions end with the member.
+
+use harness::TestApp;
+use harness::app::{access_token, bearer_request, json_request};
+use serde_json::{Value, json};
+
+async fn get(app: &TestApp, session: &Value) -> harness::TestResponse {
+    let request = bearer_request("GET", "/household", session);
+    app.send(functions::household::get::respond, request).await
+}
+
+async fn set_role(app: &TestApp, caller: &Value, member: &str, role: &str) -> harness::TestResponse {
+    let path = format!("/household/members/{member}");
+    let request = json_request(
+        "PATCH",
+        &path,
+        &json!({ "role": role }),
+        Some(access_token(caller)),
+    );
+    app.send(functions::household::member_role::respond, request)
+        .await
+}
+
+/// Every member's role, straight from the database, by email.
+async fn roles(app: &TestApp, session: &Value) -> Vec<(String, String)> {
+    let rows = app
+        .api
+        .db()
+        .execute(
+            "SELECT email, role::text FROM users WHERE household_id = :id::uuid ORDER BY email",
+            vec![shared::db::param("id", session["household_id"].as_str().unwrap())],
+        )
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+        .collect()
+}
+
+fn id(session: &Value) -> &str {
+    session["user_id"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn an_owner_promotes_and_demotes_members_in_one_call() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let member = app.join(&owner, "b-member@example.com", "member").await;
+    app.reset_calls();
+    let promoted = set_role(&app, &owner, id(&member), "owner").await;
+    assert_eq!(promoted.status, 200, "{:?}", promoted.body);
+    assert_eq!(app.calls(), 1);
+    assert_eq!(promoted.body["role"], "owner");
+    assert_eq!(promoted.body["user_id"], member["user_id"]);
+    assert!(promoted.header("etag").is_some());
+    // Now two owners: the first may step down.
+    let stepped_down = set_role(&app, &owner, id(&owner), "member").await;
+    assert_eq!(stepped_down.status, 200);
+    assert_eq!(
+        roles(&app, &owner).await,
+        [
+            ("a-owner@example.com".to_owned(), "member".to_owned()),
+            ("b-member@example.com".to_owned(), "owner".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_last_owner_cannot_be_demoted() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let _member = app.join(&owner, "b-member@example.com", "member").await;
+    let before = roles(&app, &owner).await;
+    let refused = set_role(&app, &owner, id(&owner), "member").await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert!(refused.body["detail"].as_str().unwrap().contains("last owner"));
+    assert_eq!(roles(&app, &owner).await, before);
+    assert_eq!(
+        set_role(&app, &owner, id(&owner), "owner").await.status,
+        200,
+        "staying owner is fine"
+    );
+}
+
+#[tokio::test]
+async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
+    let app = TestApp::spawn().await.unwrap();
+    let first = app.register("a-first@example.com").await;
+    let second = app.join(&first, "b-second@example.com", "owner").await;
+    // Hold the household's user rows so both requests are inside their statements at once, then
+    // let them go together: the race happens every time, not by luck.
+    let db = app.api.db();
+    let hold = db.begin().await.unwrap();
+    db.execute_in(
+        &hold,
+        "SELECT id FROM users WHERE household_id = :id::uuid FOR UPDATE",
+        vec![shared::db::param("id", first["household_id"].as_str().unwrap())],
+    )
+    .await
+    .unwrap();
+    let racing = async {
+        tokio::join!(
+            set_role(&app, &first, id(&second), "member"),
+            set_role(&app, &second, id(&first), "member"),
+        )
+    };
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        db.commit(hold).await.unwrap();
+    };
+    let ((one, two), ()) = tokio::join!(racing, release);
+    let mut statuses = [one.status, two.status];
+    statuses.sort_unstable();
+    // The loser is refused as the last owner, or (demoted first) as no longer an owner.
+    assert!(statuses == [200, 409] || statuses == [200, 403], "{statuses:?}");
+    let owners = roles(&app, &first)
+        .await
+        .into_iter()
+        .filter(|(_, role)| role == "owner")
+        .count();
+    assert_eq!(owners, 1);
+}
+
+#[tokio::test]
+async fn members_cannot_change_roles() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let member = app.join(&owner, "b-member@example.com", "member").await;
+    let before = roles(&app, &owner).await;
+    assert_eq!(set_role(&app, &member, id(&member), "owner").await.status, 403);
+    assert_eq!(set_role(&app, &member, id(&owner), "member").await.status, 403);
+    assert_eq!(roles(&app, &owner).await, before);
+}
+
+#[tokio::test]
+async fn unknown_foreign_and_malformed_members_are_not_found_alike() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let stranger = app.register("z-stranger@example.com").await;
+    let before = (roles(&app, &owner).await, roles(&app, &stranger).await);
+    let unknown = shared::domain::UserId::new().to_string();
+    for target in [unknown.as_str(), id(&stranger), "not-a-uuid", "1"] {
+        let response = set_role(&app, &owner, target, "member").await;
+        assert_eq!(response.status, 404, "{target}: {:?}", response.body);
+        assert_eq!(response.body["type"], "/problems/not-found");
+    }
+    assert_eq!((roles(&app, &owner).await, roles(&app, &stranger).await), before);
+}
+
+#[tokio::test]
+async fn a_role_change_honours_if_match_and_refuses_unknown_roles() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let member = app.join(&owner, "b-member@example.com", "member").await;
+    let first = set_role(&app, &owner, id(&member), "owner").await;
+    let stale = "\"1\"";
+    let path = format!("/household/members/{}", id(&member));
+    let mut request = json_request(
+        "PATCH",
+        &path,
+        &json!({"role": "member"}),
+        Some(access_token(&owner)),
+    );
+    request.headers_mut().insert("if-match", stale.parse().unwrap());
+    let refused = app
+        .send(functions::household::member_role::respond, request)
+        .await;
+    assert_eq!(refused.status, 412);
+    let mut request = json_request(
+        "PATCH",
+        &path,
+        &json!({"role": "member"}),
+        Some(access_token(&owner)),
+    );
+    request
+        .headers_mut()
+        .insert("if-match", first.header("etag").unwrap().parse().unwrap());
+    let accepted = app
+        .send(functions::household::member_role::respond, request)
+        .await;
+    assert_eq!(accepted.status, 200);
+
+    app.reset_calls();
+    let invalid = set_role(&app, &owner, id(&member), "admin").await;
+    assert_eq!(invalid.status, 422);
+    assert_eq!(invalid.body["errors"][0]["field"], "role");
+    assert_eq!(app.calls(), 0);
+}
+
+async fn remove(app: &TestApp, caller: &Value, member: &str) -> harness::TestResponse {
+    let request = bearer_request("DELETE", &format!("/household/members/{member}"), caller);
+    app.send(functions::household::member_remove::respond, request)
+        .await
+}
+
+/// Refresh tokens of a user still in the database.
+async fn refresh_tokens(app: &TestApp, session: &Value) -> i64 {
+    let rows = app
+        .api
+        .db()
+        .execute(
+            "SELECT count(*) FROM refresh_tokens WHERE user_id = :id::uuid",
+            vec![shared::db::param("id", id(session))],
+        )
+        .await
+        .unwrap();
+    rows.first().unwrap().get(0).unwrap()
+}
+
+#[tokio::test]
+async fn a_removed_member_loses_access_and_sessions_in_the_same_call() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let member = app.join(&owner, "b-member@example.com", "member").await;
+    assert!(refresh_tokens(&app, &member).await > 0);
+    app.reset_calls();
+    let removed = remove(&app, &owner, id(&member)).await;
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
+    assert_eq!(app.calls(), 1);
+    assert_eq!(refresh_tokens(&app, &member).await, 0, "their sessions are gone");
+    assert_eq!(
+        get(&app, &member).await.status,
+        401,
+        "their access token stops working at once"
+    );
+    let refresh = json_request(
+        "POST",
+        "/auth/refresh",
+        &json!({"refresh_token": member["refresh_token"]}),
+        None,
+    );
+    assert_eq!(
+        app.send(functions::auth::refresh::respond, refresh).await.status,
+        401
+    );
+    assert_eq!(
+        roles(&app, &owner).await,
+        [("a-owner@example.com".to_owned(), "owner".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn a_member_may_leave_but_not_remove_others_and_the_last_owner_stays() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let first = app.join(&owner, "b-first@example.com", "member").await;
+    let second = app.join(&owner, "c-second@example.com", "member").await;
+    assert_eq!(remove(&app, &first, id(&second)).await.status, 403);
+    assert_eq!(remove(&app, &first, id(&owner)).await.status, 403);
+    assert_eq!(remove(&app, &first, id(&first)).await.status, 204, "leaving");
+    let last = remove(&app, &owner, id(&owner)).await;
+    assert_eq!(last.status, 409);
+    assert!(last.body["detail"].as_str().unwrap().contains("last owner"));
+    assert_eq!(roles(&app, &owner).await.len(), 2);
+}
+
+#[tokio::test]
+async fn removing_unknown_foreign_or_malformed_members_is_not_found() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let stranger = app.register("z-stranger@example.com").await;
+    let unknown = shared::domain::UserId::new().to_string();
+    for target in [unknown.as_str(), id(&stranger), "nope"] {
+        assert_eq!(remove(&app, &owner, target).await.status, 404, "{target}");
+    }
+    assert_eq!(get(&app, &stranger).await.status, 200, "untouched");
+}
+
+#[tokio::test]
+async fn a_member_with_recorded_transactions_is_not_removed() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("a-owner@example.com").await;
+    let member = app.join(&owner, "b-member@example.com", "member").await;
+    let account = json_request(
+        "POST",
+        "/accounts",
+        &json!({"name": "Checking", "kind": "checking", "opening_balance": 100}),
+        Some(access_token(&member)),
+    );
+    assert_eq!(
+        app.send(functions::accounts::create::respond, account)
+            .await
+            .status,
+        201
+    );
+    let refused = remove(&app, &owner, id(&member)).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert_eq!(get(&app, &member).await.status, 200);
+}
