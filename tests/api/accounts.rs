@@ -3,7 +3,7 @@
 //! `If-Match`, and tenant isolation for every id.
 
 use harness::TestApp;
-use harness::app::{access_token, bearer_request, json_request};
+use harness::app::{access_token, bearer_request, json_request, with_if_match};
 use serde_json::{Value, json};
 use shared::db::param;
 
@@ -37,16 +37,17 @@ async fn update(
     body: &Value,
     if_match: Option<&str>,
 ) -> harness::TestResponse {
-    let mut request = json_request(
+    let request = json_request(
         "PATCH",
         &format!("/accounts/{id}"),
         body,
         Some(access_token(caller)),
     );
-    if let Some(tag) = if_match {
-        request.headers_mut().insert("if-match", tag.parse().unwrap());
-    }
-    app.send(functions::accounts::update::respond, request).await
+    app.send(
+        functions::accounts::update::respond,
+        with_if_match(request, if_match),
+    )
+    .await
 }
 
 async fn delete(app: &TestApp, caller: &Value, id: &str) -> harness::TestResponse {

@@ -7,28 +7,9 @@ use harness::app::{access_token, bearer_request, json_request};
 use serde_json::{Value, json};
 use shared::db::param;
 
-async fn send_json(
-    app: &TestApp,
-    respond: impl AsyncFnOnce(
-        &functions::App,
-        lambda_http::Request,
-    ) -> Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>,
-    method: &str,
-    path: &str,
-    caller: &Value,
-    body: &Value,
-) -> harness::TestResponse {
-    app.send(
-        respond,
-        json_request(method, path, body, Some(access_token(caller))),
-    )
-    .await
-}
-
 async fn new_group(app: &TestApp, caller: &Value, name: &str, sort_order: i32) -> harness::TestResponse {
     let body = json!({ "name": name, "sort_order": sort_order });
-    send_json(
-        app,
+    app.send_json(
         functions::categories::group_create::respond,
         "POST",
         "/category-groups",
@@ -46,8 +27,7 @@ async fn new_category(
     sort_order: i32,
 ) -> harness::TestResponse {
     let body = json!({ "category_group_id": group, "name": name, "sort_order": sort_order });
-    send_json(
-        app,
+    app.send_json(
         functions::categories::create::respond,
         "POST",
         "/categories",
@@ -124,8 +104,7 @@ async fn the_list_nests_categories_in_order_and_hides_what_is_hidden() {
     }
     let hidden = new_category(&app, &ada, &id(&bills), "Old gym", 3).await;
     let path = format!("/categories/{}", id(&hidden));
-    send_json(
-        &app,
+    app.send_json(
         functions::categories::update::respond,
         "PATCH",
         &path,
@@ -166,26 +145,26 @@ async fn names_are_unique_per_group_and_categories_move_between_groups() {
         "another group may"
     );
     let path = format!("/categories/{}", id(&rent));
-    let clash = send_json(
-        &app,
-        functions::categories::update::respond,
-        "PATCH",
-        &path,
-        &ada,
-        &json!({"category_group_id": id(&goals)}),
-    )
-    .await;
+    let clash = app
+        .send_json(
+            functions::categories::update::respond,
+            "PATCH",
+            &path,
+            &ada,
+            &json!({"category_group_id": id(&goals)}),
+        )
+        .await;
     assert_eq!(clash.status, 409);
     app.reset_calls();
-    let moved = send_json(
-        &app,
-        functions::categories::update::respond,
-        "PATCH",
-        &path,
-        &ada,
-        &json!({"category_group_id": id(&goals), "name": "Housing"}),
-    )
-    .await;
+    let moved = app
+        .send_json(
+            functions::categories::update::respond,
+            "PATCH",
+            &path,
+            &ada,
+            &json!({"category_group_id": id(&goals), "name": "Housing"}),
+        )
+        .await;
     assert_eq!(moved.status, 200, "{:?}", moved.body);
     assert_eq!(app.calls(), 1);
     assert_eq!(moved.body["category_group_id"], goals.body["id"]);
@@ -209,15 +188,15 @@ async fn a_group_in_the_body_must_be_the_households() {
         assert_eq!(created.status, 422, "{foreign}");
         assert_eq!(created.invalid_fields(), ["category_group_id"]);
         let path = format!("/categories/{}", id(&rent));
-        let moved = send_json(
-            &app,
-            functions::categories::update::respond,
-            "PATCH",
-            &path,
-            &ada,
-            &json!({"category_group_id": foreign}),
-        )
-        .await;
+        let moved = app
+            .send_json(
+                functions::categories::update::respond,
+                "PATCH",
+                &path,
+                &ada,
+                &json!({"category_group_id": foreign}),
+            )
+            .await;
         assert_eq!(moved.status, 422, "{foreign}");
     }
     let outline_eve = outline(&groups(&app, &eve, true).await);
@@ -230,15 +209,9 @@ async fn deleting_a_category_uncategorises_its_transactions_and_removes_its_allo
     let ada = empty_household(&app, "ada@example.com").await;
     let group = new_group(&app, &ada, "Everyday", 0).await;
     let groceries = new_category(&app, &ada, &id(&group), "Groceries", 0).await;
-    let account = send_json(
-        &app,
-        functions::accounts::create::respond,
-        "POST",
-        "/accounts",
-        &ada,
-        &json!({"name": "Checking", "kind": "checking"}),
-    )
-    .await;
+    let account = app
+        .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
+        .await;
     let amounts = [-4_500_i64, -12_000, -800];
     let db = app.api.db();
     for amount in amounts {
@@ -385,8 +358,7 @@ async fn another_households_groups_and_categories_are_not_found_and_untouched() 
         assert_eq!(response.status, status, "{method} {path}");
     }
     assert_eq!(
-        send_json(
-            &app,
+        app.send_json(
             functions::categories::update::respond,
             "PATCH",
             &category_path,
@@ -398,8 +370,7 @@ async fn another_households_groups_and_categories_are_not_found_and_untouched() 
         404
     );
     assert_eq!(
-        send_json(
-            &app,
+        app.send_json(
             functions::categories::group_update::respond,
             "PATCH",
             &group_path,
@@ -460,47 +431,47 @@ async fn a_category_carries_a_note_that_null_clears() {
     let ada = empty_household(&app, "ada@example.com").await;
     let group = new_group(&app, &ada, "Bills", 0).await;
     let body = json!({"category_group_id": id(&group), "name": "Rent", "note": "due on the 1st"});
-    let rent = send_json(
-        &app,
-        functions::categories::create::respond,
-        "POST",
-        "/categories",
-        &ada,
-        &body,
-    )
-    .await;
+    let rent = app
+        .send_json(
+            functions::categories::create::respond,
+            "POST",
+            "/categories",
+            &ada,
+            &body,
+        )
+        .await;
     assert_eq!(rent.status, 201, "{:?}", rent.body);
     assert_eq!(rent.body["note"], "due on the 1st");
     let path = format!("/categories/{}", id(&rent));
-    let renamed = send_json(
-        &app,
-        functions::categories::update::respond,
-        "PATCH",
-        &path,
-        &ada,
-        &json!({"name": "Housing"}),
-    )
-    .await;
+    let renamed = app
+        .send_json(
+            functions::categories::update::respond,
+            "PATCH",
+            &path,
+            &ada,
+            &json!({"name": "Housing"}),
+        )
+        .await;
     assert_eq!(renamed.body["note"], "due on the 1st", "not sent, kept");
-    let cleared = send_json(
-        &app,
-        functions::categories::update::respond,
-        "PATCH",
-        &path,
-        &ada,
-        &json!({"note": null}),
-    )
-    .await;
+    let cleared = app
+        .send_json(
+            functions::categories::update::respond,
+            "PATCH",
+            &path,
+            &ada,
+            &json!({"note": null}),
+        )
+        .await;
     assert_eq!(cleared.body["note"], Value::Null);
     let long = json!({"note": "n".repeat(1001)});
-    let refused = send_json(
-        &app,
-        functions::categories::update::respond,
-        "PATCH",
-        &path,
-        &ada,
-        &long,
-    )
-    .await;
+    let refused = app
+        .send_json(
+            functions::categories::update::respond,
+            "PATCH",
+            &path,
+            &ada,
+            &long,
+        )
+        .await;
     assert_eq!(refused.invalid_fields(), ["note"]);
 }

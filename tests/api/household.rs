@@ -2,7 +2,7 @@
 //! changes checked against the stored role, and `If-Match`.
 
 use harness::TestApp;
-use harness::app::{access_token, bearer_request, json_request};
+use harness::app::{access_token, bearer_request, json_request, with_if_match};
 use serde_json::{Value, json};
 
 async fn get(app: &TestApp, session: &Value) -> harness::TestResponse {
@@ -16,11 +16,12 @@ async fn patch(
     body: &Value,
     if_match: Option<&str>,
 ) -> harness::TestResponse {
-    let mut request = json_request("PATCH", "/household", body, Some(access_token(session)));
-    if let Some(tag) = if_match {
-        request.headers_mut().insert("if-match", tag.parse().unwrap());
-    }
-    app.send(functions::household::update::respond, request).await
+    let request = json_request("PATCH", "/household", body, Some(access_token(session)));
+    app.send(
+        functions::household::update::respond,
+        with_if_match(request, if_match),
+    )
+    .await
 }
 
 /// The household's name and currency straight from the database.

@@ -3,7 +3,7 @@
 //! keeps the list inside the Data API's response limit.
 
 use harness::TestApp;
-use harness::app::{access_token, bearer_request, json_request};
+use harness::app::{access_token, bearer_request, json_request, with_if_match};
 use serde_json::{Value, json};
 use shared::db::param;
 
@@ -38,16 +38,17 @@ async fn rename(
     if_match: Option<&str>,
 ) -> harness::TestResponse {
     let path = format!("/payees/{id}");
-    let mut request = json_request(
+    let request = json_request(
         "PATCH",
         &path,
         &json!({ "name": name }),
         Some(access_token(caller)),
     );
-    if let Some(tag) = if_match {
-        request.headers_mut().insert("if-match", tag.parse().unwrap());
-    }
-    app.send(functions::payees::update::respond, request).await
+    app.send(
+        functions::payees::update::respond,
+        with_if_match(request, if_match),
+    )
+    .await
 }
 
 async fn delete(app: &TestApp, caller: &Value, id: &str) -> harness::TestResponse {
@@ -73,13 +74,8 @@ fn names(response: &harness::TestResponse) -> Vec<(String, bool)> {
 async fn payees_are_created_listed_and_renamed_in_one_call_each() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
-    let account = json_request(
-        "POST",
-        "/accounts",
-        &json!({"name": "Checking", "kind": "checking"}),
-        Some(access_token(&ada)),
-    );
-    app.send(functions::accounts::create::respond, account).await;
+    app.create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
+        .await;
     app.reset_calls();
     let grocer = create(&app, &ada, "Grocer").await;
     assert_eq!(grocer.status, 201, "{:?}", grocer.body);
@@ -107,13 +103,9 @@ async fn payees_are_created_listed_and_renamed_in_one_call_each() {
 async fn deleting_a_payee_keeps_its_transactions_amounts() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
-    let account = json_request(
-        "POST",
-        "/accounts",
-        &json!({"name": "Checking", "kind": "checking"}),
-        Some(access_token(&ada)),
-    );
-    let account = app.send(functions::accounts::create::respond, account).await;
+    let account = app
+        .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
+        .await;
     let grocer = create(&app, &ada, "Grocer").await;
     let payee = grocer.body["id"].as_str().unwrap();
     let amounts = [-12_340_i64, -5_600];
@@ -163,13 +155,9 @@ async fn deleting_a_payee_keeps_its_transactions_amounts() {
 async fn transfer_payees_change_only_with_their_account() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
-    let account = json_request(
-        "POST",
-        "/accounts",
-        &json!({"name": "Checking", "kind": "checking"}),
-        Some(access_token(&ada)),
-    );
-    let account = app.send(functions::accounts::create::respond, account).await;
+    let account = app
+        .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
+        .await;
     let transfer = account.body["transfer_payee_id"].as_str().unwrap();
     assert_eq!(rename(&app, &ada, transfer, "Mine", None).await.status, 409);
     assert_eq!(delete(&app, &ada, transfer).await.status, 409);

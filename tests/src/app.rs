@@ -88,6 +88,15 @@ pub fn bearer_request(method: &str, path: &str, session: &Value) -> Request {
     request(&event(method, path, &[("authorization", &authorization)], None))
 }
 
+/// `request` with `If-Match: tag`, when there is a tag.
+pub fn with_if_match(mut request: Request, tag: Option<&str>) -> Request {
+    if let Some(tag) = tag {
+        let value = tag.parse().expect("an If-Match value is a valid header");
+        request.headers_mut().insert("if-match", value);
+    }
+    request
+}
+
 /// A JSON request for `method path`.
 pub fn json_request(method: &str, path: &str, body: &Value, bearer: Option<&str>) -> Request {
     let authorization = bearer.map(|t| format!("Bearer {t}"));
@@ -149,6 +158,34 @@ impl TestApp {
         request: Request,
     ) -> TestResponse {
         read(respond(&self.app, request).await.expect("respond")).await
+    }
+
+    /// A JSON `method path` as `session`, to an endpoint's `respond`.
+    pub async fn send_json(
+        &self,
+        respond: impl AsyncFnOnce(&App, Request) -> Result<Response<Body>, lambda_http::Error>,
+        method: &str,
+        path: &str,
+        session: &Value,
+        body: &Value,
+    ) -> TestResponse {
+        let request = json_request(method, path, body, Some(access_token(session)));
+        self.send(respond, request).await
+    }
+
+    /// `POST /accounts` as `session`; asserts it was created.
+    pub async fn create_account(&self, session: &Value, body: &Value) -> TestResponse {
+        let response = self
+            .send_json(
+                functions::accounts::create::respond,
+                "POST",
+                "/accounts",
+                session,
+                body,
+            )
+            .await;
+        assert_eq!(response.status, 201, "{:?}", response.body);
+        response
     }
 
     pub async fn post_register(&self, body: &Value) -> TestResponse {
