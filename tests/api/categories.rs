@@ -475,3 +475,68 @@ async fn a_category_carries_a_note_that_null_clears() {
         .await;
     assert_eq!(refused.invalid_fields(), ["note"]);
 }
+
+#[tokio::test]
+async fn groups_and_categories_are_capped_so_the_nested_list_fits_the_response_limit() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = empty_household(&app, "ada@example.com").await;
+    let (group_cap, category_cap) = (
+        functions::categories::MAX_GROUPS,
+        functions::categories::MAX_CATEGORIES,
+    );
+    let groups_ids: Vec<String> = (0..group_cap)
+        .map(|_| shared::domain::CategoryGroupId::new().to_string())
+        .collect();
+    let category_ids: Vec<String> = (0..category_cap)
+        .map(|_| shared::domain::CategoryId::new().to_string())
+        .collect();
+    let db = app.api.db();
+    // Every name at its longest and every note at its longest.
+    db.execute(
+        "INSERT INTO category_groups (id, household_id, name, sort_order) \
+         SELECT id::uuid, :household::uuid, left(n || ' ' || repeat('g', 100), 100), n \
+         FROM unnest(string_to_array(:ids, ',')) WITH ORDINALITY AS t (id, n)",
+        vec![
+            param("household", ada["household_id"].as_str().unwrap()),
+            param("ids", groups_ids.join(",").as_str()),
+        ],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "INSERT INTO categories (id, household_id, category_group_id, name, sort_order, note) \
+         SELECT t.id::uuid, :household::uuid, \
+                (string_to_array(:groups, ','))[1 + (t.n - 1) % :group_count]::uuid, \
+                left(t.n || ' ' || repeat('c', 100), 100), t.n, repeat('n', 1000) \
+         FROM unnest(string_to_array(:ids, ',')) WITH ORDINALITY AS t (id, n)",
+        vec![
+            param("household", ada["household_id"].as_str().unwrap()),
+            param("groups", groups_ids.join(",").as_str()),
+            param("group_count", &group_cap),
+            param("ids", category_ids.join(",").as_str()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(new_group(&app, &ada, "One more", 0).await.status, 409);
+    assert_eq!(
+        new_category(&app, &ada, &groups_ids[0], "One more", 0)
+            .await
+            .status,
+        409
+    );
+    let all = groups(&app, &ada, true).await;
+    assert_eq!(
+        all.status,
+        200,
+        "the largest list still fits: {:?}",
+        all.body.get("detail")
+    );
+    let listed: usize = all.body["category_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["categories"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(listed as i64, category_cap);
+}
