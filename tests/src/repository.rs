@@ -1,8 +1,8 @@
 //! Where this checkout is, found when the program runs.
 //!
-//! Never `env!("CARGO_MANIFEST_DIR")`: that freezes the path of whichever checkout compiled the
-//! crate first, and checkouts sharing a `CARGO_TARGET_DIR` share compiled crates, so one checkout's
-//! tests would read another's migrations and template. Cargo sets `CARGO_MANIFEST_DIR` for every
+//! Never read at compile time (the `env!` macro): that freezes the path of whichever checkout
+//! compiled the crate first, and checkouts sharing a `CARGO_TARGET_DIR` share compiled crates,
+//! so one checkout's tests would read another's migrations and template. Cargo sets `CARGO_MANIFEST_DIR` for every
 //! process it runs (`cargo test`, `cargo run`, `cargo xtask`, nextest too), so it is read then.
 
 use std::path::{Path, PathBuf};

@@ -7,11 +7,11 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::db::{DbError, param};
+use shared::db::param;
 use shared::domain::{AccountId, AccountKind, Milliunits, PayeeId, SqlEnum, TransactionId};
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 
-use super::{Account, MAX_ACCOUNTS, account_name, name_conflict, note};
+use super::{Account, MAX_ACCOUNTS, account_name, note, write_error};
 use crate::access;
 use crate::app::App;
 use crate::http::respond as glue;
@@ -132,15 +132,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         param("opening_balance", &opening.map(Milliunits::get)),
         param("opening_date", &opening_date),
     ];
-    let rows = app
-        .db
-        .execute(&CREATE, params)
-        .await
-        .map_err(|error| match error {
-            DbError::UniqueViolation { constraint } => name_conflict(&constraint)
-                .unwrap_or_else(|| ApiError::Internal(format!("unique {constraint}"))),
-            other => other.into(),
-        })?;
+    let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
     let row = access::one_row(&rows)?;
     access::member(row.get(0)?)?;
     let created: Option<String> = row.get(2)?;

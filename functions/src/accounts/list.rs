@@ -3,10 +3,10 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::db::param;
-use shared::http::{ApiError, Reply, Route, bearer};
+use shared::http::{ApiError, Reply, Route, bearer, query_flag};
 
 use super::{Account, BALANCES, COLUMNS};
 use crate::access;
@@ -32,25 +32,13 @@ struct Accounts {
     accounts: Vec<Account>,
 }
 
-/// `true`, `false` or absent (`false`).
-///
-/// # Errors
-/// 422 for anything else.
-pub fn flag(request: &Request, name: &str) -> Result<bool, ApiError> {
-    match request.query_string_parameters_ref().and_then(|q| q.first(name)) {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(_) => Err(ApiError::invalid(name, "must be true or false")),
-    }
-}
-
 pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
     glue(app, ROUTE, request, handle).await
 }
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
-    let include_closed = flag(&request, "include_closed")?;
+    let include_closed = query_flag(&request, "include_closed")?;
     let params = vec![
         param("user_id", &claims.sub),
         param("household_id", &claims.hid),

@@ -11,7 +11,7 @@ pub mod list;
 pub mod update;
 
 use serde::Serialize;
-use shared::db::Row;
+use shared::db::{DbError, Row};
 use shared::domain::{AccountId, AccountKind, Milliunits, Name, ParseError, PayeeId};
 use shared::http::ApiError;
 use shared::version::Version;
@@ -110,16 +110,20 @@ impl Account {
     }
 }
 
-/// A unique violation a write can meet, as the 409 that names it.
-pub fn name_conflict(constraint: &str) -> Option<ApiError> {
-    match constraint {
-        "uq_accounts_household_id_name" => Some(ApiError::Conflict(
-            "An account with this name already exists in the household.".to_owned(),
-        )),
-        "uq_payees_household_id_name" => Some(ApiError::Conflict(
-            "A payee named \"Transfer : <this name>\" already exists; rename it or choose another account name."
-                .to_owned(),
-        )),
-        _ => None,
+/// A failed account write: the unique violations it can meet as the 409s that name them, the
+/// rest as [`DbError`] maps them.
+pub fn write_error(error: DbError) -> ApiError {
+    match error {
+        DbError::UniqueViolation { constraint } => match constraint.as_str() {
+            "uq_accounts_household_id_name" => ApiError::Conflict(
+                "An account with this name already exists in the household.".to_owned(),
+            ),
+            "uq_payees_household_id_name" => ApiError::Conflict(
+                "A payee named \"Transfer : <this name>\" already exists; rename it or choose another account name."
+                    .to_owned(),
+            ),
+            _ => ApiError::Internal(format!("unique {constraint}")),
+        },
+        other => other.into(),
     }
 }

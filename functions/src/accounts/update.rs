@@ -6,12 +6,12 @@ use std::sync::LazyLock;
 
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Deserializer};
-use shared::db::{DbError, param};
+use shared::db::param;
 use shared::domain::AccountId;
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use shared::version::{self, Precondition};
 
-use super::{Account, BALANCES, COLUMNS, TRANSFER_PREFIX, account_name, name_conflict, note};
+use super::{Account, BALANCES, COLUMNS, TRANSFER_PREFIX, account_name, note, write_error};
 use crate::access;
 use crate::app::App;
 use crate::http::respond as glue;
@@ -93,15 +93,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         param("closed", &body.closed),
         Precondition::of(&request).param(),
     ];
-    let rows = app
-        .db
-        .execute(&UPDATE, params)
-        .await
-        .map_err(|error| match error {
-            DbError::UniqueViolation { constraint } => name_conflict(&constraint)
-                .unwrap_or_else(|| ApiError::Internal(format!("unique {constraint}"))),
-            other => other.into(),
-        })?;
+    let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
     let row = access::one_row(&rows)?;
     access::member(row.get(0)?)?;
     let exists: bool = row.get(1)?;

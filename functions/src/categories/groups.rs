@@ -6,11 +6,10 @@ use std::sync::LazyLock;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::db::param;
-use shared::http::{ApiError, Reply, Route, bearer};
+use shared::http::{ApiError, Reply, Route, bearer, query_flag};
 
 use super::{COLUMNS, Category, GROUP_COLUMNS, Group};
 use crate::access;
-use crate::accounts::list::flag;
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -40,7 +39,7 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
-    let include_hidden = flag(&request, "include_hidden")?;
+    let include_hidden = query_flag(&request, "include_hidden")?;
     let params = vec![
         param("user_id", &claims.sub),
         param("household_id", &claims.hid),

@@ -4,23 +4,16 @@
 use std::sync::LazyLock;
 
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use shared::db::{DbError, param};
+use shared::db::param;
 use shared::domain::PayeeId;
 use shared::http::{ApiError, Reply, Route, bearer, json_body};
 
-use super::{COLUMNS, MAX_PAYEES, Payee, name_taken, parse_name};
+use super::{COLUMNS, MAX_PAYEES, NameBody, Payee, parse_name, write_error};
 use crate::access;
 use crate::app::App;
 use crate::http::respond as glue;
 
 pub const ROUTE: Route = Route::new("POST", "/payees");
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
-    name: String,
-}
 
 static CREATE: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -41,7 +34,7 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
-    let body: CreateBody = json_body(&request)?;
+    let body: NameBody = json_body(&request)?;
     let name = parse_name(&body.name)?;
     let params = vec![
         param("user_id", &claims.sub),
@@ -49,14 +42,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         param("payee_id", &PayeeId::new()),
         param("name", &name),
     ];
-    let rows = app
-        .db
-        .execute(&CREATE, params)
-        .await
-        .map_err(|error| match error {
-            DbError::UniqueViolation { .. } => name_taken(),
-            other => other.into(),
-        })?;
+    let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
     let row = access::one_row(&rows)?;
     access::member(row.get(0)?)?;
     let id: Option<String> = row.get(1)?;

@@ -8,8 +8,8 @@ pub mod get;
 pub mod list;
 pub mod update;
 
-use serde::Serialize;
-use shared::db::Row;
+use serde::{Deserialize, Serialize};
+use shared::db::{DbError, Row};
 use shared::domain::{AccountId, Name, PayeeId};
 use shared::http::ApiError;
 use shared::version::Version;
@@ -26,9 +26,21 @@ pub const COLUMNS: &str = "p.id, p.name, p.transfer_account_id, \
 pub const TRANSFER_PAYEE: &str =
     "This is an account's transfer payee; it is renamed and deleted with its account.";
 
-/// The 409 for a name that another payee has.
-pub fn name_taken() -> ApiError {
-    ApiError::Conflict("A payee with this name already exists in the household.".to_owned())
+/// A failed payee write: a name another payee has is 409, the rest as [`DbError`] maps them.
+pub fn write_error(error: DbError) -> ApiError {
+    match error {
+        DbError::UniqueViolation { .. } => {
+            ApiError::Conflict("A payee with this name already exists in the household.".to_owned())
+        }
+        other => other.into(),
+    }
+}
+
+/// The body of a create or a rename: the payee's name, and nothing else.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameBody {
+    pub name: String,
 }
 
 /// A payee as the API shows it.

@@ -4,24 +4,17 @@
 use std::sync::LazyLock;
 
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use shared::db::{DbError, param};
+use shared::db::param;
 use shared::domain::PayeeId;
 use shared::http::{ApiError, Reply, Route, bearer, json_body};
 use shared::version::{self, Precondition};
 
-use super::{COLUMNS, Payee, TRANSFER_PAYEE, name_taken, parse_name};
+use super::{COLUMNS, NameBody, Payee, TRANSFER_PAYEE, parse_name, write_error};
 use crate::access;
 use crate::app::App;
 use crate::http::respond as glue;
 
 pub const ROUTE: Route = Route::new("PATCH", "/payees/{payee_id}");
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UpdateBody {
-    name: String,
-}
 
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -47,7 +40,7 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let payee = ROUTE.id(&request, "payee_id", PayeeId::parse)?;
-    let body: UpdateBody = json_body(&request)?;
+    let body: NameBody = json_body(&request)?;
     let name = parse_name(&body.name)?;
     let params = vec![
         param("user_id", &claims.sub),
@@ -56,14 +49,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         param("name", &name),
         Precondition::of(&request).param(),
     ];
-    let rows = app
-        .db
-        .execute(&UPDATE, params)
-        .await
-        .map_err(|error| match error {
-            DbError::UniqueViolation { .. } => name_taken(),
-            other => other.into(),
-        })?;
+    let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
     let row = access::one_row(&rows)?;
     access::member(row.get(0)?)?;
     let transfer: Option<bool> = row.get(1)?;

@@ -1,4 +1,4 @@
-//! Routes: an endpoint's method and path template, and the path parameters of a request.
+//! Routes: an endpoint's method and path template, and the path and query parameters of a request.
 
 use std::collections::HashMap;
 
@@ -74,5 +74,17 @@ impl Route {
 impl std::fmt::Display for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+/// A `true`/`false` query parameter; absent is `false`.
+///
+/// # Errors
+/// 422 naming the parameter for any other value.
+pub fn query_flag(request: &Request, name: &str) -> Result<bool, ApiError> {
+    match request.query_string_parameters_ref().and_then(|q| q.first(name)) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::invalid(name, "must be true or false")),
     }
 }
