@@ -186,12 +186,14 @@ impl Migrator {
     /// # Errors
     /// [`MissingEnv`] naming the first variable that is not set.
     pub async fn from_env() -> Result<Self, MissingEnv> {
-        let db = Db::from_env_with_secret("DB_MASTER_SECRET_ARN").await?;
+        // One configuration for both clients: loading it is part of every cold start.
+        let config = shared::db::aws_config().await;
+        let db = Db::from_env_with_secret("DB_MASTER_SECRET_ARN", &config)?;
         let arn = std::env::var("APP_DB_SECRET_ARN")
             .ok()
             .filter(|v| !v.is_empty())
             .ok_or(MissingEnv("APP_DB_SECRET_ARN"))?;
-        let client = aws_sdk_secretsmanager::Client::new(&shared::db::aws_config().await);
+        let client = aws_sdk_secretsmanager::Client::new(&config);
         let mut migrator = Self::with_migrations(db, migrate::embedded());
         migrator.app_role = Some(AppRoleSecret { client, arn });
         Ok(migrator)

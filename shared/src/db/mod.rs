@@ -254,16 +254,20 @@ impl Db {
     /// # Errors
     /// [`MissingEnv`] naming the first variable that is not set.
     pub async fn from_env() -> Result<Self, MissingEnv> {
-        Self::from_env_with_secret("DB_SECRET_ARN").await
+        Self::from_env_with_secret("DB_SECRET_ARN", &aws_config().await)
     }
 
     /// As [`Self::from_env`], with the login's secret ARN read from `secret_var` (the migrate
     /// function logs in as the master, `DB_MASTER_SECRET_ARN`, where the API functions use the
-    /// application role's `DB_SECRET_ARN`).
+    /// application role's `DB_SECRET_ARN`), and a configuration the caller loaded once for all
+    /// its clients.
     ///
     /// # Errors
     /// [`MissingEnv`] naming the first variable that is not set.
-    pub async fn from_env_with_secret(secret_var: &'static str) -> Result<Self, MissingEnv> {
+    pub fn from_env_with_secret(
+        secret_var: &'static str,
+        config: &aws_config::SdkConfig,
+    ) -> Result<Self, MissingEnv> {
         let var = |name: &'static str| {
             std::env::var(name)
                 .ok()
@@ -271,12 +275,7 @@ impl Db {
                 .ok_or(MissingEnv(name))
         };
         let (cluster, secret, database) = (var("DB_CLUSTER_ARN")?, var(secret_var)?, var("DB_NAME")?);
-        Ok(Self::new(
-            Client::new(&aws_config().await),
-            &cluster,
-            &secret,
-            &database,
-        ))
+        Ok(Self::new(Client::new(config), &cluster, &secret, &database))
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
