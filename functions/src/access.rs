@@ -2,9 +2,43 @@
 //! statement), not the role their token was issued with: a demoted owner loses owner rights and a
 //! removed member loses everything at once.
 
-use shared::db::{Row, Rows};
+use aws_sdk_rdsdata::types::SqlParameter;
+use shared::auth::Claims;
+use shared::db::{Row, Rows, param};
 use shared::domain::Role;
 use shared::http::ApiError;
+
+/// The common table expression every household-scoped statement starts with: the caller's role as
+/// stored now, or no row once they have left the household. Its parameters come from [`caller`];
+/// the statement answers `(SELECT role FROM me)` as its first column.
+pub const ME: &str = "me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id)";
+
+/// The parameters [`ME`] needs (`user_id`, `household_id`), then the endpoint's own.
+pub fn caller(claims: &Claims, own: impl IntoIterator<Item = SqlParameter>) -> Vec<SqlParameter> {
+    let mut params = vec![param("user_id", &claims.sub), param("household_id", &claims.hid)];
+    params.extend(own);
+    params
+}
+
+/// The statement's one row, once its first column shows the caller is still a member.
+///
+/// # Errors
+/// 401 as [`member`]; 500 as [`one_row`].
+pub fn member_row(rows: &Rows) -> Result<(Row<'_>, Role), ApiError> {
+    let row = one_row(rows)?;
+    let role = member(row.get(0)?)?;
+    Ok((row, role))
+}
+
+/// The statement's one row, once its first column shows the caller is an owner.
+///
+/// # Errors
+/// 401 and 403 as [`owner`]; 500 as [`one_row`].
+pub fn owner_row<'a>(rows: &'a Rows, what: &'static str) -> Result<Row<'a>, ApiError> {
+    let row = one_row(rows)?;
+    owner(row.get(0)?, what)?;
+    Ok(row)
+}
 
 /// 401 when the caller is no longer a member (no stored role).
 ///

@@ -12,7 +12,7 @@ use shared::domain::{AccountId, AccountKind, Milliunits, PayeeId, SqlEnum, Trans
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 
 use super::{Account, MAX_ACCOUNTS, account_name, note, write_error};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -58,7 +58,7 @@ pub fn date(text: &str) -> Result<NaiveDate, shared::domain::ParseError> {
 
 static CREATE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          existing AS (SELECT count(*) AS n FROM accounts WHERE household_id = :household_id), \
          account AS ( \
            INSERT INTO accounts (id, household_id, name, kind, on_budget, note) \
@@ -118,23 +118,23 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     else {
         return Err(ApiError::Internal("validated fields missing".to_owned()));
     };
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("account_id", &AccountId::new()),
-        param("name", &name),
-        param("kind", &kind),
-        param("on_budget", &body.on_budget.unwrap_or(true)),
-        param("note", &note),
-        param("transfer_payee_id", &PayeeId::new()),
-        param("starting_payee_id", &PayeeId::new()),
-        param("transaction_id", &TransactionId::new()),
-        param("opening_balance", &opening.map(Milliunits::get)),
-        param("opening_date", &opening_date),
-    ];
+    let params = access::caller(
+        &claims,
+        [
+            param("account_id", &AccountId::new()),
+            param("name", &name),
+            param("kind", &kind),
+            param("on_budget", &body.on_budget.unwrap_or(true)),
+            param("note", &note),
+            param("transfer_payee_id", &PayeeId::new()),
+            param("starting_payee_id", &PayeeId::new()),
+            param("transaction_id", &TransactionId::new()),
+            param("opening_balance", &opening.map(Milliunits::get)),
+            param("opening_date", &opening_date),
+        ],
+    );
     let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let created: Option<String> = row.get(2)?;
     if created.is_none() {
         return Err(ApiError::Conflict(format!(

@@ -10,7 +10,7 @@ use shared::domain::AccountId;
 use shared::http::{ApiError, Reply, Route, bearer};
 use shared::version::{self, Precondition};
 
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -18,7 +18,7 @@ pub const ROUTE: Route = Route::new("DELETE", "/accounts/{account_id}");
 
 static DELETE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          target AS (SELECT id FROM accounts WHERE id = :account_id AND household_id = :household_id), \
          used AS (SELECT EXISTS (SELECT 1 FROM transactions \
                                  WHERE household_id = :household_id AND account_id = :account_id) AS yes), \
@@ -42,12 +42,10 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let account = ROUTE.id(&request, "account_id", AccountId::parse)?;
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("account_id", &account),
-        Precondition::of(&request).param(),
-    ];
+    let params = access::caller(
+        &claims,
+        [param("account_id", &account), Precondition::of(&request).param()],
+    );
     let rows = app
         .db
         .execute(&DELETE, params)
@@ -59,8 +57,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             }
             other => other.into(),
         })?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let (exists, used, gone): (bool, bool, bool) = (row.get(1)?, row.get(2)?, row.get(3)?);
     match (exists, used, gone) {
         (false, _, _) => Err(ApiError::NotFound),

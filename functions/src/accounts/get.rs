@@ -8,7 +8,7 @@ use shared::domain::AccountId;
 use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{Account, BALANCES, COLUMNS};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -16,7 +16,7 @@ pub const ROUTE: Route = Route::new("GET", "/accounts/{account_id}");
 
 static FIND: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id) \
+        "WITH {ME} \
          SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN accounts a ON a.id = :account_id AND a.household_id = :household_id \
               AND EXISTS (SELECT 1 FROM me) \
@@ -31,14 +31,9 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let account = ROUTE.id(&request, "account_id", AccountId::parse)?;
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("account_id", &account),
-    ];
+    let params = access::caller(&claims, [param("account_id", &account)]);
     let rows = app.db.execute(&FIND, params).await?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let id: Option<String> = row.get(1)?;
     if id.is_none() {
         return Err(ApiError::NotFound);

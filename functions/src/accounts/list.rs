@@ -9,7 +9,7 @@ use shared::db::param;
 use shared::http::{ApiError, Reply, Route, bearer, query_flag};
 
 use super::{Account, BALANCES, COLUMNS};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -18,7 +18,7 @@ pub const ROUTE: Route = Route::new("GET", "/accounts");
 /// The caller's stored role on every row; one row without an account when there are none.
 static LIST: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id) \
+        "WITH {ME} \
          SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN accounts a ON a.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
               AND (:include_closed OR a.closed_at IS NULL) \
@@ -39,13 +39,9 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let include_closed = query_flag(&request, "include_closed")?;
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("include_closed", &include_closed),
-    ];
+    let params = access::caller(&claims, [param("include_closed", &include_closed)]);
     let rows = app.db.execute(&LIST, params).await?;
-    access::member(access::one_row(&rows)?.get(0)?)?;
+    access::member_row(&rows)?;
     let mut accounts = Vec::new();
     for row in rows.iter() {
         let id: Option<String> = row.get(1)?;

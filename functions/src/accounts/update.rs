@@ -12,7 +12,7 @@ use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use shared::version::{self, Precondition};
 
 use super::{Account, BALANCES, COLUMNS, TRANSFER_PREFIX, account_name, note, write_error};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -37,7 +37,7 @@ pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          target AS (SELECT id FROM accounts WHERE id = :account_id AND household_id = :household_id), \
          changed AS ( \
            UPDATE accounts a SET name = coalesce(:name, a.name), \
@@ -82,20 +82,20 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let (Some(name), Some(new_note)) = (name, new_note) else {
         return Err(ApiError::Internal("validated fields missing".to_owned()));
     };
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("account_id", &account),
-        param("name", &name),
-        param("set_note", &body.note.is_some()),
-        param("note", &new_note),
-        param("on_budget", &body.on_budget),
-        param("closed", &body.closed),
-        Precondition::of(&request).param(),
-    ];
+    let params = access::caller(
+        &claims,
+        [
+            param("account_id", &account),
+            param("name", &name),
+            param("set_note", &body.note.is_some()),
+            param("note", &new_note),
+            param("on_budget", &body.on_budget),
+            param("closed", &body.closed),
+            Precondition::of(&request).param(),
+        ],
+    );
     let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let exists: bool = row.get(1)?;
     let changed: Option<String> = row.get(2)?;
     match (exists, changed) {

@@ -11,7 +11,7 @@ use shared::domain::{CategoryGroupId, CategoryId, Name};
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 
 use super::{COLUMNS, MAX_CATEGORIES, category_reply, write_error};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -31,7 +31,7 @@ pub const NOT_A_GROUP: &str = "is not a category group of this household";
 
 static CREATE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          grp AS (SELECT id FROM category_groups WHERE id = :group_id AND household_id = :household_id), \
          existing AS (SELECT count(*) AS n FROM categories WHERE household_id = :household_id), \
          created AS ( \
@@ -62,18 +62,18 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let (Some(group), Some(name), Some(note)) = (group, name, note) else {
         return Err(ApiError::Internal("validated fields missing".to_owned()));
     };
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("group_id", &group),
-        param("category_id", &CategoryId::new()),
-        param("name", &name),
-        param("sort_order", &body.sort_order.unwrap_or(0)),
-        param("note", &note),
-    ];
+    let params = access::caller(
+        &claims,
+        [
+            param("group_id", &group),
+            param("category_id", &CategoryId::new()),
+            param("name", &name),
+            param("sort_order", &body.sort_order.unwrap_or(0)),
+            param("note", &note),
+        ],
+    );
     let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let group_found: bool = row.get(1)?;
     if !group_found {
         return Err(ApiError::invalid("category_group_id", NOT_A_GROUP));

@@ -11,7 +11,7 @@ use shared::domain::CategoryId;
 use shared::http::{ApiError, Reply, Route, bearer};
 use shared::version::{self, Precondition};
 
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -19,7 +19,7 @@ pub const ROUTE: Route = Route::new("DELETE", "/categories/{category_id}");
 
 static DELETE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          target AS (SELECT id FROM categories WHERE id = :category_id AND household_id = :household_id), \
          allowed AS (SELECT c.id FROM categories c \
                      WHERE c.id = :category_id AND c.household_id = :household_id \
@@ -55,15 +55,15 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let category = ROUTE.id(&request, "category_id", CategoryId::parse)?;
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("category_id", &category),
-        Precondition::of(&request).param(),
-    ];
+    let params = access::caller(
+        &claims,
+        [
+            param("category_id", &category),
+            Precondition::of(&request).param(),
+        ],
+    );
     let rows = app.db.execute(&DELETE, params).await?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let (exists, gone): (bool, bool) = (row.get(1)?, row.get(2)?);
     match (exists, gone) {
         (false, _) => Err(ApiError::NotFound),

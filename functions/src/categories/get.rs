@@ -8,7 +8,7 @@ use shared::domain::CategoryId;
 use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{COLUMNS, category_reply};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -16,7 +16,7 @@ pub const ROUTE: Route = Route::new("GET", "/categories/{category_id}");
 
 static FIND: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id) \
+        "WITH {ME} \
          SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN categories c ON c.id = :category_id AND c.household_id = :household_id \
               AND EXISTS (SELECT 1 FROM me)"
@@ -30,14 +30,9 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let category = ROUTE.id(&request, "category_id", CategoryId::parse)?;
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("category_id", &category),
-    ];
+    let params = access::caller(&claims, [param("category_id", &category)]);
     let rows = app.db.execute(&FIND, params).await?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let id: Option<String> = row.get(1)?;
     if id.is_none() {
         return Err(ApiError::NotFound);

@@ -10,7 +10,7 @@ use shared::domain::{CategoryGroupId, Name};
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 
 use super::{GROUP_COLUMNS, MAX_GROUPS, group_reply, write_error};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -25,7 +25,7 @@ struct CreateBody {
 
 static CREATE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          existing AS (SELECT count(*) AS n FROM category_groups WHERE household_id = :household_id), \
          created AS ( \
            INSERT INTO category_groups (id, household_id, name, sort_order) \
@@ -49,16 +49,16 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let Some(name) = name else {
         return Err(ApiError::Internal("validated name missing".to_owned()));
     };
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("group_id", &CategoryGroupId::new()),
-        param("name", &name),
-        param("sort_order", &body.sort_order.unwrap_or(0)),
-    ];
+    let params = access::caller(
+        &claims,
+        [
+            param("group_id", &CategoryGroupId::new()),
+            param("name", &name),
+            param("sort_order", &body.sort_order.unwrap_or(0)),
+        ],
+    );
     let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let id: Option<String> = row.get(1)?;
     if id.is_none() {
         return Err(ApiError::Conflict(format!(

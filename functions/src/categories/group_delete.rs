@@ -9,7 +9,7 @@ use shared::domain::CategoryGroupId;
 use shared::http::{ApiError, Reply, Route, bearer};
 use shared::version::{self, Precondition};
 
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -17,7 +17,7 @@ pub const ROUTE: Route = Route::new("DELETE", "/category-groups/{category_group_
 
 static DELETE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          target AS (SELECT id FROM category_groups WHERE id = :group_id AND household_id = :household_id), \
          used AS (SELECT count(*) AS n FROM categories \
                   WHERE household_id = :household_id AND category_group_id = :group_id), \
@@ -39,15 +39,12 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let group = ROUTE.id(&request, "category_group_id", CategoryGroupId::parse)?;
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("group_id", &group),
-        Precondition::of(&request).param(),
-    ];
+    let params = access::caller(
+        &claims,
+        [param("group_id", &group), Precondition::of(&request).param()],
+    );
     let rows = app.db.execute(&DELETE, params).await?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let (exists, categories, gone): (bool, i64, bool) = (row.get(1)?, row.get(2)?, row.get(3)?);
     match (exists, categories, gone) {
         (false, _, _) => Err(ApiError::NotFound),

@@ -11,7 +11,7 @@ use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use shared::version::{self, Precondition};
 
 use super::{GROUP_COLUMNS, group_reply, write_error};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -27,7 +27,7 @@ struct UpdateBody {
 
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          target AS (SELECT id FROM category_groups WHERE id = :group_id AND household_id = :household_id), \
          changed AS ( \
            UPDATE category_groups g SET name = coalesce(:name, g.name), \
@@ -59,18 +59,18 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let Some(name) = name else {
         return Err(ApiError::Internal("validated name missing".to_owned()));
     };
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("group_id", &group),
-        param("name", &name),
-        param("sort_order", &body.sort_order),
-        param("hidden", &body.hidden),
-        Precondition::of(&request).param(),
-    ];
+    let params = access::caller(
+        &claims,
+        [
+            param("group_id", &group),
+            param("name", &name),
+            param("sort_order", &body.sort_order),
+            param("hidden", &body.hidden),
+            Precondition::of(&request).param(),
+        ],
+    );
     let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let exists: bool = row.get(1)?;
     let changed: Option<String> = row.get(2)?;
     match (exists, changed) {

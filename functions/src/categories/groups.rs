@@ -9,7 +9,7 @@ use shared::db::param;
 use shared::http::{ApiError, Reply, Route, bearer, query_flag};
 
 use super::{COLUMNS, Category, GROUP_COLUMNS, Group};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -18,7 +18,7 @@ pub const ROUTE: Route = Route::new("GET", "/category-groups");
 /// One row per category (or per group without one), in the order the API lists them.
 static LIST: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id) \
+        "WITH {ME} \
          SELECT (SELECT role FROM me), {GROUP_COLUMNS}, {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN category_groups g ON g.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
               AND (:include_hidden OR NOT g.hidden) \
@@ -40,13 +40,9 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let include_hidden = query_flag(&request, "include_hidden")?;
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("include_hidden", &include_hidden),
-    ];
+    let params = access::caller(&claims, [param("include_hidden", &include_hidden)]);
     let rows = app.db.execute(&LIST, params).await?;
-    access::member(access::one_row(&rows)?.get(0)?)?;
+    access::member_row(&rows)?;
     let mut groups: Vec<Group> = Vec::new();
     for row in rows.iter() {
         let group_id: Option<String> = row.get(1)?;

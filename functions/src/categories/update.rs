@@ -13,7 +13,7 @@ use shared::version::{self, Precondition};
 
 use super::create::NOT_A_GROUP;
 use super::{COLUMNS, category_reply, write_error};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -32,7 +32,7 @@ struct UpdateBody {
 
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          target AS (SELECT id FROM categories WHERE id = :category_id AND household_id = :household_id), \
          grp AS (SELECT :group_id::uuid IS NULL OR EXISTS (SELECT 1 FROM category_groups \
                    WHERE id = :group_id AND household_id = :household_id) AS ok), \
@@ -88,21 +88,21 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let (Some(group), Some(name), Some(note)) = (group, name, note) else {
         return Err(ApiError::Internal("validated fields missing".to_owned()));
     };
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("category_id", &category),
-        param("group_id", &group),
-        param("name", &name),
-        param("sort_order", &body.sort_order),
-        param("hidden", &body.hidden),
-        param("set_note", &body.note.is_some()),
-        param("note", &note),
-        Precondition::of(&request).param(),
-    ];
+    let params = access::caller(
+        &claims,
+        [
+            param("category_id", &category),
+            param("group_id", &group),
+            param("name", &name),
+            param("sort_order", &body.sort_order),
+            param("hidden", &body.hidden),
+            param("set_note", &body.note.is_some()),
+            param("note", &note),
+            Precondition::of(&request).param(),
+        ],
+    );
     let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let (exists, group_ok): (bool, bool) = (row.get(1)?, row.get(2)?);
     let changed: Option<String> = row.get(3)?;
     match (exists, group_ok, changed) {

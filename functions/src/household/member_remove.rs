@@ -13,7 +13,7 @@ use shared::domain::{Role, UserId};
 use shared::http::{ApiError, Reply, Route, bearer};
 use shared::version::{self, Precondition};
 
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -23,7 +23,7 @@ pub const ROUTE: Route = Route::new("DELETE", "/household/members/{user_id}");
 /// whether the target recorded transactions, and whether the target went.
 static REMOVE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          owners AS (SELECT id FROM users WHERE household_id = :household_id AND role = 'owner' FOR UPDATE), \
          target AS (SELECT role FROM users WHERE id = :member_id AND household_id = :household_id), \
          history AS (SELECT EXISTS (SELECT 1 FROM transactions \
@@ -48,15 +48,12 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let member = ROUTE.id(&request, "user_id", UserId::parse)?;
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("member_id", &member),
-        Precondition::of(&request).param(),
-    ];
+    let params = access::caller(
+        &claims,
+        [param("member_id", &member), Precondition::of(&request).param()],
+    );
     let rows = app.db.execute(&REMOVE, params).await?;
-    let row = access::one_row(&rows)?;
-    let caller = access::member(row.get(0)?)?;
+    let (row, caller) = access::member_row(&rows)?;
     if caller == Role::Member && member != claims.sub {
         return Err(ApiError::Forbidden(
             "Only an owner can remove another member; you may leave yourself.",

@@ -13,7 +13,7 @@ use shared::domain::{Role, SqlEnum, UserId};
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use shared::version::{self, Precondition, Version};
 
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -39,7 +39,7 @@ struct Member {
 /// member as changed (none: not allowed, the last owner, or `If-Match` failed).
 static CHANGE_ROLE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          owners AS (SELECT id FROM users WHERE household_id = :household_id AND role = 'owner' FOR UPDATE), \
          target AS (SELECT role FROM users WHERE id = :member_id AND household_id = :household_id), \
          changed AS ( \
@@ -73,16 +73,16 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let Some(role) = role else {
         return Err(ApiError::Internal("validated role missing".to_owned()));
     };
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("member_id", &member),
-        param("role", &role),
-        Precondition::of(&request).param(),
-    ];
+    let params = access::caller(
+        &claims,
+        [
+            param("member_id", &member),
+            param("role", &role),
+            Precondition::of(&request).param(),
+        ],
+    );
     let rows = app.db.execute(&CHANGE_ROLE, params).await?;
-    let row = access::one_row(&rows)?;
-    access::owner(row.get(0)?, "Only an owner of the household can change roles.")?;
+    let row = access::owner_row(&rows, "Only an owner of the household can change roles.")?;
     let current: Option<Role> = row.get(1)?;
     let owners: i64 = row.get(2)?;
     let changed: Option<UserId> = row.get(3)?;

@@ -12,7 +12,7 @@ use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use shared::version::{self, Precondition};
 
 use super::{COLUMNS, Household};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -29,7 +29,7 @@ struct UpdateBody {
 /// longer a member; a role but no household means they may not, or `If-Match` did not match.
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          changed AS ( \
            UPDATE households h SET name = COALESCE(:name, h.name), \
                   currency_code = COALESCE(:currency_code, h.currency_code), {bump} \
@@ -62,16 +62,16 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let (Some(name), Some(currency)) = (name, currency) else {
         return Err(ApiError::Internal("validated fields missing".to_owned()));
     };
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("name", &name),
-        param("currency_code", &currency),
-        Precondition::of(&request).param(),
-    ];
+    let params = access::caller(
+        &claims,
+        [
+            param("name", &name),
+            param("currency_code", &currency),
+            Precondition::of(&request).param(),
+        ],
+    );
     let rows = app.db.execute(&UPDATE, params).await?;
-    let row = access::one_row(&rows)?;
-    access::owner(row.get(0)?, "Only an owner of the household can change it.")?;
+    let row = access::owner_row(&rows, "Only an owner of the household can change it.")?;
     let id: Option<String> = row.get(1)?;
     if id.is_none() {
         return Err(ApiError::PreconditionFailed);

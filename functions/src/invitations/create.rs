@@ -12,7 +12,7 @@ use shared::domain::{Email, InvitationId, Role, SqlEnum};
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 
 use super::{COLUMNS, Invitation, MAX_PENDING, OWNERS_ONLY, VALID_DAYS};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -29,7 +29,7 @@ struct InviteBody {
 /// invitation (none unless the caller is an owner and neither limit applies).
 static CREATE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          taken AS (SELECT EXISTS (SELECT 1 FROM users WHERE email = :email) AS yes), \
          pending AS (SELECT count(*) AS n FROM household_invitations \
                      WHERE household_id = :household_id AND accepted_at IS NULL AND expires_at > now()), \
@@ -59,18 +59,18 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         return Err(ApiError::Internal("validated fields missing".to_owned()));
     };
     let token = SecretToken::generate();
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("id", &InvitationId::new()),
-        param("email", &email),
-        param("role", &role),
-        param("token_hash", &token.hash()),
-        param("days", &VALID_DAYS),
-    ];
+    let params = access::caller(
+        &claims,
+        [
+            param("id", &InvitationId::new()),
+            param("email", &email),
+            param("role", &role),
+            param("token_hash", &token.hash()),
+            param("days", &VALID_DAYS),
+        ],
+    );
     let rows = app.db.execute(&CREATE, params).await?;
-    let row = access::one_row(&rows)?;
-    access::owner(row.get(0)?, OWNERS_ONLY)?;
+    let row = access::owner_row(&rows, OWNERS_ONLY)?;
     let taken: bool = row.get(1)?;
     if taken {
         return Err(ApiError::Conflict(

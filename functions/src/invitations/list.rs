@@ -9,7 +9,7 @@ use shared::db::param;
 use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{COLUMNS, Invitation, OWNERS_ONLY};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -19,7 +19,7 @@ pub const ROUTE: Route = Route::new("GET", "/household/invitations");
 /// when the caller is not an owner).
 static LIST: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id) \
+        "WITH {ME} \
          SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN household_invitations i \
            ON i.household_id = :household_id AND i.accepted_at IS NULL AND i.expires_at > now() \
@@ -41,8 +41,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let params = vec![param("user_id", &claims.sub), param("household_id", &claims.hid)];
     let rows = app.db.execute(&LIST, params).await?;
-    let first = access::one_row(&rows)?;
-    access::owner(first.get(0)?, OWNERS_ONLY)?;
+    access::owner_row(&rows, OWNERS_ONLY)?;
     let mut invitations = Vec::new();
     for row in rows.iter() {
         let id: Option<String> = row.get(1)?;

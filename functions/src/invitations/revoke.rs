@@ -11,7 +11,7 @@ use shared::http::{ApiError, Reply, Route, bearer};
 use shared::version::{self, Precondition};
 
 use super::OWNERS_ONLY;
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -21,7 +21,7 @@ pub const ROUTE: Route = Route::new("DELETE", "/household/invitations/{invitatio
 /// deleted (not if the caller is no owner or `If-Match` failed).
 static REVOKE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          target AS (SELECT id FROM household_invitations WHERE id = :invitation_id AND household_id = :household_id), \
          revoked AS ( \
            DELETE FROM household_invitations i \
@@ -40,15 +40,15 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let invitation = ROUTE.id(&request, "invitation_id", InvitationId::parse)?;
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("invitation_id", &invitation),
-        Precondition::of(&request).param(),
-    ];
+    let params = access::caller(
+        &claims,
+        [
+            param("invitation_id", &invitation),
+            Precondition::of(&request).param(),
+        ],
+    );
     let rows = app.db.execute(&REVOKE, params).await?;
-    let row = access::one_row(&rows)?;
-    access::owner(row.get(0)?, OWNERS_ONLY)?;
+    let row = access::owner_row(&rows, OWNERS_ONLY)?;
     let (exists, revoked): (bool, bool) = (row.get(1)?, row.get(2)?);
     match (exists, revoked) {
         (false, _) => Err(ApiError::NotFound),

@@ -9,7 +9,7 @@ use shared::domain::PayeeId;
 use shared::http::{ApiError, Reply, Route, bearer, json_body};
 
 use super::{COLUMNS, MAX_PAYEES, NameBody, Payee, parse_name, write_error};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -17,7 +17,7 @@ pub const ROUTE: Route = Route::new("POST", "/payees");
 
 static CREATE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          existing AS (SELECT count(*) AS n FROM payees WHERE household_id = :household_id), \
          created AS ( \
            INSERT INTO payees (id, household_id, name) \
@@ -36,15 +36,12 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let body: NameBody = json_body(&request)?;
     let name = parse_name(&body.name)?;
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("payee_id", &PayeeId::new()),
-        param("name", &name),
-    ];
+    let params = access::caller(
+        &claims,
+        [param("payee_id", &PayeeId::new()), param("name", &name)],
+    );
     let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let id: Option<String> = row.get(1)?;
     if id.is_none() {
         return Err(ApiError::Conflict(format!(

@@ -11,7 +11,7 @@ use shared::http::{ApiError, Reply, Route, bearer};
 use shared::version::{self, Precondition};
 
 use super::TRANSFER_PAYEE;
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -19,7 +19,7 @@ pub const ROUTE: Route = Route::new("DELETE", "/payees/{payee_id}");
 
 static DELETE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          target AS (SELECT transfer_account_id IS NOT NULL AS transfer FROM payees \
                     WHERE id = :payee_id AND household_id = :household_id), \
          allowed AS (SELECT p.id FROM payees p \
@@ -50,15 +50,12 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let payee = ROUTE.id(&request, "payee_id", PayeeId::parse)?;
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("payee_id", &payee),
-        Precondition::of(&request).param(),
-    ];
+    let params = access::caller(
+        &claims,
+        [param("payee_id", &payee), Precondition::of(&request).param()],
+    );
     let rows = app.db.execute(&DELETE, params).await?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let transfer: Option<bool> = row.get(1)?;
     let gone: bool = row.get(2)?;
     match (transfer, gone) {

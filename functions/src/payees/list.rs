@@ -9,7 +9,7 @@ use shared::db::param;
 use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{COLUMNS, Payee};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -17,7 +17,7 @@ pub const ROUTE: Route = Route::new("GET", "/payees");
 
 static LIST: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id) \
+        "WITH {ME} \
          SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN payees p ON p.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
          ORDER BY p.name, p.id"
@@ -37,7 +37,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let params = vec![param("user_id", &claims.sub), param("household_id", &claims.hid)];
     let rows = app.db.execute(&LIST, params).await?;
-    access::member(access::one_row(&rows)?.get(0)?)?;
+    access::member_row(&rows)?;
     let mut payees = Vec::new();
     for row in rows.iter() {
         let id: Option<String> = row.get(1)?;

@@ -10,7 +10,7 @@ use shared::http::{ApiError, Reply, Route, bearer, json_body};
 use shared::version::{self, Precondition};
 
 use super::{COLUMNS, NameBody, Payee, TRANSFER_PAYEE, parse_name, write_error};
-use crate::access;
+use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 
@@ -18,7 +18,7 @@ pub const ROUTE: Route = Route::new("PATCH", "/payees/{payee_id}");
 
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id), \
+        "WITH {ME}, \
          target AS (SELECT transfer_account_id IS NOT NULL AS transfer FROM payees \
                     WHERE id = :payee_id AND household_id = :household_id), \
          changed AS ( \
@@ -42,16 +42,16 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let payee = ROUTE.id(&request, "payee_id", PayeeId::parse)?;
     let body: NameBody = json_body(&request)?;
     let name = parse_name(&body.name)?;
-    let params = vec![
-        param("user_id", &claims.sub),
-        param("household_id", &claims.hid),
-        param("payee_id", &payee),
-        param("name", &name),
-        Precondition::of(&request).param(),
-    ];
+    let params = access::caller(
+        &claims,
+        [
+            param("payee_id", &payee),
+            param("name", &name),
+            Precondition::of(&request).param(),
+        ],
+    );
     let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
-    let row = access::one_row(&rows)?;
-    access::member(row.get(0)?)?;
+    let (row, _) = access::member_row(&rows)?;
     let transfer: Option<bool> = row.get(1)?;
     let changed: Option<String> = row.get(2)?;
     match (transfer, changed) {

@@ -67,7 +67,7 @@ pub struct Endpoint {
 }
 
 /// The HTTP status and JSON body of a lambda_http answer.
-fn http(answer: &Value) -> (u64, Value) {
+pub fn http(answer: &Value) -> (u64, Value) {
     let status = answer["statusCode"].as_u64().unwrap_or(0);
     let body = answer["body"]
         .as_str()
@@ -76,7 +76,7 @@ fn http(answer: &Value) -> (u64, Value) {
     (status, body)
 }
 
-fn post(path: &str, body: &Value) -> String {
+pub fn post(path: &str, body: &Value) -> String {
     harness::app::event(
         "POST",
         path,
@@ -107,7 +107,7 @@ pub struct Setup<'a> {
 
 /// Warm requests to one endpoint: `request(i, previous answer)` builds the i-th event, and `carry`
 /// sees every answer (to thread a rotated token into the next request).
-async fn measure(
+pub async fn measure(
     setup: &Setup<'_>,
     binary: &'static str,
     budget: f64,
@@ -154,8 +154,9 @@ async fn measure(
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// Every endpoint, warm; register and login (which hash a password) with a fifth of the samples.
-pub async fn endpoints(setup: &Setup<'_>) -> anyhow::Result<Vec<Endpoint>> {
+/// The auth endpoints and `GET /me`, warm; register and login (which hash a password) with a fifth
+/// of the samples. Also answers the signed-in session of the household owner they used.
+pub async fn auth_endpoints(setup: &Setup<'_>) -> anyhow::Result<(Vec<Endpoint>, Value)> {
     let slow = (setup.samples / 5).max(10);
     let fast = setup.samples;
     let mut results = Vec::new();
@@ -234,5 +235,5 @@ pub async fn endpoints(setup: &Setup<'_>) -> anyhow::Result<Vec<Endpoint>> {
     )
     .to_string();
     results.push(measure(setup, "me", 1.0, fast, |_, _| me.clone(), |_| {}).await?);
-    Ok(results)
+    Ok((results, session))
 }

@@ -9,6 +9,7 @@
 mod functions;
 mod overhead;
 mod report;
+mod resources;
 mod runtime;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,10 @@ pub struct BenchArgs {
     /// Cold starts per binary.
     #[arg(long, default_value_t = 20)]
     starts: usize,
+    /// Measure the release binaries already in the target directory instead of building them
+    /// (to compare binaries built another way, e.g. with another profile).
+    #[arg(long)]
+    no_build: bool,
     /// Where to write the report.
     #[arg(long, default_value = "bench/results.md")]
     output: PathBuf,
@@ -110,7 +115,9 @@ async fn start_emulator(target: &Path, postgres: &str, database: &str) -> anyhow
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let target = harness::repository::target_dir()?.join("release");
-    build_binaries()?;
+    if !args.no_build {
+        build_binaries()?;
+    }
 
     let server = harness::postgres::server().await?;
     let database = harness::TestDatabase::from_template(harness::schema::template().await?).await?;
@@ -125,7 +132,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         database: &database.name,
         samples: args.samples,
     };
-    let endpoints = functions::endpoints(&setup).await?;
+    let (mut endpoints, session) = functions::auth_endpoints(&setup).await?;
+    endpoints.extend(resources::endpoints(&setup, &session).await?);
+    // Measured in the order their setup needs; reported in the order of functions::ENDPOINTS.
+    endpoints.sort_by_key(|e| {
+        ::functions::ENDPOINTS
+            .iter()
+            .position(|(name, _)| *name == e.binary)
+    });
 
     println!("Cold starts ({} per binary)…", args.starts);
     let mut starts = Vec::new();

@@ -1,0 +1,315 @@
+//! The household's resources, warm: household and members, invitations, accounts, payees,
+//! category groups and categories, each endpoint through its release binary.
+//!
+//! Every measured request must succeed, so what a request consumes is made first: a delete
+//! removes what the matching create made (or what was prepared through the release binaries,
+//! unmeasured), and creates stay under the household's caps (200 accounts, 100 category groups,
+//! 100 pending invitations).
+
+use std::cell::RefCell;
+
+use serde_json::{Value, json};
+
+use super::functions::{Endpoint, Setup, http, measure};
+use super::runtime::RuntimeApi;
+
+/// Requests on behalf of one signed-in household owner.
+struct Owner {
+    authorization: String,
+}
+
+impl Owner {
+    fn event(&self, method: &str, path: &str, body: Option<&Value>) -> String {
+        let mut headers = vec![("authorization", self.authorization.as_str())];
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        let body = body.map(Value::to_string);
+        harness::app::event(method, path, &headers, body.as_deref()).to_string()
+    }
+}
+
+/// Sends `events` to `binary` without measuring (preparing what measured requests consume);
+/// every answer must be a success.
+async fn prepare(setup: &Setup<'_>, binary: &str, events: Vec<String>) -> anyhow::Result<Vec<Value>> {
+    let runtime = RuntimeApi::start().await?;
+    let _function = runtime.spawn(&setup.target.join(binary), setup.environment)?;
+    let mut bodies = Vec::with_capacity(events.len());
+    for event in events {
+        let (status, body) = http(&runtime.invoke(&event).await?.body);
+        anyhow::ensure!((200..300).contains(&status), "{binary} answered {status}: {body}");
+        bodies.push(body);
+    }
+    Ok(bodies)
+}
+
+/// The `id` of every answer `carry` saw.
+fn collect(ids: &RefCell<Vec<String>>) -> impl FnMut(&Value) + '_ {
+    |body| {
+        if let Some(id) = body["id"].as_str() {
+            ids.borrow_mut().push(id.to_owned());
+        }
+    }
+}
+
+/// Measures the create endpoint at `path`, then the delete endpoint on what it created, in the
+/// same order, so both make `samples` + warm-up requests.
+#[allow(clippy::too_many_arguments)]
+async fn create_then_delete(
+    setup: &Setup<'_>,
+    owner: &Owner,
+    create: &'static str,
+    delete: &'static str,
+    path: &str,
+    samples: usize,
+    body: impl Fn(usize) -> Value,
+    results: &mut Vec<Endpoint>,
+) -> anyhow::Result<()> {
+    let ids = RefCell::new(Vec::new());
+    let made = |i: usize, _: &Value| owner.event("POST", path, Some(&body(i)));
+    results.push(measure(setup, create, 1.0, samples, made, collect(&ids)).await?);
+    let ids = ids.into_inner();
+    // measure() sends its warm-up requests first, numbered after the samples.
+    let gone = |i: usize, _: &Value| {
+        let index = (i + 3) % ids.len();
+        owner.event("DELETE", &format!("{path}/{}", ids[index]), None)
+    };
+    results.push(measure(setup, delete, 1.0, samples, gone, |_| {}).await?);
+    Ok(())
+}
+
+/// Every resource endpoint for `session`'s household (its owner, freshly registered).
+pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec<Endpoint>> {
+    let access = session["access_token"].as_str().unwrap_or_default();
+    let owner = Owner {
+        authorization: format!("Bearer {access}"),
+    };
+    let owner = &owner;
+    let n = setup.samples;
+    let mut results = Vec::new();
+
+    // Household and invitations.
+    let get = owner.event("GET", "/household", None);
+    results.push(measure(setup, "household-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
+    let rename = |i: usize, _: &Value| {
+        owner.event(
+            "PATCH",
+            "/household",
+            Some(&json!({"name": format!("Bench household {i}")})),
+        )
+    };
+    results.push(measure(setup, "household-update", 1.0, n, rename, |_| {}).await?);
+
+    let invited = n.min(90);
+    let invite = |i: usize| json!({"email": format!("invitee-{i}@bench.example"), "role": "member"});
+    let ids = RefCell::new(Vec::new());
+    let made = |i: usize, _: &Value| owner.event("POST", "/household/invitations", Some(&invite(i)));
+    results.push(measure(setup, "invitations-create", 1.0, invited, made, collect(&ids)).await?);
+    let list = owner.event("GET", "/household/invitations", None);
+    results.push(measure(setup, "invitations-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
+    let ids = ids.into_inner();
+    let revoke = |i: usize, _: &Value| {
+        owner.event(
+            "DELETE",
+            &format!("/household/invitations/{}", ids[(i + 3) % ids.len()]),
+            None,
+        )
+    };
+    results.push(measure(setup, "invitations-revoke", 1.0, invited, revoke, |_| {}).await?);
+
+    // Members: each joins through an invitation (one at a time, so few are ever pending).
+    let members = (n / 5).max(10) + 4;
+    let mut member_ids = Vec::with_capacity(members);
+    for i in 0..members {
+        let email = format!("member-{i}@bench.example");
+        let invitation = prepare(
+            setup,
+            "invitations-create",
+            vec![owner.event(
+                "POST",
+                "/household/invitations",
+                Some(&json!({"email": email, "role": "member"})),
+            )],
+        )
+        .await?;
+        let token = invitation[0]["invitation_token"].clone();
+        let register = json!({"email": email, "password": "correct horse battery staple", "display_name": "Member", "invitation_token": token});
+        let register = super::functions::post("/auth/register", &register);
+        let joined = prepare(setup, "auth-register", vec![register]).await?;
+        member_ids.push(joined[0]["user_id"].as_str().unwrap_or_default().to_owned());
+    }
+    let (promoted, removable) = member_ids.split_at(1);
+    let role = |i: usize, _: &Value| {
+        let role = if i.is_multiple_of(2) { "owner" } else { "member" };
+        owner.event(
+            "PATCH",
+            &format!("/household/members/{}", promoted[0]),
+            Some(&json!({"role": role})),
+        )
+    };
+    results.push(measure(setup, "household-member-role", 1.0, n, role, |_| {}).await?);
+    let remove = |i: usize, _: &Value| {
+        owner.event(
+            "DELETE",
+            &format!("/household/members/{}", removable[(i + 3) % removable.len()]),
+            None,
+        )
+    };
+    results.push(
+        measure(
+            setup,
+            "household-member-remove",
+            1.0,
+            removable.len() - 3,
+            remove,
+            |_| {},
+        )
+        .await?,
+    );
+
+    // Accounts: those created with an opening balance (a transaction) stay and give the list its
+    // balances; delete takes accounts without transactions, prepared unmeasured.
+    let accounts = n.min(90);
+    let account = |i: usize| json!({"name": format!("Account {i}"), "kind": "checking", "opening_balance": 125_000, "opening_date": "2026-11-01"});
+    let ids = RefCell::new(Vec::new());
+    let made = |i: usize, _: &Value| owner.event("POST", "/accounts", Some(&account(i)));
+    results.push(measure(setup, "accounts-create", 1.0, accounts, made, collect(&ids)).await?);
+    let first = ids.borrow()[0].clone();
+    let list = owner.event("GET", "/accounts", None);
+    results.push(measure(setup, "accounts-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
+    let get = owner.event("GET", &format!("/accounts/{first}"), None);
+    results.push(measure(setup, "accounts-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
+    let rename = |i: usize, _: &Value| {
+        owner.event(
+            "PATCH",
+            &format!("/accounts/{first}"),
+            Some(&json!({"name": format!("Main account {i}")})),
+        )
+    };
+    results.push(measure(setup, "accounts-update", 1.0, n, rename, |_| {}).await?);
+    let empty: Vec<String> = (0..accounts + 3)
+        .map(|i| {
+            owner.event(
+                "POST",
+                "/accounts",
+                Some(&json!({"name": format!("Empty {i}"), "kind": "cash"})),
+            )
+        })
+        .collect();
+    let empty: Vec<String> = prepare(setup, "accounts-create", empty)
+        .await?
+        .iter()
+        .map(|a| a["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let delete = |i: usize, _: &Value| {
+        owner.event(
+            "DELETE",
+            &format!("/accounts/{}", empty[(i + 3) % empty.len()]),
+            None,
+        )
+    };
+    results.push(measure(setup, "accounts-delete", 1.0, accounts, delete, |_| {}).await?);
+
+    // Payees.
+    let payee = |i: usize| json!({"name": format!("Payee {i}")});
+    let kept = prepare(
+        setup,
+        "payees-create",
+        vec![owner.event("POST", "/payees", Some(&payee(usize::MAX)))],
+    )
+    .await?;
+    let kept = kept[0]["id"].as_str().unwrap_or_default().to_owned();
+    let list = owner.event("GET", "/payees", None);
+    let get = owner.event("GET", &format!("/payees/{kept}"), None);
+    let rename = |i: usize, _: &Value| {
+        owner.event(
+            "PATCH",
+            &format!("/payees/{kept}"),
+            Some(&json!({"name": format!("Renamed payee {i}")})),
+        )
+    };
+    create_then_delete(
+        setup,
+        owner,
+        "payees-create",
+        "payees-delete",
+        "/payees",
+        n,
+        payee,
+        &mut results,
+    )
+    .await?;
+    results.push(measure(setup, "payees-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
+    results.push(measure(setup, "payees-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
+    results.push(measure(setup, "payees-update", 1.0, n, rename, |_| {}).await?);
+
+    // Category groups and categories (the household starts with the default set).
+    let mut groups = Value::Null;
+    let list = owner.event("GET", "/category-groups", None);
+    results.push(
+        measure(
+            setup,
+            "category-groups-list",
+            1.0,
+            n,
+            |_, _| list.clone(),
+            |b| groups = b.clone(),
+        )
+        .await?,
+    );
+    let group = groups["category_groups"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let reorder = |i: usize, _: &Value| {
+        owner.event(
+            "PATCH",
+            &format!("/category-groups/{group}"),
+            Some(&json!({"sort_order": i})),
+        )
+    };
+    results.push(measure(setup, "category-groups-update", 1.0, n, reorder, |_| {}).await?);
+    let new_group = |i: usize| json!({"name": format!("Group {i}")});
+    create_then_delete(
+        setup,
+        owner,
+        "category-groups-create",
+        "category-groups-delete",
+        "/category-groups",
+        n.min(90),
+        new_group,
+        &mut results,
+    )
+    .await?;
+
+    let category = |i: usize| json!({"category_group_id": group, "name": format!("Category {i}")});
+    let kept = prepare(
+        setup,
+        "categories-create",
+        vec![owner.event("POST", "/categories", Some(&category(usize::MAX)))],
+    )
+    .await?;
+    let kept = kept[0]["id"].as_str().unwrap_or_default().to_owned();
+    let get = owner.event("GET", &format!("/categories/{kept}"), None);
+    results.push(measure(setup, "categories-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
+    let note = |i: usize, _: &Value| {
+        owner.event(
+            "PATCH",
+            &format!("/categories/{kept}"),
+            Some(&json!({"note": format!("Note {i}")})),
+        )
+    };
+    results.push(measure(setup, "categories-update", 1.0, n, note, |_| {}).await?);
+    create_then_delete(
+        setup,
+        owner,
+        "categories-create",
+        "categories-delete",
+        "/categories",
+        n.min(200),
+        category,
+        &mut results,
+    )
+    .await?;
+    Ok(results)
+}
