@@ -1,6 +1,7 @@
 //! The glue between Lambda and a handler: run it with a per-request call counter, turn its
 //! result into a response (errors as problem details), and log one line per request.
 
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use lambda_http::request::RequestContext;
@@ -10,16 +11,26 @@ use shared::http::{ApiError, Reply, Route};
 
 use crate::app::App;
 
+/// What a binary hands to [`run`]: its endpoint's `respond`, its future boxed.
+pub type Respond = fn(&'static App, Request) -> BoxedResponse;
+pub type BoxedResponse = Pin<Box<dyn Future<Output = Result<Response<Body>, lambda_http::Error>> + Send>>;
+
 /// Serves one endpoint for the life of the process: logging and configuration are set up once,
 /// then every request goes to `respond`. This is all a binary does.
 ///
+/// Not generic on purpose: the Tokio runtime, `lambda_http`'s service stack and hyper are compiled
+/// once, here, instead of once in each of ~30 binaries (see docs/performance.md, build time).
+///
 /// # Errors
 /// A configuration error at start-up (reported by Lambda as an init error).
-pub async fn serve<F, Fut>(respond: F) -> Result<(), lambda_http::Error>
-where
-    F: Fn(&'static App, Request) -> Fut,
-    Fut: Future<Output = Result<Response<Body>, lambda_http::Error>> + Send,
-{
+pub fn run(respond: Respond) -> Result<(), lambda_http::Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve(respond))
+}
+
+async fn serve(respond: Respond) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     // Lives as long as the process: built once per cold start, shared by every invocation.
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));

@@ -1,4 +1,4 @@
-//! The Lambda handlers. Each binary in `src/bin/` is wiring only: `http::serve` sets up structured
+//! The Lambda handlers. Each binary in `src/bin/` is wiring only: `http::run` sets up structured
 //! logging once, builds the Data API client and configuration once per cold start (outside the
 //! handler, so warm invocations reuse them), and hands every request to one endpoint's `respond`.
 //! Tests call the same `respond` in-process with real API Gateway event JSON.

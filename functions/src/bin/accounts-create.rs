@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    functions::http::serve(functions::accounts::create::respond).await
+fn main() -> Result<(), lambda_http::Error> {
+    functions::http::run(|app, request| Box::pin(functions::accounts::create::respond(app, request)))
 }

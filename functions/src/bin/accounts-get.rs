@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    functions::http::serve(functions::accounts::get::respond).await
+fn main() -> Result<(), lambda_http::Error> {
+    functions::http::run(|app, request| Box::pin(functions::accounts::get::respond(app, request)))
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    functions::http::serve(functions::categories::group_update::respond).await
+fn main() -> Result<(), lambda_http::Error> {
+    functions::http::run(|app, request| Box::pin(functions::categories::group_update::respond(app, request)))
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    functions::http::serve(functions::payees::list::respond).await
+fn main() -> Result<(), lambda_http::Error> {
+    functions::http::run(|app, request| Box::pin(functions::payees::list::respond(app, request)))
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    functions::http::serve(functions::payees::update::respond).await
+fn main() -> Result<(), lambda_http::Error> {
+    functions::http::run(|app, request| Box::pin(functions::payees::update::respond(app, request)))
 }

@@ -81,22 +81,6 @@ async fn unsupported_result_types_and_values_are_refused() {
 }
 
 #[tokio::test]
-async fn responses_over_one_mebibyte_are_refused() {
-    let api = TestDataApi::start().await.unwrap();
-    api.execute("SELECT repeat('x', 1000000)")
-        .send()
-        .await
-        .expect("just under the limit");
-    let result = api.execute("SELECT repeat('x', 1048576)").send().await;
-    let error = result.unwrap_err().into_service_error();
-    assert!(error.is_bad_request_exception());
-    assert_eq!(
-        code_and_message(&error).1,
-        "Database returned more than the allowed response size limit"
-    );
-}
-
-#[tokio::test]
 async fn an_unknown_database_is_reported_as_not_found() {
     let api = TestDataApi::start().await.unwrap();
     let result = api

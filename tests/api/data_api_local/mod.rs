@@ -1,6 +1,7 @@
 //! data-api-local, tested through `aws-sdk-rdsdata` as every caller uses it.
 
 mod errors;
+mod limits;
 mod parameters;
 mod results;
 mod transactions;

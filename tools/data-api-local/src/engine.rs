@@ -18,9 +18,12 @@ use crate::protocol::{ExecuteStatementRequest, ExecuteStatementResponse, Records
 pub struct Limits {
     pub statement_timeout: Duration,
     pub max_response_bytes: usize,
+    pub max_row_bytes: usize,
 }
 
 pub const RESPONSE_TOO_LARGE: &str = "Database returned more than the allowed response size limit";
+/// AWS documents the limit but not its message; this one names it.
+pub const ROW_TOO_LARGE: &str = "Database returned a row larger than the allowed row size limit of 64 KB";
 
 /// A statement checked and rewritten, ready to bind.
 pub struct Prepared {
@@ -61,7 +64,7 @@ pub async fn execute(
 ) -> Result<JsonBody, ApiError> {
     let prepared = prepare_text(request.sql.as_deref())?;
     let parameters = bind(&prepared.names, &request.parameters)?;
-    let run = run(client, &prepared.sql, parameters, request);
+    let run = run(client, &prepared.sql, parameters, request, limits.max_row_bytes);
     let response = with_timeout(
         client,
         limits.statement_timeout,
@@ -92,6 +95,7 @@ async fn run(
     sql: &str,
     parameters: BoundParameters,
     request: &ExecuteStatementRequest,
+    max_row_bytes: usize,
 ) -> Result<ExecuteStatementResponse, ApiError> {
     let statement = client.prepare_typed(sql, &parameters.types).await?;
     let stream = client.query_raw(&statement, parameters.values.iter()).await?;
@@ -100,9 +104,15 @@ async fn run(
     let mut rows: Vec<Vec<Value>> = Vec::new();
     while let Some(row) = stream.try_next().await? {
         let mut cells = Vec::with_capacity(columns.len());
+        // The row as the database sent it: the sum of its values' bytes.
+        let mut row_bytes = 0;
         for (index, column) in columns.iter().enumerate() {
             let raw: RawValue<'_> = row.try_get(index)?;
+            row_bytes += raw.0.map_or(0, <[u8]>::len);
             cells.push(decode(column.type_(), raw.0)?);
+        }
+        if row_bytes > max_row_bytes {
+            return Err(ApiError::bad_request(ROW_TOO_LARGE));
         }
         rows.push(cells);
     }

@@ -17,9 +17,11 @@
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
@@ -34,6 +36,7 @@ use crate::service::{Fault, Operation, Service};
 
 /// The router serving `service`.
 pub fn router(service: Service) -> Router {
+    let max_request_bytes = service.config().max_request_bytes;
     Router::new()
         .route("/Execute", post(execute))
         .route("/BatchExecute", post(batch_execute))
@@ -46,7 +49,44 @@ pub fn router(service: Service) -> Router {
         .route("/_local/faults", post(inject_fault).delete(clear_faults))
         .route("/_local/health", get(|| async { "ok" }))
         .route("/", post(aws_json))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            within_request_limit(max_request_bytes, request, next)
+        }))
+        // The limit is the middleware's; axum's own default (2 MB) would cut requests sooner.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(service)
+}
+
+/// Refuses, unprocessed, a request whose headers and body together exceed `limit` bytes, as the
+/// Data API does with requests over 4 MiB ("includes the size of the HTTP headers and the JSON
+/// notation"). AWS does not document the error; this answers BadRequestException.
+async fn within_request_limit(limit: usize, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    // As sent: request line, each `name: value` line, and the blank line.
+    let head = parts.method.as_str().len()
+        + " ".len()
+        + parts.uri.to_string().len()
+        + " HTTP/1.1\r\n".len()
+        + parts
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum::<usize>()
+        + 2;
+    let too_large = || {
+        ApiError::bad_request(format!(
+            "Request size exceeds the limit of {limit} bytes (headers and body together)"
+        ))
+        .into_response()
+    };
+    let Some(room) = limit.checked_sub(head) else {
+        return too_large();
+    };
+    match axum::body::to_bytes(body, room).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        // Over the limit (or the client went away mid-body, when no answer reaches anyone).
+        Err(_) => too_large(),
+    }
 }
 
 /// The awsJson1.1 entry point; only Secrets Manager's `GetSecretValue` is served.

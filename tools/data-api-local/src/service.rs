@@ -40,6 +40,11 @@ pub struct Config {
     pub statement_timeout: Duration,
     /// Larger responses are refused (AWS: 1 MiB).
     pub max_response_bytes: usize,
+    /// A result row larger than this (the sum of its values as the database sends them) is
+    /// refused (AWS: 64 KB).
+    pub max_row_bytes: usize,
+    /// A larger request, headers and body together, is refused unread (AWS: 4 MiB).
+    pub max_request_bytes: usize,
     /// Connections per database pool.
     pub pool_size: usize,
     /// Database logins by secret ARN (see [`crate::secrets`]); `None` is the master (the
@@ -55,6 +60,8 @@ impl Config {
             transaction_idle_timeout: Duration::from_secs(180),
             statement_timeout: Duration::from_secs(45),
             max_response_bytes: 1024 * 1024,
+            max_row_bytes: 64 * 1024,
+            max_request_bytes: 4 * 1024 * 1024,
             pool_size: 16,
             secrets: BTreeMap::new(),
         }
@@ -224,6 +231,7 @@ impl Service {
         Limits {
             statement_timeout: self.inner.config.statement_timeout,
             max_response_bytes: self.inner.config.max_response_bytes,
+            max_row_bytes: self.inner.config.max_row_bytes,
         }
     }
 
