@@ -18,6 +18,7 @@ pub mod http;
 pub mod invitations;
 pub mod me;
 pub mod migrate;
+pub mod months;
 pub mod payees;
 pub mod telemetry;
 
@@ -58,6 +59,9 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("categories-get", categories::get::ROUTE),
     ("categories-update", categories::update::ROUTE),
     ("categories-delete", categories::delete::ROUTE),
+    ("months-list", months::list::ROUTE),
+    ("months-get", months::get::ROUTE),
+    ("months-assign", months::assign::ROUTE),
 ];
 
 /// Binaries that are not HTTP endpoints.

@@ -11,6 +11,7 @@ mod household;
 mod invitations;
 mod members;
 mod migrate;
+mod months;
 mod payees;
 mod resuming;
 mod schema;

@@ -1,0 +1,82 @@
+//! `GET /months/{month}`: the month's budget, every category's assigned, activity and available,
+//! and the money left to assign. One Data API call, whatever the history.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use shared::db::param;
+use shared::domain::{Milliunits, Month};
+use shared::http::{ApiError, Reply, Route, bearer};
+
+use super::{CATEGORY_COLUMNS, CATEGORY_JOINS, CategoryMonth, MONTH_SUMMARY, STORED_ALLOCATIONS, figures};
+use crate::access::{self, ME};
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("GET", "/months/{month}");
+
+/// One row per category (ordered as the category list is), each with the month's summary.
+static MONTH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {ME}, {figures}, {MONTH_SUMMARY}, \
+         categorised AS ( \
+           SELECT {CATEGORY_COLUMNS}, g.sort_order AS group_order, g.name AS group_name, \
+                  c.sort_order, c.name AS category_name \
+           FROM categories c JOIN category_groups g ON g.id = c.category_group_id \
+           {CATEGORY_JOINS} \
+           WHERE c.household_id = :household_id AND EXISTS (SELECT 1 FROM me)) \
+         SELECT (SELECT role FROM me), s.ready_to_assign, s.income, s.overspent_last_month, \
+                categorised.* \
+         FROM summary s LEFT JOIN categorised ON true \
+         ORDER BY group_order, group_name, sort_order, category_name",
+        figures = figures(STORED_ALLOCATIONS),
+    )
+});
+
+#[derive(Serialize)]
+struct MonthBudget {
+    month: Month,
+    income: Milliunits,
+    assigned: Milliunits,
+    activity: Milliunits,
+    ready_to_assign: Milliunits,
+    overspent_last_month: Milliunits,
+    categories: Vec<CategoryMonth>,
+}
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let month = ROUTE.id(&request, "month", super::month)?;
+    let params = access::caller(&claims, [param("until", &month)]);
+    let rows = app.db.execute(&MONTH, params).await?;
+    let (first, _) = access::member_row(&rows)?;
+    let mut budget = MonthBudget {
+        month,
+        income: first.get(2)?,
+        assigned: Milliunits::ZERO,
+        activity: Milliunits::ZERO,
+        ready_to_assign: first.get(1)?,
+        overspent_last_month: first.get(3)?,
+        categories: Vec::new(),
+    };
+    for row in rows.iter() {
+        if row.get::<Option<String>>(4)?.is_none() {
+            continue;
+        }
+        let category = CategoryMonth::from_row(&row, 4)?;
+        budget.assigned = sum(budget.assigned, category.assigned)?;
+        budget.activity = sum(budget.activity, category.activity)?;
+        budget.categories.push(category);
+    }
+    Ok(Reply::ok(&budget))
+}
+
+fn sum(a: Milliunits, b: Milliunits) -> Result<Milliunits, ApiError> {
+    a.checked_add(b)
+        .ok_or_else(|| ApiError::Internal("a month's total overflowed 64 bits".to_owned()))
+}

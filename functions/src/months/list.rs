@@ -1,0 +1,84 @@
+//! `GET /months`: every month with transactions or assignments, oldest first, each with its
+//! income, assigned, activity and money left to assign. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use shared::db::param;
+use shared::domain::{Milliunits, Month};
+use shared::http::{ApiError, Reply, Route, bearer};
+
+use super::{STORED_ALLOCATIONS, figures};
+use crate::access::{self, ME};
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("GET", "/months");
+
+/// The last month any data can fall in (dates end in 2199).
+const LAST_MONTH: &str = "2199-12";
+
+static MONTHS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {ME}, {figures}, \
+         month_income AS (SELECT month, sum(amount) AS income FROM income GROUP BY month), \
+         month_budget AS ( \
+           SELECT month, sum(assigned) AS assigned, sum(activity) AS activity, \
+                  sum(GREATEST(-available, 0)) AS overspent \
+           FROM balances GROUP BY month), \
+         months AS (SELECT month FROM lines UNION SELECT month FROM allocations), \
+         per_month AS ( \
+           SELECT m.month, COALESCE(i.income, 0) AS income, COALESCE(b.assigned, 0) AS assigned, \
+                  COALESCE(b.activity, 0) AS activity, COALESCE(b.overspent, 0) AS overspent \
+           FROM months m LEFT JOIN month_income i USING (month) LEFT JOIN month_budget b USING (month)) \
+         SELECT (SELECT role FROM me), p.month, p.income::bigint, p.assigned::bigint, p.activity::bigint, \
+                (sum(p.income - p.assigned) OVER (ORDER BY p.month) \
+                 - COALESCE(sum(p.overspent) OVER (ORDER BY p.month \
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::bigint \
+         FROM (SELECT 1) AS one LEFT JOIN per_month p ON true \
+         ORDER BY p.month",
+        figures = figures(STORED_ALLOCATIONS),
+    )
+});
+
+#[derive(Serialize)]
+struct MonthSummary {
+    month: Month,
+    income: Milliunits,
+    assigned: Milliunits,
+    activity: Milliunits,
+    ready_to_assign: Milliunits,
+}
+
+#[derive(Serialize)]
+struct Months {
+    months: Vec<MonthSummary>,
+}
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let until = super::month(LAST_MONTH)
+        .map_err(|_| ApiError::Internal("the last month does not parse".to_owned()))?;
+    let params = access::caller(&claims, [param("until", &until)]);
+    let rows = app.db.execute(&MONTHS, params).await?;
+    access::member_row(&rows)?;
+    let mut months = Vec::new();
+    for row in rows.iter() {
+        let Some(month) = row.get::<Option<Month>>(1)? else {
+            continue;
+        };
+        months.push(MonthSummary {
+            month,
+            income: row.get(2)?,
+            assigned: row.get(3)?,
+            activity: row.get(4)?,
+            ready_to_assign: row.get(5)?,
+        });
+    }
+    Ok(Reply::ok(&Months { months }))
+}
