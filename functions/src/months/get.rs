@@ -34,6 +34,11 @@ static MONTH: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The statement, for `cargo xtask bench` to explain in PostgreSQL.
+pub fn statement() -> &'static str {
+    &MONTH
+}
+
 #[derive(Serialize)]
 struct MonthBudget {
     month: Month,

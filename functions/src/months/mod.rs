@@ -15,7 +15,9 @@
 //! the running sum reaches a new low), which window functions compute in one pass.
 //!
 //! Split lines are rows with `parent_id`, on their parent's account and date; a split parent has
-//! no category of its own, so only its lines count.
+//! no category of its own, so only its lines count. Deleting a transaction marks its lines deleted
+//! in the same statement, so a line's own `deleted_at` is enough here (joining every line to its
+//! parent made PostgreSQL read the whole transactions table, every household's rows).
 
 pub mod assign;
 pub mod get;
@@ -51,9 +53,8 @@ pub fn figures(allocations: &str) -> String {
                   t.transfer_transaction_id \
            FROM transactions t \
            JOIN accounts a ON a.id = t.account_id AND a.on_budget \
-           LEFT JOIN transactions parent ON parent.id = t.parent_id \
            WHERE t.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
-             AND t.deleted_at IS NULL AND parent.deleted_at IS NULL \
+             AND t.deleted_at IS NULL \
              AND t.date < (:until::date + interval '1 month')::date), \
          activity AS ( \
            SELECT category_id, month, sum(amount) AS activity FROM lines \

@@ -7,6 +7,7 @@
 //! not asserted: a benchmark informs, the tests decide.
 
 mod functions;
+mod history;
 mod overhead;
 mod report;
 mod resources;
@@ -141,6 +142,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .position(|(name, _)| *name == e.binary)
     });
 
+    let direct = database.connect().await?;
+    println!("GET /months over long histories…");
+    let history = history::months(&setup, &direct).await?;
+
     println!("Cold starts ({} per binary)…", args.starts);
     let mut starts = Vec::new();
     for (binary, event) in cold_start_events() {
@@ -152,7 +157,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     println!("argon2id and emulator overhead…");
     let argon2 = overhead::argon2_rust(20);
     let reference = overhead::argon2_reference(20);
-    let direct = database.connect().await?;
     let emulator_overhead = overhead::emulator(&emulator.endpoint, &database.name, &direct, 500).await?;
     drop(emulator);
 
@@ -162,6 +166,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         argon2,
         argon2_reference: reference,
         emulator: emulator_overhead,
+        history,
         elapsed: started.elapsed(),
     };
     let markdown = report.markdown(&machine());

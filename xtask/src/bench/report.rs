@@ -4,6 +4,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::functions::{ColdStart, Endpoint};
+use super::history::History;
 use super::ms;
 use super::overhead::Overhead;
 
@@ -24,6 +25,7 @@ pub struct Report {
     pub argon2: Duration,
     pub argon2_reference: Option<Duration>,
     pub emulator: Overhead,
+    pub history: Vec<History>,
     pub elapsed: Duration,
 }
 
@@ -135,6 +137,22 @@ impl Report {
                 );
             }
         }
+
+        out.push_str("## `GET /months/{month}` over long histories\n\n");
+        out.push_str("Transactions spread over ten years (a tenth of them uncategorised inflows), an assignment per category and month, and a neighbouring household with as many rows. Handler: median of 20 warm requests through the release binary and data-api-local. Statement: `EXPLAIN ANALYZE` in PostgreSQL, with how it reads the two tables.\n\n");
+        out.push_str("| transactions | handler median | statement (PostgreSQL) | response | how transactions and allocations are read |\n|---|---|---|---|---|\n");
+        for h in &self.history {
+            let _ = writeln!(
+                out,
+                "| {} | {:.1} ms | {:.1} ms | {:.1} KiB | {} |",
+                h.transactions,
+                ms(h.handler_median),
+                h.statement_ms,
+                h.response_bytes as f64 / 1024.0,
+                h.scans.join("; "),
+            );
+        }
+        out.push('\n');
 
         out.push_str("## data-api-local overhead\n\n");
         let ratio =

@@ -311,5 +311,18 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
         &mut results,
     )
     .await?;
+
+    // The month's budget over the accounts' opening balances (their transactions) and what is
+    // assigned here; long histories are measured in `history`.
+    let month = "2026-11";
+    let assign = |i: usize, _: &Value| {
+        let path = format!("/months/{month}/categories/{kept}");
+        owner.event("PUT", &path, Some(&json!({"assigned": 1_000 * i as i64})))
+    };
+    results.push(measure(setup, "months-assign", 1.0, n, assign, |_| {}).await?);
+    let get = owner.event("GET", &format!("/months/{month}"), None);
+    results.push(measure(setup, "months-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
+    let list = owner.event("GET", "/months", None);
+    results.push(measure(setup, "months-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
     Ok(results)
 }
