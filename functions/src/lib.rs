@@ -21,6 +21,7 @@ pub mod migrate;
 pub mod months;
 pub mod payees;
 pub mod telemetry;
+pub mod transactions;
 
 pub use app::App;
 
@@ -62,6 +63,8 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("months-list", months::list::ROUTE),
     ("months-get", months::get::ROUTE),
     ("months-assign", months::assign::ROUTE),
+    ("transactions-list", transactions::list::ROUTE),
+    ("transactions-get", transactions::get::ROUTE),
 ];
 
 /// Binaries that are not HTTP endpoints.

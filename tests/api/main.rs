@@ -18,3 +18,4 @@ mod schema;
 mod sql_scan;
 mod template;
 mod tls;
+mod transactions;

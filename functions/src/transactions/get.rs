@@ -1,0 +1,45 @@
+//! `GET /transactions/{transaction_id}`: one transaction with its split lines, deleted or not (a
+//! sync client may ask after a tombstone). Split lines are reached through their parent. One Data
+//! API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use shared::db::param;
+use shared::domain::TransactionId;
+use shared::http::{ApiError, Reply, Route, bearer};
+
+use super::{COLUMNS, JOINS, Transaction};
+use crate::access::{self, ME};
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("GET", "/transactions/{transaction_id}");
+
+static FIND: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {ME} \
+         SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one \
+         LEFT JOIN transactions t ON t.id = :transaction_id AND t.household_id = :household_id \
+              AND t.parent_id IS NULL AND EXISTS (SELECT 1 FROM me) \
+         {JOINS}"
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let id = ROUTE.id(&request, "transaction_id", TransactionId::parse)?;
+    let params = access::caller(&claims, [param("transaction_id", &id)]);
+    let rows = app.db.execute(&FIND, params).await?;
+    let (row, _) = access::member_row(&rows)?;
+    if row.get::<Option<String>>(1)?.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let transaction = Transaction::from_row(&row, 1)?;
+    let version = transaction.version;
+    Ok(Reply::ok(&transaction).with_version(version))
+}

@@ -1,0 +1,178 @@
+//! `GET /transactions`: the household's transactions, newest first (date, then id), filtered by
+//! `account_id`, `category_id` (a split matches through its lines), `payee_id`, `since`, `until`,
+//! `cleared`, and with `include_deleted=true` the tombstones too. Keyset pagination: `limit`
+//! (1–500, default 100) and the `next_cursor` of the previous page. One Data API call per page.
+//!
+//! The cursor is only a position (a date and an id); every page is read within the caller's
+//! household, so a cursor made up or taken from another household can only skip within one's own.
+
+use std::sync::LazyLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDate;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use shared::db::param;
+use shared::domain::{AccountId, CategoryId, Cleared, PayeeId, SqlEnum, TransactionId};
+use shared::http::{ApiError, Fields, Reply, Route, bearer, query_flag};
+
+use super::{COLUMNS, JOINS, Transaction};
+use crate::access::{self, ME};
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("GET", "/transactions");
+
+pub const DEFAULT_LIMIT: i64 = 100;
+/// A page of this many transactions, every memo at its 500 characters, stays under the Data API's
+/// 1 MiB response limit (a test fills one).
+pub const MAX_LIMIT: i64 = 500;
+
+/// A page stops early, before this many bytes of response (an estimate on the generous side of
+/// each row's share of the Data API's JSON), so that long memos and splits never take it over the
+/// 1 MiB limit; its `next_cursor` then goes on from there.
+const PAGE_BUDGET_BYTES: i64 = 900_000;
+
+static PAGE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {ME}, \
+         matching AS ( \
+           SELECT t.*, count(*) OVER () AS fetched, \
+                  sum(600 + octet_length(COALESCE(t.memo, '')) + octet_length(COALESCE(t.import_id, '')) \
+                      + (SELECT COALESCE(sum(300 + 2 * octet_length(COALESCE(l.memo, ''))), 0) \
+                         FROM transactions l WHERE l.household_id = t.household_id AND l.parent_id = t.id)) \
+                    OVER (ORDER BY t.date DESC, t.id DESC) AS running_bytes \
+           FROM (SELECT * FROM transactions t \
+                 WHERE t.household_id = :household_id AND EXISTS (SELECT 1 FROM me) AND t.parent_id IS NULL \
+                   AND (:account_id::uuid IS NULL OR t.account_id = :account_id::uuid) \
+                   AND (:payee_id::uuid IS NULL OR t.payee_id = :payee_id::uuid) \
+                   AND (:category_id::uuid IS NULL OR t.category_id = :category_id::uuid \
+                        OR EXISTS (SELECT 1 FROM transactions l WHERE l.household_id = :household_id \
+                                   AND l.parent_id = t.id AND l.category_id = :category_id::uuid)) \
+                   AND (:since::date IS NULL OR t.date >= :since::date) \
+                   AND (:until::date IS NULL OR t.date <= :until::date) \
+                   AND (:cleared::text IS NULL OR t.cleared = :cleared::text) \
+                   AND (:include_deleted OR t.deleted_at IS NULL) \
+                   AND (:after_date::date IS NULL OR (t.date, t.id) < (:after_date::date, :after_id::uuid)) \
+                 ORDER BY t.date DESC, t.id DESC \
+                 LIMIT :fetch) AS t) \
+         SELECT (SELECT role FROM me), t.fetched, {COLUMNS} FROM (SELECT 1) AS one \
+         LEFT JOIN matching t ON t.running_bytes <= {PAGE_BUDGET_BYTES} \
+         {JOINS} \
+         ORDER BY t.date DESC, t.id DESC"
+    )
+});
+
+#[derive(Serialize)]
+struct Page {
+    transactions: Vec<Transaction>,
+    next_cursor: Option<String>,
+}
+
+/// Where the previous page ended.
+struct Cursor {
+    date: NaiveDate,
+    id: TransactionId,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.date, self.id))
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (date, id) = text.split_once('|')?;
+        Some(Self {
+            date: date.parse().ok()?,
+            id: TransactionId::parse(id).ok()?,
+        })
+    }
+}
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let query = request.query_string_parameters();
+    let text = |name: &str| query.first(name).map(str::to_owned);
+    let mut fields = Fields::default();
+    let account = text("account_id").and_then(|t| fields.check("account_id", AccountId::parse(&t)));
+    let category = text("category_id").and_then(|t| fields.check("category_id", CategoryId::parse(&t)));
+    let payee = text("payee_id").and_then(|t| fields.check("payee_id", PayeeId::parse(&t)));
+    let mut date = |name: &str| {
+        let value = text(name)?;
+        let parsed = value.parse::<NaiveDate>();
+        if parsed.is_err() {
+            fields.reject(name, "must be a date, YYYY-MM-DD");
+        }
+        parsed.ok()
+    };
+    let (since, until) = (date("since"), date("until"));
+    let cleared = text("cleared").and_then(|t| fields.check("cleared", Cleared::parse(&t)));
+    let limit = match text("limit").map(|t| t.parse::<i64>()) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
+        Some(_) => {
+            fields.reject("limit", "must be a whole number from 1 to 500");
+            DEFAULT_LIMIT
+        }
+    };
+    let cursor = text("cursor").and_then(|t| {
+        let cursor = Cursor::decode(&t);
+        if cursor.is_none() {
+            fields.reject("cursor", "is not a cursor this API gave");
+        }
+        cursor
+    });
+    let include_deleted = query_flag(&request, "include_deleted")?;
+    fields.finish()?;
+
+    let params = access::caller(
+        &claims,
+        [
+            param("account_id", &account),
+            param("category_id", &category),
+            param("payee_id", &payee),
+            param("since", &since),
+            param("until", &until),
+            param("cleared", &cleared),
+            param("include_deleted", &include_deleted),
+            param("after_date", &cursor.as_ref().map(|c| c.date)),
+            param("after_id", &cursor.as_ref().map(|c| c.id)),
+            // One more than the page: whether another page follows.
+            param("fetch", &(limit + 1)),
+        ],
+    );
+    let rows = app.db.execute(&PAGE, params).await?;
+    access::member_row(&rows)?;
+    let mut transactions = Vec::new();
+    let mut fetched = 0;
+    for row in rows.iter() {
+        if let Some(count) = row.get::<Option<i64>>(1)? {
+            fetched = count;
+            transactions.push(Transaction::from_row(&row, 2)?);
+        }
+    }
+    transactions.truncate(usize::try_from(limit).unwrap_or(0));
+    // Rows were left for another page: the one fetched beyond the limit, or those over the budget.
+    let more = fetched > transactions.len() as i64;
+    let next_cursor = match transactions.last() {
+        Some(last) if more => Some(
+            Cursor {
+                date: last.date,
+                id: last.id,
+            }
+            .encode(),
+        ),
+        _ => None,
+    };
+    Ok(Reply::ok(&Page {
+        transactions,
+        next_cursor,
+    }))
+}
