@@ -65,6 +65,7 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("months-assign", months::assign::ROUTE),
     ("transactions-list", transactions::list::ROUTE),
     ("transactions-get", transactions::get::ROUTE),
+    ("transactions-delete", transactions::delete::ROUTE),
 ];
 
 /// Binaries that are not HTTP endpoints.

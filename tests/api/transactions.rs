@@ -458,3 +458,127 @@ async fn other_households_transactions_and_cursors_reach_nothing_of_theirs() {
     );
     assert_eq!(ids(&everything.body).len(), 30);
 }
+
+async fn delete(app: &TestApp, session: &Value, id: &str, if_match: Option<&str>) -> harness::TestResponse {
+    let mut request = bearer_request("DELETE", &format!("/transactions/{id}"), session);
+    if let Some(tag) = if_match {
+        request.headers_mut().insert("if-match", tag.parse().unwrap());
+    }
+    app.send(functions::transactions::delete::respond, request).await
+}
+
+/// Which of `ids` are deleted, straight from the database.
+async fn deleted(app: &TestApp, ids: &[&str]) -> Vec<bool> {
+    let mut answer = Vec::new();
+    for id in ids {
+        let rows = app
+            .api
+            .db()
+            .execute(
+                "SELECT deleted_at IS NOT NULL FROM transactions WHERE id = :id::uuid",
+                vec![param("id", *id)],
+            )
+            .await
+            .unwrap();
+        answer.push(rows.first().unwrap().get::<bool>(0).unwrap());
+    }
+    answer
+}
+
+#[tokio::test]
+async fn deleting_leaves_tombstones_and_takes_split_lines_and_the_other_transfer_leg_along() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let checking = app
+        .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let savings = app
+        .create_account(&ada, &json!({"name": "Savings", "kind": "savings"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let split = insert_one(&app, &ada, &checking, &[("amount", json!(-3000))]).await;
+    let first_line = insert_one(
+        &app,
+        &ada,
+        &checking,
+        &[("amount", json!(-2000)), ("parent_id", json!(split))],
+    )
+    .await;
+    let second_line = insert_one(
+        &app,
+        &ada,
+        &checking,
+        &[("amount", json!(-1000)), ("parent_id", json!(split))],
+    )
+    .await;
+    let out = insert_one(&app, &ada, &checking, &[("amount", json!(-500))]).await;
+    let back = insert_one(
+        &app,
+        &ada,
+        &savings,
+        &[("amount", json!(500)), ("transfer_transaction_id", json!(out))],
+    )
+    .await;
+    app.api
+        .db()
+        .execute(
+            "UPDATE transactions SET transfer_transaction_id = :back::uuid WHERE id = :out::uuid",
+            vec![param("back", back.as_str()), param("out", out.as_str())],
+        )
+        .await
+        .unwrap();
+    let everything = [split.as_str(), &first_line, &second_line, &out, &back];
+
+    // Another household, a line, a stale If-Match: refused, nothing changes.
+    assert_eq!(delete(&app, &bob, &split, None).await.status, 404);
+    assert_eq!(delete(&app, &ada, &first_line, None).await.status, 404);
+    assert_eq!(delete(&app, &ada, "not-a-uuid", None).await.status, 404);
+    let etag = get(&app, &ada, &split).await.headers["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(delete(&app, &ada, &split, Some("\"1\"")).await.status, 412);
+    assert_eq!(deleted(&app, &everything).await, [false; 5]);
+
+    app.reset_calls();
+    assert_eq!(delete(&app, &ada, &split, Some(&etag)).await.status, 204);
+    assert_eq!(app.calls(), 1);
+    assert_eq!(deleted(&app, &everything).await, [true, true, true, false, false]);
+    assert_eq!(
+        delete(&app, &ada, &split, None).await.status,
+        404,
+        "already deleted"
+    );
+    let tombstone = get(&app, &ada, &split).await;
+    assert_eq!(tombstone.body["deleted"], true);
+    assert_eq!(tombstone.body["subtransactions"].as_array().unwrap().len(), 2);
+
+    // Either leg of a transfer takes the other along.
+    assert_eq!(delete(&app, &ada, &back, None).await.status, 204);
+    assert_eq!(deleted(&app, &everything).await, [true; 5]);
+    assert_eq!(ids(&page(&app, &ada, &[]).await.body), Vec::<String>::new());
+    let tombstones = page(&app, &ada, &[("include_deleted", "true")]).await;
+    assert_eq!(ids(&tombstones.body).len(), 3);
+    // Balances no longer count them.
+    let accounts = app
+        .send(
+            functions::accounts::list::respond,
+            bearer_request("GET", "/accounts", &ada),
+        )
+        .await;
+    assert!(
+        accounts.body["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["balance"] == 0)
+    );
+}

@@ -1,0 +1,56 @@
+//! `DELETE /transactions/{transaction_id}`: a soft delete. The transaction, its split lines and
+//! its transfer's other leg get `deleted_at` in the same statement, so both accounts stay
+//! consistent and balances, budgets and sync clients (which see the tombstones) agree. `If-Match`
+//! honoured. One Data API call.
+
+use std::sync::LazyLock;
+
+use lambda_http::{Body, Request, Response};
+use shared::db::param;
+use shared::domain::TransactionId;
+use shared::http::{ApiError, Reply, Route, bearer};
+use shared::version::{self, BUMP, Precondition};
+
+use crate::access::{self, ME};
+use crate::app::App;
+use crate::http::respond as glue;
+
+pub const ROUTE: Route = Route::new("DELETE", "/transactions/{transaction_id}");
+
+static DELETE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {ME}, \
+         target AS ( \
+           SELECT t.id, t.transfer_transaction_id, {matches} AS allowed FROM transactions t \
+           WHERE t.id = :transaction_id AND t.household_id = :household_id AND t.parent_id IS NULL \
+             AND t.deleted_at IS NULL AND EXISTS (SELECT 1 FROM me)), \
+         gone AS ( \
+           UPDATE transactions x SET deleted_at = clock_timestamp(), {BUMP} \
+           FROM target \
+           WHERE target.allowed AND x.household_id = :household_id AND x.deleted_at IS NULL \
+             AND (x.id = target.id OR x.parent_id = target.id OR x.id = target.transfer_transaction_id) \
+           RETURNING x.id) \
+         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM gone)",
+        matches = version::matches("t"),
+    )
+});
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let id = ROUTE.id(&request, "transaction_id", TransactionId::parse)?;
+    let params = access::caller(
+        &claims,
+        [param("transaction_id", &id), Precondition::of(&request).param()],
+    );
+    let rows = app.db.execute(&DELETE, params).await?;
+    let (row, _) = access::member_row(&rows)?;
+    match (row.get::<bool>(1)?, row.get::<bool>(2)?) {
+        (false, _) => Err(ApiError::NotFound),
+        (true, false) => Err(ApiError::PreconditionFailed),
+        (true, true) => Ok(Reply::no_content()),
+    }
+}
