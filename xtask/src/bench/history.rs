@@ -17,6 +17,8 @@ pub struct History {
     pub response_bytes: usize,
     pub statement_ms: f64,
     pub scans: Vec<String>,
+    /// `GET /transactions?limit=500`: median, response bytes, rows.
+    pub page: (Duration, usize, usize),
 }
 
 const MONTH: &str = "2026-11";
@@ -38,12 +40,18 @@ async fn household(setup: &Setup<'_>, email: &str) -> anyhow::Result<Value> {
 async fn seed(direct: &tokio_postgres::Client, session: &Value, count: i64) -> anyhow::Result<()> {
     let household = session["household_id"].as_str().unwrap_or_default();
     let user = session["user_id"].as_str().unwrap_or_default();
+    // UUIDv7, as the service makes them (the API refuses to read other ids); PostgreSQL 15 cannot.
+    let account_id = shared::domain::AccountId::new().to_string();
+    let ids: Vec<String> = (0..count)
+        .map(|_| shared::domain::TransactionId::new().to_string())
+        .collect();
+    let ids = serde_json::to_string(&ids)?;
     direct
         .execute(
             "INSERT INTO accounts (id, household_id, name, kind, on_budget) \
-             SELECT gen_random_uuid(), $1::text::uuid, 'History ' || (SELECT count(*) FROM accounts \
+             SELECT $2::text::uuid, $1::text::uuid, 'History ' || (SELECT count(*) FROM accounts \
                WHERE household_id = $1::text::uuid), 'checking', true",
-            &[&household],
+            &[&household, &account_id],
         )
         .await?;
     direct
@@ -53,14 +61,14 @@ async fn seed(direct: &tokio_postgres::Client, session: &Value, count: i64) -> a
                   category AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n, count(*) OVER () AS total \
                                FROM categories WHERE household_id = $1::text::uuid) \
              INSERT INTO transactions (id, household_id, account_id, date, amount, category_id, created_by) \
-             SELECT gen_random_uuid(), $1::text::uuid, (SELECT id FROM account), \
-                    (date '2016-12-01' + (i * 3652 / $3::bigint)::int), \
+             SELECT new.id::uuid, $1::text::uuid, (SELECT id FROM account), \
+                    (date '2016-12-01' + ((i - 1) * 3652 / $3::bigint)::int), \
                     CASE WHEN i % 10 = 0 THEN 2500000 ELSE -(i % 97 + 1) * 1000 END, \
                     CASE WHEN i % 10 = 0 THEN NULL ELSE \
                       (SELECT id FROM category WHERE n = i % total) END, \
                     $2::text::uuid \
-             FROM generate_series(0, $3::bigint - 1) AS i",
-            &[&household, &user, &count],
+             FROM jsonb_array_elements_text($4::text::jsonb) WITH ORDINALITY AS new (id, i)",
+            &[&household, &user, &count, &ids],
         )
         .await?;
     direct
@@ -93,29 +101,24 @@ async fn measure(
     transactions: i64,
     samples: usize,
 ) -> anyhow::Result<History> {
-    let runtime = RuntimeApi::start().await?;
-    let _function = runtime.spawn(&setup.target.join("months-get"), setup.environment)?;
-    let access = session["access_token"].as_str().unwrap_or_default();
-    let authorization = format!("Bearer {access}");
-    let event = harness::app::event(
-        "GET",
+    let (handler_median, response_bytes, _) = warm(
+        setup,
+        session,
+        "months-get",
         &format!("/months/{MONTH}"),
-        &[("authorization", &authorization)],
         None,
+        samples,
     )
-    .to_string();
-    let mut latencies = Vec::with_capacity(samples);
-    let mut response_bytes = 0;
-    for i in 0..samples + 2 {
-        let answer = runtime.invoke(&event).await?;
-        let status = answer.body["statusCode"].as_u64().unwrap_or(0);
-        anyhow::ensure!(status == 200, "months-get answered {status}: {}", answer.body);
-        response_bytes = answer.body["body"].as_str().map_or(0, str::len);
-        if i >= 2 {
-            latencies.push(answer.latency);
-        }
-    }
-    latencies.sort();
+    .await?;
+    let page = warm(
+        setup,
+        session,
+        "transactions-list",
+        "/transactions",
+        Some("limit=500"),
+        samples,
+    )
+    .await?;
 
     let plan: Vec<String> = direct
         .query(
@@ -141,11 +144,61 @@ async fn measure(
         .collect();
     Ok(History {
         transactions,
-        handler_median: latencies.get(latencies.len() / 2).copied().unwrap_or_default(),
+        handler_median,
         response_bytes,
+        page,
         statement_ms,
         scans,
     })
+}
+
+/// `samples` warm GETs of `path` through `binary`: the median, the last answer's body bytes, and
+/// how many transactions it listed.
+async fn warm(
+    setup: &Setup<'_>,
+    session: &Value,
+    binary: &str,
+    path: &str,
+    query: Option<&str>,
+    samples: usize,
+) -> anyhow::Result<(Duration, usize, usize)> {
+    let runtime = RuntimeApi::start().await?;
+    let _function = runtime.spawn(&setup.target.join(binary), setup.environment)?;
+    let access = session["access_token"].as_str().unwrap_or_default();
+    let authorization = format!("Bearer {access}");
+    let mut event = harness::app::event("GET", path, &[("authorization", &authorization)], None);
+    if let Some(query) = query {
+        event["rawQueryString"] = json!(query);
+        let parameters: serde_json::Map<String, Value> = query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_owned(), json!(v)))
+            .collect();
+        event["queryStringParameters"] = Value::Object(parameters);
+    }
+    let event = event.to_string();
+    let mut latencies = Vec::with_capacity(samples);
+    let (mut bytes, mut rows) = (0, 0);
+    for i in 0..samples + 2 {
+        let answer = runtime.invoke(&event).await?;
+        let status = answer.body["statusCode"].as_u64().unwrap_or(0);
+        anyhow::ensure!(status == 200, "{binary} answered {status}: {}", answer.body);
+        let body = answer.body["body"].as_str().unwrap_or_default();
+        bytes = body.len();
+        rows = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|b| b["transactions"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        if i >= 2 {
+            latencies.push(answer.latency);
+        }
+    }
+    latencies.sort();
+    Ok((
+        latencies.get(latencies.len() / 2).copied().unwrap_or_default(),
+        bytes,
+        rows,
+    ))
 }
 
 /// The two sizes, each beside a neighbour household of the same size.

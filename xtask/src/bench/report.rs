@@ -152,6 +152,17 @@ impl Report {
                 h.scans.join("; "),
             );
         }
+        out.push_str("\nThe first page of `GET /transactions?limit=500` in the same household (no memos):\n\n| transactions | median | rows | response |\n|---|---|---|---|\n");
+        for h in &self.history {
+            let (median, bytes, rows) = h.page;
+            let _ = writeln!(
+                out,
+                "| {} | {:.1} ms | {rows} | {:.0} KiB |",
+                h.transactions,
+                ms(median),
+                bytes as f64 / 1024.0
+            );
+        }
         out.push('\n');
 
         out.push_str("## data-api-local overhead\n\n");
