@@ -11,6 +11,14 @@ use serde_json::{Value, json};
 use shared::db::param;
 use shared::domain::TransactionId;
 
+/// A new account of `session`'s household; answers its id.
+async fn account(app: &TestApp, session: &Value, name: &str, kind: &str) -> String {
+    let created = app
+        .create_account(session, &json!({"name": name, "kind": kind}))
+        .await;
+    created.body["id"].as_str().unwrap().to_owned()
+}
+
 async fn page(app: &TestApp, session: &Value, query: &[(&str, &str)]) -> harness::TestResponse {
     let mut request = bearer_request("GET", "/transactions", session);
     if !query.is_empty() {
@@ -140,10 +148,7 @@ async fn all_pages(
 async fn pages_return_every_transaction_once_newest_first_even_while_rows_are_added() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
-    let account = app
-        .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
-        .await;
-    let account = account.body["id"].as_str().unwrap().to_owned();
+    let account = account(&app, &ada, "Checking", "checking").await;
     insert_many(&app, &ada, &account, 1_200, None).await;
     let stored: BTreeSet<String> = {
         let rows = app
@@ -215,10 +220,7 @@ async fn pages_return_every_transaction_once_newest_first_even_while_rows_are_ad
 async fn the_largest_page_with_the_longest_memos_stays_within_the_response_limit() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
-    let account = app
-        .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
-        .await;
-    let account = account.body["id"].as_str().unwrap().to_owned();
+    let account = account(&app, &ada, "Checking", "checking").await;
     // 500 characters of four bytes each: 2,000 bytes a memo, a megabyte in 500 memos.
     let memo = "𝄞".repeat(500);
     insert_many(&app, &ada, &account, 600, Some(&memo)).await;
@@ -240,20 +242,8 @@ async fn the_largest_page_with_the_longest_memos_stays_within_the_response_limit
 async fn filters_select_by_account_category_payee_dates_and_cleared_and_tombstones_on_request() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
-    let checking = app
-        .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let cash = app
-        .create_account(&ada, &json!({"name": "Cash", "kind": "cash"}))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let checking = account(&app, &ada, "Checking", "checking").await;
+    let cash = account(&app, &ada, "Cash", "cash").await;
     let groups = app
         .send(
             functions::categories::groups::respond,
@@ -408,20 +398,8 @@ async fn other_households_transactions_and_cursors_reach_nothing_of_theirs() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
     let bob = app.register("bob@example.com").await;
-    let adas = app
-        .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let bobs = app
-        .create_account(&bob, &json!({"name": "Checking", "kind": "checking"}))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let adas = account(&app, &ada, "Checking", "checking").await;
+    let bobs = account(&app, &bob, "Checking", "checking").await;
     insert_many(&app, &ada, &adas, 30, Some("ada's")).await;
     insert_many(&app, &bob, &bobs, 30, Some("bob's")).await;
 
@@ -490,20 +468,8 @@ async fn deleting_leaves_tombstones_and_takes_split_lines_and_the_other_transfer
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
     let bob = app.register("bob@example.com").await;
-    let checking = app
-        .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let savings = app
-        .create_account(&ada, &json!({"name": "Savings", "kind": "savings"}))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let checking = account(&app, &ada, "Checking", "checking").await;
+    let savings = account(&app, &ada, "Savings", "savings").await;
     let split = insert_one(&app, &ada, &checking, &[("amount", json!(-3000))]).await;
     let first_line = insert_one(
         &app,
