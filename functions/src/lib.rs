@@ -64,6 +64,7 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("months-get", months::get::ROUTE),
     ("months-assign", months::assign::ROUTE),
     ("transactions-list", transactions::list::ROUTE),
+    ("transactions-create", transactions::create::ROUTE),
     ("transactions-get", transactions::get::ROUTE),
     ("transactions-delete", transactions::delete::ROUTE),
 ];

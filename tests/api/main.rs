@@ -19,3 +19,4 @@ mod sql_scan;
 mod template;
 mod tls;
 mod transactions;
+mod transactions_create;

@@ -3,6 +3,7 @@
 //! two rows, one in each account, linked by `transfer_transaction_id`. Deleting is soft
 //! (`deleted_at`), so sync clients see tombstones; balances and budgets skip deleted rows.
 
+pub mod create;
 pub mod delete;
 pub mod get;
 pub mod list;

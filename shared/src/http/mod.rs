@@ -182,6 +182,15 @@ pub struct Fields {
 }
 
 impl Fields {
+    /// How many invalid fields are recorded so far.
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
     /// Keeps the value, or records why `field` is invalid.
     pub fn check<T>(&mut self, field: &str, parsed: Result<T, ParseError>) -> Option<T> {
         parsed

@@ -1,0 +1,488 @@
+//! `POST /transactions`: one transaction, or `{"transactions": [...]}` (up to 500) all or nothing.
+//! A transfer (`transfer_account_id`, or the other account's transfer payee as `payee_id`) makes
+//! both legs; a split (`subtransactions`) makes the parent and its lines; `payee_name` finds the
+//! payee or creates it. An `import_id` already in the account (or earlier in the same request) is
+//! a 409 for one transaction and skipped, and listed, in a bulk request, also when two requests
+//! race (the unique index decides). One Data API call, whatever the size.
+
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use shared::db::{DbError, param};
+use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, Name, PayeeId, SqlEnum, TransactionId};
+use shared::http::{ApiError, FieldError, Fields, Reply, Route, bearer, json_body};
+
+use super::{Subtransaction, Transaction};
+use crate::access::{self, ME};
+use crate::accounts::create::amount;
+use crate::app::App;
+use crate::http::respond as glue;
+use crate::payees::MAX_PAYEES;
+
+pub const ROUTE: Route = Route::new("POST", "/transactions");
+
+pub const MAX_BULK: usize = 500;
+pub const MAX_LINES: usize = 50;
+const MAX_MEMO_CHARS: usize = 500;
+const MAX_IMPORT_ID_CHARS: usize = 36;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Bulk {
+    transactions: Vec<NewTransaction>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTransaction {
+    account_id: String,
+    date: String,
+    amount: i64,
+    payee_id: Option<String>,
+    payee_name: Option<String>,
+    category_id: Option<String>,
+    memo: Option<String>,
+    cleared: Option<String>,
+    approved: Option<bool>,
+    import_id: Option<String>,
+    transfer_account_id: Option<String>,
+    #[serde(default)]
+    subtransactions: Vec<NewLine>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewLine {
+    amount: i64,
+    category_id: Option<String>,
+    payee_id: Option<String>,
+    memo: Option<String>,
+}
+
+/// One validated transaction as the statement takes it (`n`: its place in the request).
+#[derive(Serialize)]
+struct Item {
+    n: usize,
+    id: TransactionId,
+    account_id: AccountId,
+    date: NaiveDate,
+    amount: Milliunits,
+    payee_id: Option<PayeeId>,
+    payee_name: Option<String>,
+    new_payee_id: PayeeId,
+    category_id: Option<CategoryId>,
+    memo: Option<String>,
+    cleared: &'static str,
+    approved: bool,
+    import_id: Option<String>,
+    transfer_account_id: Option<AccountId>,
+    transfer_id: TransactionId,
+    lines: Vec<Line>,
+}
+
+#[derive(Serialize)]
+struct Line {
+    k: usize,
+    id: TransactionId,
+    amount: Milliunits,
+    category_id: Option<CategoryId>,
+    payee_id: Option<PayeeId>,
+    memo: Option<String>,
+}
+
+static CREATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {ME}, \
+         items AS ( \
+           SELECT * FROM jsonb_to_recordset(:items::jsonb) AS i (n int, id uuid, account_id uuid, \
+             date date, amount bigint, payee_id uuid, payee_name text, new_payee_id uuid, \
+             category_id uuid, memo text, cleared text, approved boolean, import_id text, \
+             transfer_account_id uuid, transfer_id uuid, lines jsonb) \
+           WHERE EXISTS (SELECT 1 FROM me)), \
+         line_items AS ( \
+           SELECT i.n, i.id AS parent_id, l.* FROM items i, \
+             jsonb_to_recordset(i.lines) AS l (k int, id uuid, amount bigint, category_id uuid, \
+                                              payee_id uuid, memo text)), \
+         given_payees AS ( \
+           SELECT id, name, transfer_account_id FROM payees WHERE household_id = :household_id \
+             AND id IN (SELECT payee_id FROM items UNION SELECT payee_id FROM line_items)), \
+         resolved AS ( \
+           SELECT i.*, COALESCE(i.transfer_account_id, g.transfer_account_id) AS target_id \
+           FROM items i LEFT JOIN given_payees g ON g.id = i.payee_id), \
+         accts AS ( \
+           SELECT a.id, a.on_budget, a.closed_at IS NOT NULL AS closed, p.id AS transfer_payee, \
+                  p.name AS transfer_payee_name \
+           FROM accounts a LEFT JOIN payees p ON p.household_id = a.household_id AND p.transfer_account_id = a.id \
+           WHERE a.household_id = :household_id \
+             AND a.id IN (SELECT account_id FROM items UNION SELECT target_id FROM resolved)), \
+         cats AS ( \
+           SELECT id FROM categories WHERE household_id = :household_id \
+             AND id IN (SELECT category_id FROM items UNION SELECT category_id FROM line_items)), \
+         dupes AS ( \
+           SELECT i.n FROM items i WHERE i.import_id IS NOT NULL AND ( \
+             EXISTS (SELECT 1 FROM transactions t WHERE t.household_id = :household_id \
+                     AND t.account_id = i.account_id AND t.import_id = i.import_id) \
+             OR EXISTS (SELECT 1 FROM items e WHERE e.account_id = i.account_id \
+                        AND e.import_id = i.import_id AND e.n < i.n))), \
+         named AS (SELECT id, name FROM payees WHERE household_id = :household_id \
+                   AND name IN (SELECT payee_name FROM items)), \
+         new_names AS ( \
+           SELECT DISTINCT ON (payee_name) payee_name, new_payee_id FROM items \
+           WHERE payee_name IS NOT NULL AND payee_name NOT IN (SELECT name FROM named) \
+             AND n NOT IN (SELECT n FROM dupes) \
+           ORDER BY payee_name, n), \
+         problems AS ( \
+           SELECT r.n, 'account_id' AS field, 'is not an account of this household' AS message \
+           FROM resolved r WHERE r.account_id NOT IN (SELECT id FROM accts) \
+           UNION ALL SELECT r.n, 'account_id', 'is closed, and takes no new transactions' \
+           FROM resolved r JOIN accts a ON a.id = r.account_id WHERE a.closed \
+           UNION ALL SELECT r.n, 'transfer_account_id', 'is not an account of this household' \
+           FROM resolved r WHERE r.transfer_account_id IS NOT NULL \
+             AND r.transfer_account_id NOT IN (SELECT id FROM accts) \
+           UNION ALL SELECT r.n, 'transfer_account_id', 'is closed, and takes no new transactions' \
+           FROM resolved r JOIN accts a ON a.id = r.target_id WHERE a.closed \
+           UNION ALL SELECT r.n, 'transfer_account_id', 'is the transaction''s own account' \
+           FROM resolved r WHERE r.target_id = r.account_id \
+           UNION ALL SELECT r.n, 'subtransactions', 'a transfer cannot be split' \
+           FROM resolved r WHERE r.target_id IS NOT NULL AND jsonb_array_length(r.lines) > 0 \
+           UNION ALL SELECT r.n, 'category_id', \
+             'a transfer takes a category only between an on-budget and an off-budget account' \
+           FROM resolved r JOIN accts a ON a.id = r.account_id JOIN accts b ON b.id = r.target_id \
+           WHERE r.category_id IS NOT NULL AND a.on_budget = b.on_budget \
+           UNION ALL SELECT i.n, 'payee_id', 'is not a payee of this household' \
+           FROM items i WHERE i.payee_id IS NOT NULL AND i.payee_id NOT IN (SELECT id FROM given_payees) \
+           UNION ALL SELECT i.n, 'category_id', 'is not a category of this household' \
+           FROM items i WHERE i.category_id IS NOT NULL AND i.category_id NOT IN (SELECT id FROM cats) \
+           UNION ALL SELECT l.n, 'subtransactions[' || l.k || '].category_id', \
+             'is not a category of this household' \
+           FROM line_items l WHERE l.category_id IS NOT NULL AND l.category_id NOT IN (SELECT id FROM cats) \
+           UNION ALL SELECT l.n, 'subtransactions[' || l.k || '].payee_id', 'is not a payee of this household' \
+           FROM line_items l WHERE l.payee_id IS NOT NULL AND l.payee_id NOT IN (SELECT id FROM given_payees) \
+           UNION ALL SELECT min(i.n), 'payee_name', 'the household already has {MAX_PAYEES} payees, the most it can have' \
+           FROM items i WHERE i.payee_name IS NOT NULL \
+           HAVING (SELECT count(*) FROM payees WHERE household_id = :household_id) \
+                  + (SELECT count(*) FROM new_names) > {MAX_PAYEES}), \
+         ok AS (SELECT NOT EXISTS (SELECT 1 FROM problems) AS yes), \
+         new_payees AS ( \
+           INSERT INTO payees (id, household_id, name) \
+           SELECT new_payee_id, :household_id, payee_name FROM new_names WHERE (SELECT yes FROM ok) \
+           ON CONFLICT DO NOTHING RETURNING id), \
+         main AS ( \
+           INSERT INTO transactions (id, household_id, account_id, date, amount, payee_id, category_id, \
+             memo, cleared, approved, import_id, transfer_transaction_id, created_by) \
+           SELECT r.id, :household_id, r.account_id, r.date, r.amount, \
+                  CASE WHEN r.target_id IS NOT NULL THEN tgt.transfer_payee \
+                       ELSE COALESCE(r.payee_id, named.id, new_names.new_payee_id) END, \
+                  CASE WHEN r.target_id IS NULL OR src.on_budget THEN r.category_id END, \
+                  r.memo, r.cleared, r.approved, r.import_id, \
+                  CASE WHEN r.target_id IS NOT NULL THEN r.transfer_id END, :user_id \
+           FROM resolved r JOIN accts src ON src.id = r.account_id \
+           LEFT JOIN accts tgt ON tgt.id = r.target_id \
+           LEFT JOIN named ON named.name = r.payee_name \
+           LEFT JOIN new_names ON new_names.payee_name = r.payee_name \
+           WHERE (SELECT yes FROM ok) AND r.n NOT IN (SELECT n FROM dupes) \
+           ON CONFLICT (account_id, import_id) DO NOTHING \
+           RETURNING id, payee_id, category_id, \
+                     (extract(epoch FROM updated_at) * 1000000)::bigint AS version), \
+         other_leg AS ( \
+           INSERT INTO transactions (id, household_id, account_id, date, amount, payee_id, category_id, \
+             memo, cleared, approved, transfer_transaction_id, created_by) \
+           SELECT r.transfer_id, :household_id, r.target_id, r.date, -r.amount, src.transfer_payee, \
+                  CASE WHEN NOT src.on_budget THEN r.category_id END, r.memo, 'uncleared', r.approved, \
+                  r.id, :user_id \
+           FROM resolved r JOIN main m ON m.id = r.id JOIN accts src ON src.id = r.account_id \
+           WHERE r.target_id IS NOT NULL \
+           RETURNING id), \
+         split_lines AS ( \
+           INSERT INTO transactions (id, household_id, account_id, date, amount, payee_id, category_id, \
+             memo, cleared, approved, parent_id, created_by) \
+           SELECT l.id, :household_id, r.account_id, r.date, l.amount, COALESCE(l.payee_id, m.payee_id), \
+                  l.category_id, l.memo, r.cleared, r.approved, r.id, :user_id \
+           FROM line_items l JOIN resolved r ON r.n = l.n JOIN main m ON m.id = r.id \
+           RETURNING id) \
+         SELECT (SELECT role FROM me), \
+                (SELECT json_agg(json_build_object('n', n, 'field', field, 'message', message)) \
+                 FROM problems)::text, \
+                r.n, m.id, m.payee_id, \
+                COALESCE(tgt.transfer_payee_name, g.name, r.payee_name), \
+                m.category_id, m.version, r.target_id \
+         FROM (SELECT 1) AS one LEFT JOIN resolved r ON true \
+         LEFT JOIN main m ON m.id = r.id \
+         LEFT JOIN accts tgt ON tgt.id = r.target_id \
+         LEFT JOIN given_payees g ON g.id = r.payee_id \
+         ORDER BY r.n"
+    )
+});
+
+#[derive(Serialize)]
+struct Created {
+    transactions: Vec<Transaction>,
+    duplicate_import_ids: Vec<String>,
+}
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let shape: Value = json_body(&request)?;
+    let bulk = shape.get("transactions").is_some();
+    let bodies = if bulk {
+        let body: Bulk = json_body(&request)?;
+        if body.transactions.is_empty() || body.transactions.len() > MAX_BULK {
+            return Err(ApiError::invalid(
+                "transactions",
+                format!("must hold 1 to {MAX_BULK} transactions"),
+            ));
+        }
+        body.transactions
+    } else {
+        vec![json_body::<NewTransaction>(&request)?]
+    };
+    let mut fields = Fields::default();
+    let prefix = |n: usize| {
+        if bulk {
+            format!("transactions[{n}].")
+        } else {
+            String::new()
+        }
+    };
+    let items: Vec<Item> = bodies
+        .into_iter()
+        .enumerate()
+        .filter_map(|(n, body)| validate(n, body, &prefix(n), &mut fields))
+        .collect();
+    fields.finish()?;
+
+    let items_json = json!(items).to_string();
+    let params = access::caller(&claims, [param("items", &items_json)]);
+    let rows = app
+        .db
+        .execute(&CREATE, params)
+        .await
+        .map_err(|error| match error {
+            // A payee of the same name was created by another request at this moment.
+            DbError::Database { sql_state, .. } if sql_state == "23503" => ApiError::Conflict(
+                "Another request created a payee of this name at the same time; send this one again."
+                    .to_owned(),
+            ),
+            other => other.into(),
+        })?;
+    let (first, _) = access::member_row(&rows)?;
+    if let Some(problems) = first.get::<Option<String>>(1)? {
+        return Err(ApiError::Validation(problems_of(&problems, &prefix)?));
+    }
+    let mut created = Created {
+        transactions: Vec::new(),
+        duplicate_import_ids: Vec::new(),
+    };
+    for (row, item) in rows.iter().zip(items) {
+        let Some(id) = row.get::<Option<TransactionId>>(3)? else {
+            match item.import_id {
+                Some(import_id) => created.duplicate_import_ids.push(import_id),
+                None => return Err(ApiError::Internal("a transaction was not stored".to_owned())),
+            }
+            continue;
+        };
+        let target: Option<AccountId> = row.get(8)?;
+        created.transactions.push(Transaction {
+            id,
+            account_id: item.account_id,
+            date: item.date,
+            amount: item.amount,
+            payee_id: row.get(4)?,
+            payee_name: row.get(5)?,
+            category_id: row.get(6)?,
+            memo: item.memo,
+            cleared: Cleared::parse(item.cleared).map_err(|_| ApiError::Internal("cleared".to_owned()))?,
+            approved: item.approved,
+            import_id: item.import_id,
+            transfer_transaction_id: target.map(|_| item.transfer_id),
+            transfer_account_id: target,
+            deleted: false,
+            subtransactions: item
+                .lines
+                .into_iter()
+                .map(|l| Subtransaction {
+                    id: l.id,
+                    amount: l.amount,
+                    category_id: l.category_id,
+                    payee_id: l.payee_id,
+                    memo: l.memo,
+                })
+                .collect(),
+            version: row.get(7)?,
+        });
+    }
+    if bulk {
+        return Ok(Reply::created(&created));
+    }
+    match created.transactions.pop() {
+        Some(transaction) => {
+            let version = transaction.version;
+            Ok(Reply::created(&transaction).with_version(version))
+        }
+        None => Err(ApiError::Conflict(
+            "The account already has a transaction with this import_id.".to_owned(),
+        )),
+    }
+}
+
+/// The statement's problems (`[{n, field, message}]`) as field errors.
+fn problems_of(json: &str, prefix: &dyn Fn(usize) -> String) -> Result<Vec<FieldError>, ApiError> {
+    #[derive(Deserialize)]
+    struct Problem {
+        n: usize,
+        field: String,
+        message: String,
+    }
+    let problems: Vec<Problem> = serde_json::from_str(json)
+        .map_err(|e| ApiError::Internal(format!("problems did not decode: {e}")))?;
+    Ok(problems
+        .into_iter()
+        .map(|p| FieldError {
+            field: format!("{}{}", prefix(p.n), p.field),
+            message: p.message,
+        })
+        .collect())
+}
+
+/// Checks one transaction's own fields; `None` (with the reasons in `fields`) when invalid.
+fn validate(n: usize, body: NewTransaction, prefix: &str, fields: &mut Fields) -> Option<Item> {
+    let errors_before = fields.len();
+    let name = |field: &str| format!("{prefix}{field}");
+    let account_id = fields.check(&name("account_id"), AccountId::parse(&body.account_id));
+    let date = date(&body.date);
+    if date.is_none() {
+        fields.reject(
+            &name("date"),
+            "must be a date from 1900-01-01 to 2199-12-31, YYYY-MM-DD",
+        );
+    }
+    let total = fields.check(&name("amount"), amount(body.amount));
+    let payee_id = body
+        .payee_id
+        .as_deref()
+        .and_then(|t| fields.check(&name("payee_id"), PayeeId::parse(t)));
+    let payee_name = body
+        .payee_name
+        .as_deref()
+        .and_then(|t| fields.check(&name("payee_name"), Name::parse(t)));
+    let category_id = body
+        .category_id
+        .as_deref()
+        .and_then(|t| fields.check(&name("category_id"), CategoryId::parse(t)));
+    let transfer_account_id = body
+        .transfer_account_id
+        .as_deref()
+        .and_then(|t| fields.check(&name("transfer_account_id"), AccountId::parse(t)));
+    let cleared = body.cleared.as_deref().map_or(Some(Cleared::Uncleared), |t| {
+        fields.check(&name("cleared"), Cleared::parse(t))
+    });
+    check_text(fields, &name("memo"), body.memo.as_deref(), MAX_MEMO_CHARS);
+    check_text(
+        fields,
+        &name("import_id"),
+        body.import_id.as_deref(),
+        MAX_IMPORT_ID_CHARS,
+    );
+    if body.payee_id.is_some() && body.payee_name.is_some() {
+        fields.reject(&name("payee_name"), "send payee_id or payee_name, not both");
+    }
+    if body.transfer_account_id.is_some() && (body.payee_id.is_some() || body.payee_name.is_some()) {
+        fields.reject(
+            &name("transfer_account_id"),
+            "a transfer's payee is the other account; send no payee",
+        );
+    }
+    let mut lines = Vec::new();
+    if !body.subtransactions.is_empty() {
+        if body.subtransactions.len() < 2 || body.subtransactions.len() > MAX_LINES {
+            fields.reject(
+                &name("subtransactions"),
+                &format!("a split has 2 to {MAX_LINES} lines"),
+            );
+        }
+        if body.category_id.is_some() {
+            fields.reject(
+                &name("category_id"),
+                "a split's categories are on its lines; send none here",
+            );
+        }
+        let mut sum: i64 = 0;
+        for (k, line) in body.subtransactions.into_iter().enumerate() {
+            let line_name = |field: &str| format!("{prefix}subtransactions[{k}].{field}");
+            sum = sum.saturating_add(line.amount);
+            let amount = fields.check(&line_name("amount"), amount(line.amount));
+            let category_id = line
+                .category_id
+                .as_deref()
+                .and_then(|t| fields.check(&line_name("category_id"), CategoryId::parse(t)));
+            let payee_id = line
+                .payee_id
+                .as_deref()
+                .and_then(|t| fields.check(&line_name("payee_id"), PayeeId::parse(t)));
+            check_text(fields, &line_name("memo"), line.memo.as_deref(), MAX_MEMO_CHARS);
+            if let Some(amount) = amount {
+                lines.push(Line {
+                    k,
+                    id: TransactionId::new(),
+                    amount,
+                    category_id,
+                    payee_id,
+                    memo: line.memo,
+                });
+            }
+        }
+        if sum != body.amount {
+            let difference = body.amount.saturating_sub(sum);
+            fields.reject(
+                &name("subtransactions"),
+                &format!(
+                    "the lines sum to {sum}, which is {} {} the amount {}",
+                    difference.unsigned_abs(),
+                    if difference > 0 { "short of" } else { "over" },
+                    body.amount
+                ),
+            );
+        }
+    }
+    if fields.len() > errors_before {
+        return None;
+    }
+    Some(Item {
+        n,
+        id: TransactionId::new(),
+        account_id: account_id?,
+        date: date?,
+        amount: total?,
+        payee_id,
+        payee_name: payee_name.map(|n| n.as_str().to_owned()),
+        new_payee_id: PayeeId::new(),
+        category_id,
+        memo: body.memo,
+        cleared: cleared?.as_str(),
+        approved: body.approved.unwrap_or(false),
+        import_id: body.import_id,
+        transfer_account_id,
+        transfer_id: TransactionId::new(),
+        lines,
+    })
+}
+
+fn date(text: &str) -> Option<NaiveDate> {
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    let first = NaiveDate::from_ymd_opt(1900, 1, 1)?;
+    let last = NaiveDate::from_ymd_opt(2199, 12, 31)?;
+    (first..=last).contains(&date).then_some(date)
+}
+
+fn check_text(fields: &mut Fields, field: &str, text: Option<&str>, max_chars: usize) {
+    if text.is_some_and(|t| t.chars().count() > max_chars) {
+        fields.reject(field, &format!("must be at most {max_chars} characters"));
+    }
+}
