@@ -324,5 +324,33 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
     results.push(measure(setup, "months-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
     let list = owner.event("GET", "/months", None);
     results.push(measure(setup, "months-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
+
+    // Transactions: one at a time (then read and deleted), and 500 in one request.
+    let spend = |i: usize| json!({"account_id": first, "date": "2026-11-20", "amount": -(i as i64) - 1, "payee_name": "Corner Shop", "category_id": kept});
+    let ids = RefCell::new(Vec::new());
+    let made = |i: usize, _: &Value| owner.event("POST", "/transactions", Some(&spend(i)));
+    results.push(measure(setup, "transactions-create", 1.0, n, made, collect(&ids)).await?);
+    let ids = ids.into_inner();
+    let get = owner.event("GET", &format!("/transactions/{}", ids[0]), None);
+    results.push(measure(setup, "transactions-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
+    let list = owner.event("GET", "/transactions", None);
+    results.push(measure(setup, "transactions-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
+    let gone = |i: usize, _: &Value| {
+        owner.event(
+            "DELETE",
+            &format!("/transactions/{}", ids[(i + 3) % ids.len()]),
+            None,
+        )
+    };
+    results.push(measure(setup, "transactions-delete", 1.0, n, gone, |_| {}).await?);
+    let bulk = |i: usize, _: &Value| {
+        let batch: Vec<Value> = (0..500)
+            .map(|k| json!({"account_id": first, "date": "2026-11-21", "amount": -1000, "import_id": format!("bulk-{i}-{k}")}))
+            .collect();
+        owner.event("POST", "/transactions", Some(&json!({"transactions": batch})))
+    };
+    let mut bulk = measure(setup, "transactions-create", 1.0, (n / 20).max(5), bulk, |_| {}).await?;
+    bulk.route = "POST /transactions (500 in one request)".to_owned();
+    results.push(bulk);
     Ok(results)
 }
