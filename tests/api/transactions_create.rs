@@ -367,3 +367,56 @@ async fn bulk_requests_skip_and_list_duplicate_import_ids_even_when_racing() {
         (50, 50)
     );
 }
+
+/// A bulk request of 500 transactions, each split in `lines` lines, every memo `memo`.
+fn maximal(account: &str, category: &str, memo: &str, lines: usize) -> Value {
+    let line = json!({"amount": -1000, "category_id": category, "memo": memo});
+    let batch: Vec<Value> = (0..500)
+        .map(|i| {
+            json!({"account_id": account, "date": "2026-11-20", "amount": -1000 * lines as i64,
+                   "memo": memo, "import_id": format!("max-{i}"), "subtransactions": vec![line.clone(); lines]})
+        })
+        .collect();
+    json!({ "transactions": batch })
+}
+
+#[tokio::test]
+async fn a_maximal_bulk_request_is_stored_in_one_call_within_the_data_apis_limits() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
+    let category = first_category(&app, &ada).await;
+    // Every memo at 500 characters of four bytes: 1,500 memos are 3 MB, and the request to the
+    // Data API (3.4 MB with ids and field names) stays under its 4 MiB.
+    let body = maximal(&checking, &category, &"𝄞".repeat(500), 2);
+    assert!(body.to_string().len() > 3_000_000);
+    app.reset_calls();
+    let stored = create(&app, &ada, &body).await;
+    assert_eq!(stored.status, 201, "{:?}", stored.body.to_string().get(..300));
+    assert_eq!(app.calls(), 1);
+    assert_eq!(stored.body["transactions"].as_array().unwrap().len(), 500);
+    assert_eq!(count(&app, "transactions").await, 1_500);
+}
+
+#[tokio::test]
+async fn a_bulk_request_too_large_for_the_data_api_is_refused_before_it_is_sent() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
+    let category = first_category(&app, &ada).await;
+    // Quotes double at every JSON encoding: 2,500 memos of 500 quotes are 2.5 MB in the body but
+    // 5 MB in the Data API request.
+    let body = maximal(&checking, &category, &"\"".repeat(500), 4);
+    assert!(body.to_string().len() < 4 * 1024 * 1024);
+    app.reset_calls();
+    let refused = create(&app, &ada, &body).await;
+    assert_eq!(refused.status, 413, "{:?}", refused.body);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("encoded for the database")
+    );
+    assert_eq!(app.calls(), 0);
+    assert_eq!(count(&app, "transactions").await, 0);
+}

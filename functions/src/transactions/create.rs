@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::db::{DbError, param};
 use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, Name, PayeeId, SqlEnum, TransactionId};
-use shared::http::{ApiError, FieldError, Fields, Reply, Route, bearer, json_body};
+use shared::http::{ApiError, FieldError, Fields, Reply, Route, bearer, json_body_within};
 
 use super::{Subtransaction, Transaction};
 use crate::access::{self, ME};
@@ -28,6 +28,13 @@ pub const MAX_BULK: usize = 500;
 pub const MAX_LINES: usize = 50;
 const MAX_MEMO_CHARS: usize = 500;
 const MAX_IMPORT_ID_CHARS: usize = 36;
+/// Bodies beyond this could never fit the Data API request that stores them.
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// The Data API refuses a request over 4 MiB, headers and JSON included (AWS documents it).
+const DATA_API_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+/// What the Data API request carries besides the statement and the items: headers with the
+/// signature, the ARNs, parameter names and JSON punctuation (generously).
+const DATA_API_REQUEST_OVERHEAD: usize = 8 * 1024;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -229,10 +236,10 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
-    let shape: Value = json_body(&request)?;
+    let shape: Value = json_body_within(&request, MAX_BODY_BYTES)?;
     let bulk = shape.get("transactions").is_some();
     let bodies = if bulk {
-        let body: Bulk = json_body(&request)?;
+        let body: Bulk = json_body_within(&request, MAX_BODY_BYTES)?;
         if body.transactions.is_empty() || body.transactions.len() > MAX_BULK {
             return Err(ApiError::invalid(
                 "transactions",
@@ -241,7 +248,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         }
         body.transactions
     } else {
-        vec![json_body::<NewTransaction>(&request)?]
+        vec![json_body_within::<NewTransaction>(&request, MAX_BODY_BYTES)?]
     };
     let mut fields = Fields::default();
     let prefix = |n: usize| {
@@ -259,6 +266,18 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     fields.finish()?;
 
     let items_json = json!(items).to_string();
+    // Refused here, with an answer that says what to do, rather than by the Data API. Both the
+    // statement and the items travel as JSON strings, escaped once more.
+    let encoded = |text: &str| serde_json::to_string(text).map_or(usize::MAX, |t| t.len());
+    let request_bytes = encoded(&CREATE)
+        .saturating_add(encoded(&items_json))
+        .saturating_add(DATA_API_REQUEST_OVERHEAD);
+    if request_bytes > DATA_API_REQUEST_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            limit: DATA_API_REQUEST_BYTES - DATA_API_REQUEST_OVERHEAD - encoded(&CREATE),
+            what: "transactions sent in one request, as encoded for the database,",
+        });
+    }
     let params = access::caller(&claims, [param("items", &items_json)]);
     let rows = app
         .db

@@ -44,8 +44,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("the resource changed since the If-Match version")]
     PreconditionFailed,
-    #[error("request body larger than {MAX_BODY_BYTES} bytes")]
-    PayloadTooLarge,
+    #[error("request larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize, what: &'static str },
     #[error("unsupported content type")]
     UnsupportedMediaType,
     #[error("validation failed")]
@@ -68,7 +68,7 @@ impl ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -99,9 +99,9 @@ impl ApiError {
                 "The resource changed since the version in If-Match. Read it again, then retry.".to_owned(),
                 None,
             ),
-            Self::PayloadTooLarge => (
+            Self::PayloadTooLarge { limit, what } => (
                 "payload-too-large",
-                format!("The request body must be at most {MAX_BODY_BYTES} bytes."),
+                format!("The {what} must be at most {limit} bytes."),
                 None,
             ),
             Self::UnsupportedMediaType => (
@@ -243,14 +243,25 @@ impl Fields {
 /// # Errors
 /// As above.
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    json_body_within(request, MAX_BODY_BYTES)
+}
+
+/// As [`json_body`], for an endpoint that takes larger bodies (up to `limit` bytes).
+///
+/// # Errors
+/// As [`json_body`].
+pub fn json_body_within<T: DeserializeOwned>(request: &Request, limit: usize) -> Result<T, ApiError> {
     let bytes: &[u8] = match request.body() {
         Body::Empty => b"",
         Body::Text(text) => text.as_bytes(),
         Body::Binary(bytes) => bytes,
         _ => b"",
     };
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge);
+    if bytes.len() > limit {
+        return Err(ApiError::PayloadTooLarge {
+            limit,
+            what: "request body",
+        });
     }
     let content_type = request
         .headers()
