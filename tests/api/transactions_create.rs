@@ -420,3 +420,42 @@ async fn a_bulk_request_too_large_for_the_data_api_is_refused_before_it_is_sent(
     assert_eq!(app.calls(), 0);
     assert_eq!(count(&app, "transactions").await, 0);
 }
+
+#[tokio::test]
+async fn the_largest_split_is_read_back_within_the_row_limit() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
+    let category = first_category(&app, &ada).await;
+    let memo = "𝄞".repeat(500);
+    let line = json!({"amount": -1000, "category_id": category, "memo": memo});
+    let lines = functions::transactions::create::MAX_LINES;
+    let split = json!({"account_id": checking, "date": "2026-11-20", "amount": -1000 * lines as i64, "memo": memo,
+                       "subtransactions": vec![line.clone(); lines]});
+    let created = create(&app, &ada, &split).await;
+    assert_eq!(created.status, 201, "{:?}", created.body.to_string().get(..300));
+    let id = created.body["id"].as_str().unwrap();
+    let read = app
+        .send(
+            functions::transactions::get::respond,
+            bearer_request("GET", &format!("/transactions/{id}"), &ada),
+        )
+        .await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body["subtransactions"].as_array().unwrap().len(), lines);
+    let listed = app
+        .send(
+            functions::transactions::list::respond,
+            bearer_request("GET", "/transactions", &ada),
+        )
+        .await;
+    assert_eq!(listed.status, 200);
+    // One line more is refused when created.
+    let mut more = split.clone();
+    more["amount"] = json!(-1000 * (lines as i64 + 1));
+    more["subtransactions"] = json!(vec![line; lines + 1]);
+    assert_eq!(
+        create(&app, &ada, &more).await.invalid_fields(),
+        ["subtransactions"]
+    );
+}

@@ -25,7 +25,9 @@ use crate::payees::MAX_PAYEES;
 pub const ROUTE: Route = Route::new("POST", "/transactions");
 
 pub const MAX_BULK: usize = 500;
-pub const MAX_LINES: usize = 50;
+/// A split read back is one row (its lines aggregated as JSON), and the Data API refuses rows over
+/// 64 KB: 25 lines with 500-character memos of four-byte characters come to about 58 KB.
+pub const MAX_LINES: usize = 25;
 const MAX_MEMO_CHARS: usize = 500;
 const MAX_IMPORT_ID_CHARS: usize = 36;
 /// Bodies beyond this could never fit the Data API request that stores them.
