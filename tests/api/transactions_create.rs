@@ -226,7 +226,7 @@ async fn a_split_makes_its_lines_and_must_add_up() {
     assert_eq!(short.status, 422);
     let message = short.body["errors"][0]["message"].as_str().unwrap();
     assert!(
-        message.contains("-10000") && message.contains("1 over"),
+        message.contains("sum to -10000") && message.contains("difference of -1)"),
         "{message}"
     );
     let both = create(&app, &ada, &json!({"account_id": checking, "date": "2026-11-20", "amount": -10_000, "category_id": category, "subtransactions": lines})).await;

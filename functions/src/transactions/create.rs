@@ -464,9 +464,7 @@ fn validate(n: usize, body: NewTransaction, prefix: &str, fields: &mut Fields) -
             fields.reject(
                 &name("subtransactions"),
                 &format!(
-                    "the lines sum to {sum}, which is {} {} the amount {}",
-                    difference.unsigned_abs(),
-                    if difference > 0 { "short of" } else { "over" },
+                    "the lines sum to {sum}, not to the amount {} (a difference of {difference})",
                     body.amount
                 ),
             );
