@@ -4,7 +4,6 @@
 
 use std::sync::LazyLock;
 
-use chrono::NaiveDate;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::db::param;
@@ -15,6 +14,7 @@ use super::{Account, MAX_ACCOUNTS, account_name, note, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::input::{amount, date};
 
 pub const ROUTE: Route = Route::new("POST", "/accounts");
 
@@ -27,33 +27,6 @@ struct CreateBody {
     note: Option<String>,
     opening_balance: Option<i64>,
     opening_date: Option<String>,
-}
-
-/// Money in a request: |amount| < 10^15 milliunits.
-///
-/// # Errors
-/// [`shared::domain::ParseError::OutOfRange`].
-pub fn amount(value: i64) -> Result<Milliunits, shared::domain::ParseError> {
-    if value.unsigned_abs() < 1_000_000_000_000_000 {
-        Ok(Milliunits::new(value))
-    } else {
-        Err(shared::domain::ParseError::OutOfRange)
-    }
-}
-
-/// A date in a request: `YYYY-MM-DD` within 1900-01-01..=2199-12-31.
-///
-/// # Errors
-/// [`shared::domain::ParseError::OutOfRange`] for anything else.
-pub fn date(text: &str) -> Result<NaiveDate, shared::domain::ParseError> {
-    let date =
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| shared::domain::ParseError::OutOfRange)?;
-    let earliest = NaiveDate::from_ymd_opt(1900, 1, 1);
-    let latest = NaiveDate::from_ymd_opt(2199, 12, 31);
-    if Some(date) < earliest || Some(date) > latest {
-        return Err(shared::domain::ParseError::OutOfRange);
-    }
-    Ok(date)
 }
 
 static CREATE: LazyLock<String> = LazyLock::new(|| {

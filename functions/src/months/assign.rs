@@ -13,9 +13,9 @@ use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 
 use super::{CATEGORY_COLUMNS, CATEGORY_JOINS, CategoryMonth, MONTH_SUMMARY, figures};
 use crate::access::{self, ME};
-use crate::accounts::create::amount;
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::input::amount;
 
 pub const ROUTE: Route = Route::new("PUT", "/months/{month}/categories/{category_id}");
 

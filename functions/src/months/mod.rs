@@ -28,17 +28,15 @@ use shared::db::Row;
 use shared::domain::{CategoryGroupId, CategoryId, Milliunits, Month, ParseError};
 use shared::http::ApiError;
 
-/// Months the API answers for: the range transaction dates may take.
+/// Months the API answers for: those whose days transaction dates may take.
 pub fn month(text: &str) -> Result<Month, ParseError> {
-    let month = Month::parse(text)?;
-    let year = month.to_string()[..4]
-        .parse::<i32>()
-        .map_err(|_| ParseError::InvalidMonth)?;
-    if (1900..=2199).contains(&year) {
-        Ok(month)
-    } else {
-        Err(ParseError::InvalidMonth)
-    }
+    Month::parse(text).and_then(|month| {
+        if crate::input::in_date_range(month.first_day()) {
+            Ok(month)
+        } else {
+            Err(ParseError::InvalidMonth)
+        }
+    })
 }
 
 /// The common table expressions (after `{ME}`) that give `balances (category_id, month, activity,
