@@ -13,13 +13,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::db::{DbError, param};
 use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, Name, PayeeId, SqlEnum, TransactionId};
-use shared::http::{ApiError, FieldError, Fields, Reply, Route, bearer, json_body_within};
+use shared::http::{ApiError, FieldError, Fields, Reply, Route, bearer, from_json_value, json_body_within};
 
 use super::{Subtransaction, Transaction};
 use crate::access::{self, ME};
-use crate::accounts::create::amount;
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::input::{self, amount};
 use crate::payees::MAX_PAYEES;
 
 pub const ROUTE: Route = Route::new("POST", "/transactions");
@@ -84,7 +84,7 @@ struct Item {
     new_payee_id: PayeeId,
     category_id: Option<CategoryId>,
     memo: Option<String>,
-    cleared: &'static str,
+    cleared: Cleared,
     approved: bool,
     import_id: Option<String>,
     transfer_account_id: Option<AccountId>,
@@ -238,10 +238,11 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
-    let shape: Value = json_body_within(&request, MAX_BODY_BYTES)?;
-    let bulk = shape.get("transactions").is_some();
+    // Parsed once: whether it is one transaction or a list decides the shape it is read into.
+    let body: Value = json_body_within(&request, MAX_BODY_BYTES)?;
+    let bulk = body.get("transactions").is_some();
     let bodies = if bulk {
-        let body: Bulk = json_body_within(&request, MAX_BODY_BYTES)?;
+        let body: Bulk = from_json_value(body)?;
         if body.transactions.is_empty() || body.transactions.len() > MAX_BULK {
             return Err(ApiError::invalid(
                 "transactions",
@@ -250,7 +251,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         }
         body.transactions
     } else {
-        vec![json_body_within::<NewTransaction>(&request, MAX_BODY_BYTES)?]
+        vec![from_json_value::<NewTransaction>(body)?]
     };
     let mut fields = Fields::default();
     let prefix = |n: usize| {
@@ -319,7 +320,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             payee_name: row.get(5)?,
             category_id: row.get(6)?,
             memo: item.memo,
-            cleared: Cleared::parse(item.cleared).map_err(|_| ApiError::Internal("cleared".to_owned()))?,
+            cleared: item.cleared,
             approved: item.approved,
             import_id: item.import_id,
             transfer_transaction_id: target.map(|_| item.transfer_id),
@@ -377,7 +378,7 @@ fn validate(n: usize, body: NewTransaction, prefix: &str, fields: &mut Fields) -
     let errors_before = fields.len();
     let name = |field: &str| format!("{prefix}{field}");
     let account_id = fields.check(&name("account_id"), AccountId::parse(&body.account_id));
-    let date = date(&body.date);
+    let date = input::date(&body.date).ok();
     if date.is_none() {
         fields.reject(
             &name("date"),
@@ -484,20 +485,13 @@ fn validate(n: usize, body: NewTransaction, prefix: &str, fields: &mut Fields) -
         new_payee_id: PayeeId::new(),
         category_id,
         memo: body.memo,
-        cleared: cleared?.as_str(),
+        cleared: cleared?,
         approved: body.approved.unwrap_or(false),
         import_id: body.import_id,
         transfer_account_id,
         transfer_id: TransactionId::new(),
         lines,
     })
-}
-
-fn date(text: &str) -> Option<NaiveDate> {
-    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
-    let first = NaiveDate::from_ymd_opt(1900, 1, 1)?;
-    let last = NaiveDate::from_ymd_opt(2199, 12, 31)?;
-    (first..=last).contains(&date).then_some(date)
 }
 
 fn check_text(fields: &mut Fields, field: &str, text: Option<&str>, max_chars: usize) {

@@ -284,6 +284,15 @@ pub fn json_body_within<T: DeserializeOwned>(request: &Request, limit: usize) ->
     }
     // Syntax first (400), then shape (422): a body can be both, and syntax is the client's first fault.
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    from_json_value(value)
+}
+
+/// The shape step of [`json_body`] on its own, for a handler that looked at the parsed body first
+/// (e.g. to tell one item from a list) and should not parse the bytes again.
+///
+/// # Errors
+/// 422 for a missing, unknown or mistyped field, named.
+pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
         let message = error.into_inner().to_string();
