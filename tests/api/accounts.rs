@@ -3,7 +3,7 @@
 //! `If-Match`, and tenant isolation for every id.
 
 use harness::TestApp;
-use harness::app::{access_token, bearer_request, json_request, with_if_match};
+use harness::app::{access_token, bearer_request, json_request, with_if_match, with_query};
 use serde_json::{Value, json};
 use shared::db::param;
 
@@ -13,15 +13,8 @@ async fn create(app: &TestApp, caller: &Value, body: &Value) -> harness::TestRes
 }
 
 async fn list(app: &TestApp, caller: &Value, query: &str) -> harness::TestResponse {
-    let mut request = bearer_request("GET", "/accounts", caller);
-    if !query.is_empty() {
-        let parsed: std::collections::HashMap<String, Vec<String>> = query
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(k, v)| (k.to_owned(), vec![v.to_owned()]))
-            .collect();
-        request = lambda_http::RequestExt::with_query_string_parameters(request, parsed);
-    }
+    let pairs: Vec<(&str, &str)> = query.split('&').filter_map(|pair| pair.split_once('=')).collect();
+    let request = with_query(bearer_request("GET", "/accounts", caller), &pairs);
     app.send(functions::accounts::list::respond, request).await
 }
 
@@ -366,8 +359,10 @@ async fn if_match_guards_changes_and_deletes() {
     assert_eq!(first.status, 200);
     let stale = update(&app, &ada, id, &json!({"note": "second"}), Some(&version)).await;
     assert_eq!(stale.status, 412);
-    let mut request = bearer_request("DELETE", &format!("/accounts/{id}"), &ada);
-    request.headers_mut().insert("if-match", version.parse().unwrap());
+    let request = with_if_match(
+        bearer_request("DELETE", &format!("/accounts/{id}"), &ada),
+        Some(&version),
+    );
     let stale_delete = app.send(functions::accounts::delete::respond, request).await;
     assert_eq!(stale_delete.status, 412);
     assert_eq!(get(&app, &ada, id).await.body["note"], "first");

@@ -3,7 +3,7 @@
 //! allocations in the same call, `If-Match`, and tenant isolation in paths and bodies.
 
 use harness::TestApp;
-use harness::app::{access_token, bearer_request, json_request};
+use harness::app::{access_token, bearer_request, json_request, with_if_match, with_query};
 use serde_json::{Value, json};
 use shared::db::param;
 
@@ -38,11 +38,12 @@ async fn new_category(
 }
 
 async fn groups(app: &TestApp, caller: &Value, include_hidden: bool) -> harness::TestResponse {
-    let mut request = bearer_request("GET", "/category-groups", caller);
-    if include_hidden {
-        let query = std::collections::HashMap::from([("include_hidden".to_owned(), vec!["true".to_owned()])]);
-        request = lambda_http::RequestExt::with_query_string_parameters(request, query);
-    }
+    let query: &[(&str, &str)] = if include_hidden {
+        &[("include_hidden", "true")]
+    } else {
+        &[]
+    };
+    let request = with_query(bearer_request("GET", "/category-groups", caller), query);
     app.send(functions::categories::groups::respond, request).await
 }
 
@@ -284,26 +285,26 @@ async fn a_group_with_categories_cannot_be_deleted_and_if_match_guards_changes()
         .await;
     assert_eq!(refused.status, 409);
     let version = group.header("etag").unwrap().to_owned();
-    let mut rename = json_request(
+    let rename = json_request(
         "PATCH",
         &group_path,
         &json!({"name": "Fixed costs"}),
         Some(access_token(&ada)),
     );
-    rename.headers_mut().insert("if-match", version.parse().unwrap());
+    let rename = with_if_match(rename, Some(&version));
     assert_eq!(
         app.send(functions::categories::group_update::respond, rename)
             .await
             .status,
         200
     );
-    let mut stale = json_request(
+    let stale = json_request(
         "PATCH",
         &group_path,
         &json!({"hidden": true}),
         Some(access_token(&ada)),
     );
-    stale.headers_mut().insert("if-match", version.parse().unwrap());
+    let stale = with_if_match(stale, Some(&version));
     assert_eq!(
         app.send(functions::categories::group_update::respond, stale)
             .await

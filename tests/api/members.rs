@@ -2,7 +2,7 @@
 //! members leave; the last owner stays, even when two owners race; sessions end with the member.
 
 use harness::TestApp;
-use harness::app::{access_token, bearer_request, json_request};
+use harness::app::{access_token, bearer_request, json_request, with_if_match};
 use serde_json::{Value, json};
 
 async fn get(app: &TestApp, session: &Value) -> harness::TestResponse {
@@ -156,26 +156,24 @@ async fn a_role_change_honours_if_match_and_refuses_unknown_roles() {
     let first = set_role(&app, &owner, id(&member), "owner").await;
     let stale = "\"1\"";
     let path = format!("/household/members/{}", id(&member));
-    let mut request = json_request(
+    let request = json_request(
         "PATCH",
         &path,
         &json!({"role": "member"}),
         Some(access_token(&owner)),
     );
-    request.headers_mut().insert("if-match", stale.parse().unwrap());
+    let request = with_if_match(request, Some(stale));
     let refused = app
         .send(functions::household::member_role::respond, request)
         .await;
     assert_eq!(refused.status, 412);
-    let mut request = json_request(
+    let request = json_request(
         "PATCH",
         &path,
         &json!({"role": "member"}),
         Some(access_token(&owner)),
     );
-    request
-        .headers_mut()
-        .insert("if-match", first.header("etag").unwrap().parse().unwrap());
+    let request = with_if_match(request, first.header("etag"));
     let accepted = app
         .send(functions::household::member_role::respond, request)
         .await;

@@ -3,10 +3,10 @@
 //! page, and other households' rows and cursors kept out. Rows are inserted through the Data API
 //! here (the endpoints that create them come next).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use harness::TestApp;
-use harness::app::bearer_request;
+use harness::app::{bearer_request, with_if_match, with_query};
 use serde_json::{Value, json};
 use shared::db::param;
 use shared::domain::TransactionId;
@@ -20,14 +20,7 @@ async fn account(app: &TestApp, session: &Value, name: &str, kind: &str) -> Stri
 }
 
 async fn page(app: &TestApp, session: &Value, query: &[(&str, &str)]) -> harness::TestResponse {
-    let mut request = bearer_request("GET", "/transactions", session);
-    if !query.is_empty() {
-        let parsed: HashMap<String, Vec<String>> = query
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), vec![(*v).to_owned()]))
-            .collect();
-        request = lambda_http::RequestExt::with_query_string_parameters(request, parsed);
-    }
+    let request = with_query(bearer_request("GET", "/transactions", session), query);
     app.send(functions::transactions::list::respond, request).await
 }
 
@@ -438,10 +431,10 @@ async fn other_households_transactions_and_cursors_reach_nothing_of_theirs() {
 }
 
 async fn delete(app: &TestApp, session: &Value, id: &str, if_match: Option<&str>) -> harness::TestResponse {
-    let mut request = bearer_request("DELETE", &format!("/transactions/{id}"), session);
-    if let Some(tag) = if_match {
-        request.headers_mut().insert("if-match", tag.parse().unwrap());
-    }
+    let request = with_if_match(
+        bearer_request("DELETE", &format!("/transactions/{id}"), session),
+        if_match,
+    );
     app.send(functions::transactions::delete::respond, request).await
 }
 

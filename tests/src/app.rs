@@ -97,6 +97,18 @@ pub fn with_if_match(mut request: Request, tag: Option<&str>) -> Request {
     request
 }
 
+/// `request` with `pairs` as its query string parameters.
+pub fn with_query(request: Request, pairs: &[(&str, &str)]) -> Request {
+    if pairs.is_empty() {
+        return request;
+    }
+    let parameters: std::collections::HashMap<String, Vec<String>> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), vec![(*v).to_owned()]))
+        .collect();
+    lambda_http::RequestExt::with_query_string_parameters(request, parameters)
+}
+
 /// A JSON request for `method path`.
 pub fn json_request(method: &str, path: &str, body: &Value, bearer: Option<&str>) -> Request {
     let authorization = bearer.map(|t| format!("Bearer {t}"));
