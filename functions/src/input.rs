@@ -1,6 +1,8 @@
-//! Values every endpoint reads the same way from a request: money and dates.
+//! Values every endpoint reads the same way from a request: money, dates, and fields that may be
+//! sent as `null`.
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer};
 use shared::domain::{Milliunits, ParseError};
 
 /// Money in a request: |amount| < 10^15 milliunits.
@@ -31,4 +33,13 @@ pub fn date(text: &str) -> Result<NaiveDate, ParseError> {
         .ok()
         .filter(|date| in_date_range(*date))
         .ok_or(ParseError::OutOfRange)
+}
+
+/// For `#[serde(default, deserialize_with = "crate::input::present")]` on an `Option<Option<T>>`:
+/// a field left out → `None`, sent as `null` → `Some(None)` (which clears it).
+///
+/// # Errors
+/// When the value is not a `T`.
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }

@@ -67,6 +67,7 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("transactions-list", transactions::list::ROUTE),
     ("transactions-create", transactions::create::ROUTE),
     ("transactions-get", transactions::get::ROUTE),
+    ("transactions-update", transactions::update::ROUTE),
     ("transactions-delete", transactions::delete::ROUTE),
 ];
 

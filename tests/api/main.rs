@@ -20,3 +20,4 @@ mod template;
 mod tls;
 mod transactions;
 mod transactions_create;
+mod transactions_update;

@@ -429,7 +429,7 @@ async fn the_largest_split_is_read_back_within_the_row_limit() {
     let category = first_category(&app, &ada).await;
     let memo = "𝄞".repeat(500);
     let line = json!({"amount": -1000, "category_id": category, "memo": memo});
-    let lines = functions::transactions::create::MAX_LINES;
+    let lines = functions::transactions::body::MAX_LINES;
     let split = json!({"account_id": checking, "date": "2026-11-20", "amount": -1000 * lines as i64, "memo": memo,
                        "subtransactions": vec![line.clone(); lines]});
     let created = create(&app, &ada, &split).await;

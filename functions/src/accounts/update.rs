@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use lambda_http::{Body, Request, Response};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use shared::db::param;
 use shared::domain::AccountId;
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
@@ -22,17 +22,10 @@ pub const ROUTE: Route = Route::new("PATCH", "/accounts/{account_id}");
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
     name: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::input::present")]
     note: Option<Option<String>>,
     on_budget: Option<bool>,
     closed: Option<bool>,
-}
-
-/// A field that may be sent as `null`: absent → `None`, `null` → `Some(None)`.
-pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 static UPDATE: LazyLock<String> = LazyLock::new(|| {

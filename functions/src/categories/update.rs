@@ -26,7 +26,7 @@ struct UpdateBody {
     name: Option<String>,
     sort_order: Option<i32>,
     hidden: Option<bool>,
-    #[serde(default, deserialize_with = "crate::accounts::update::present")]
+    #[serde(default, deserialize_with = "crate::input::present")]
     note: Option<Option<String>>,
 }
 

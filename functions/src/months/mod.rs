@@ -15,8 +15,9 @@
 //! the running sum reaches a new low), which window functions compute in one pass.
 //!
 //! Split lines are rows with `parent_id`, on their parent's account and date; a split parent has
-//! no category of its own, so only its lines count. Deleting a transaction marks its lines deleted
-//! in the same statement, so a line's own `deleted_at` is enough here (joining every line to its
+//! no category of its own, so only its live lines count. Deleting a transaction (or replacing a
+//! split's lines) marks the lines deleted in the same statement, so a line's own `deleted_at` is
+//! enough here (joining every line to its
 //! parent made PostgreSQL read the whole transactions table, every household's rows).
 
 pub mod assign;
@@ -76,7 +77,8 @@ pub fn figures(allocations: &str) -> String {
            SELECT l.month, l.amount FROM lines l \
            WHERE l.category_id IS NULL AND l.amount > 0 \
              AND NOT EXISTS (SELECT 1 FROM transactions s \
-                             WHERE s.household_id = :household_id AND s.parent_id = l.id) \
+                             WHERE s.household_id = :household_id AND s.parent_id = l.id \
+                               AND s.deleted_at IS NULL) \
              AND NOT EXISTS (SELECT 1 FROM lines other WHERE other.id = l.transfer_transaction_id))"
     )
 }

@@ -13,8 +13,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::db::{DbError, param};
 use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, Name, PayeeId, SqlEnum, TransactionId};
-use shared::http::{ApiError, FieldError, Fields, Reply, Route, bearer, from_json_value, json_body_within};
+use shared::http::{ApiError, Fields, Reply, Route, bearer, from_json_value, json_body_within};
 
+use super::body::{
+    Line, MAX_IMPORT_ID_CHARS, MAX_MEMO_CHARS, NewLine, check_text, problems_of, split_lines, sum_mismatch,
+};
 use super::{Subtransaction, Transaction};
 use crate::access::{self, ME};
 use crate::app::App;
@@ -25,11 +28,6 @@ use crate::payees::MAX_PAYEES;
 pub const ROUTE: Route = Route::new("POST", "/transactions");
 
 pub const MAX_BULK: usize = 500;
-/// A split read back is one row (its lines aggregated as JSON), and the Data API refuses rows over
-/// 64 KB: 25 lines with 500-character memos of four-byte characters come to about 58 KB.
-pub const MAX_LINES: usize = 25;
-const MAX_MEMO_CHARS: usize = 500;
-const MAX_IMPORT_ID_CHARS: usize = 36;
 /// Bodies beyond this could never fit the Data API request that stores them.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// The Data API refuses a request over 4 MiB, headers and JSON included (AWS documents it).
@@ -62,15 +60,6 @@ struct NewTransaction {
     subtransactions: Vec<NewLine>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewLine {
-    amount: i64,
-    category_id: Option<String>,
-    payee_id: Option<String>,
-    memo: Option<String>,
-}
-
 /// One validated transaction as the statement takes it (`n`: its place in the request).
 #[derive(Serialize)]
 struct Item {
@@ -90,16 +79,6 @@ struct Item {
     transfer_account_id: Option<AccountId>,
     transfer_id: TransactionId,
     lines: Vec<Line>,
-}
-
-#[derive(Serialize)]
-struct Line {
-    k: usize,
-    id: TransactionId,
-    amount: Milliunits,
-    category_id: Option<CategoryId>,
-    payee_id: Option<PayeeId>,
-    memo: Option<String>,
 }
 
 static CREATE: LazyLock<String> = LazyLock::new(|| {
@@ -354,25 +333,6 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     }
 }
 
-/// The statement's problems (`[{n, field, message}]`) as field errors.
-fn problems_of(json: &str, prefix: &dyn Fn(usize) -> String) -> Result<Vec<FieldError>, ApiError> {
-    #[derive(Deserialize)]
-    struct Problem {
-        n: usize,
-        field: String,
-        message: String,
-    }
-    let problems: Vec<Problem> = serde_json::from_str(json)
-        .map_err(|e| ApiError::Internal(format!("problems did not decode: {e}")))?;
-    Ok(problems
-        .into_iter()
-        .map(|p| FieldError {
-            field: format!("{}{}", prefix(p.n), p.field),
-            message: p.message,
-        })
-        .collect())
-}
-
 /// Checks one transaction's own fields; `None` (with the reasons in `fields`) when invalid.
 fn validate(n: usize, body: NewTransaction, prefix: &str, fields: &mut Fields) -> Option<Item> {
     let errors_before = fields.len();
@@ -423,52 +383,16 @@ fn validate(n: usize, body: NewTransaction, prefix: &str, fields: &mut Fields) -
     }
     let mut lines = Vec::new();
     if !body.subtransactions.is_empty() {
-        if body.subtransactions.len() < 2 || body.subtransactions.len() > MAX_LINES {
-            fields.reject(
-                &name("subtransactions"),
-                &format!("a split has 2 to {MAX_LINES} lines"),
-            );
-        }
         if body.category_id.is_some() {
             fields.reject(
                 &name("category_id"),
                 "a split's categories are on its lines; send none here",
             );
         }
-        let mut sum: i64 = 0;
-        for (k, line) in body.subtransactions.into_iter().enumerate() {
-            let line_name = |field: &str| format!("{prefix}subtransactions[{k}].{field}");
-            sum = sum.saturating_add(line.amount);
-            let amount = fields.check(&line_name("amount"), amount(line.amount));
-            let category_id = line
-                .category_id
-                .as_deref()
-                .and_then(|t| fields.check(&line_name("category_id"), CategoryId::parse(t)));
-            let payee_id = line
-                .payee_id
-                .as_deref()
-                .and_then(|t| fields.check(&line_name("payee_id"), PayeeId::parse(t)));
-            check_text(fields, &line_name("memo"), line.memo.as_deref(), MAX_MEMO_CHARS);
-            if let Some(amount) = amount {
-                lines.push(Line {
-                    k,
-                    id: TransactionId::new(),
-                    amount,
-                    category_id,
-                    payee_id,
-                    memo: line.memo,
-                });
-            }
-        }
+        let (valid, sum) = split_lines(prefix, body.subtransactions, fields);
+        lines = valid;
         if sum != body.amount {
-            let difference = body.amount.saturating_sub(sum);
-            fields.reject(
-                &name("subtransactions"),
-                &format!(
-                    "the lines sum to {sum}, not to the amount {} (a difference of {difference})",
-                    body.amount
-                ),
-            );
+            fields.reject(&name("subtransactions"), &sum_mismatch(sum, body.amount));
         }
     }
     if fields.len() > errors_before {
@@ -492,10 +416,4 @@ fn validate(n: usize, body: NewTransaction, prefix: &str, fields: &mut Fields) -
         transfer_id: TransactionId::new(),
         lines,
     })
-}
-
-fn check_text(fields: &mut Fields, field: &str, text: Option<&str>, max_chars: usize) {
-    if text.is_some_and(|t| t.chars().count() > max_chars) {
-        fields.reject(field, &format!("must be at most {max_chars} characters"));
-    }
 }

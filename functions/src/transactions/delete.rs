@@ -1,5 +1,5 @@
 //! `DELETE /transactions/{transaction_id}`: a soft delete. The transaction, its split lines and
-//! its transfer's other leg get `deleted_at` in the same statement, so both accounts stay
+//! its transfer's other leg get the same `deleted_at` (the statement's `now()`), so both accounts stay
 //! consistent and balances, budgets and sync clients (which see the tombstones) agree. `If-Match`
 //! honoured. One Data API call.
 
@@ -25,7 +25,7 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            WHERE t.id = :transaction_id AND t.household_id = :household_id AND t.parent_id IS NULL \
              AND t.deleted_at IS NULL AND EXISTS (SELECT 1 FROM me)), \
          gone AS ( \
-           UPDATE transactions x SET deleted_at = clock_timestamp(), {BUMP} \
+           UPDATE transactions x SET deleted_at = now(), {BUMP} \
            FROM target \
            WHERE target.allowed AND x.household_id = :household_id AND x.deleted_at IS NULL \
              AND (x.id = target.id OR x.parent_id = target.id OR x.id = target.transfer_transaction_id) \

@@ -49,7 +49,8 @@ static PAGE: LazyLock<String> = LazyLock::new(|| {
                    AND (:payee_id::uuid IS NULL OR t.payee_id = :payee_id::uuid) \
                    AND (:category_id::uuid IS NULL OR t.category_id = :category_id::uuid \
                         OR EXISTS (SELECT 1 FROM transactions l WHERE l.household_id = :household_id \
-                                   AND l.parent_id = t.id AND l.category_id = :category_id::uuid)) \
+                                   AND l.parent_id = t.id AND l.category_id = :category_id::uuid \
+                                   AND l.deleted_at IS NOT DISTINCT FROM t.deleted_at)) \
                    AND (:since::date IS NULL OR t.date >= :since::date) \
                    AND (:until::date IS NULL OR t.date <= :until::date) \
                    AND (:cleared::text IS NULL OR t.cleared = :cleared::text) \

@@ -325,7 +325,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
     let list = owner.event("GET", "/months", None);
     results.push(measure(setup, "months-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
 
-    // Transactions: one at a time (then read and deleted), and 500 in one request.
+    // Transactions: one at a time (then read, edited and deleted), and 500 in one request.
     let spend = |i: usize| json!({"account_id": first, "date": "2026-11-20", "amount": -(i as i64) - 1, "payee_name": "Corner Shop", "category_id": kept});
     let ids = RefCell::new(Vec::new());
     let made = |i: usize, _: &Value| owner.event("POST", "/transactions", Some(&spend(i)));
@@ -335,6 +335,11 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
     results.push(measure(setup, "transactions-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
     let list = owner.event("GET", "/transactions", None);
     results.push(measure(setup, "transactions-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
+    let edit = |i: usize, _: &Value| {
+        let body = json!({"amount": -(i as i64) - 1, "memo": format!("edit {i}")});
+        owner.event("PATCH", &format!("/transactions/{}", ids[1]), Some(&body))
+    };
+    results.push(measure(setup, "transactions-update", 1.0, n, edit, |_| {}).await?);
     let gone = |i: usize, _: &Value| {
         owner.event(
             "DELETE",

@@ -1,0 +1,106 @@
+//! Request-body pieces that `POST /transactions` and `PATCH /transactions/{id}` read alike: split
+//! lines, the memo and import_id limits, and the problems their statements report.
+
+use serde::{Deserialize, Serialize};
+use shared::domain::{CategoryId, Milliunits, PayeeId, TransactionId};
+use shared::http::{ApiError, FieldError, Fields};
+
+use crate::input::amount;
+
+/// A split read back is one row (its lines aggregated as JSON), and the Data API refuses rows over
+/// 64 KB: 25 lines with 500-character memos of four-byte characters come to about 58 KB.
+pub const MAX_LINES: usize = 25;
+pub const MAX_MEMO_CHARS: usize = 500;
+pub const MAX_IMPORT_ID_CHARS: usize = 36;
+
+/// One split line as a request sends it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLine {
+    amount: i64,
+    category_id: Option<String>,
+    payee_id: Option<String>,
+    memo: Option<String>,
+}
+
+/// One validated split line as a statement takes it (`k`: its place in the request).
+#[derive(Serialize)]
+pub struct Line {
+    pub k: usize,
+    pub id: TransactionId,
+    pub amount: Milliunits,
+    pub category_id: Option<CategoryId>,
+    pub payee_id: Option<PayeeId>,
+    pub memo: Option<String>,
+}
+
+/// Checks a split's lines, named `{prefix}subtransactions[k]`; answers the valid ones and the sum
+/// of all the amounts sent. An empty list is left to the caller.
+pub fn split_lines(prefix: &str, sent: Vec<NewLine>, fields: &mut Fields) -> (Vec<Line>, i64) {
+    if sent.len() == 1 || sent.len() > MAX_LINES {
+        fields.reject(
+            &format!("{prefix}subtransactions"),
+            &format!("a split has 2 to {MAX_LINES} lines"),
+        );
+    }
+    let mut sum: i64 = 0;
+    let mut lines = Vec::with_capacity(sent.len());
+    for (k, line) in sent.into_iter().enumerate() {
+        let name = |field: &str| format!("{prefix}subtransactions[{k}].{field}");
+        sum = sum.saturating_add(line.amount);
+        let amount = fields.check(&name("amount"), amount(line.amount));
+        let category_id = line
+            .category_id
+            .as_deref()
+            .and_then(|t| fields.check(&name("category_id"), CategoryId::parse(t)));
+        let payee_id = line
+            .payee_id
+            .as_deref()
+            .and_then(|t| fields.check(&name("payee_id"), PayeeId::parse(t)));
+        check_text(fields, &name("memo"), line.memo.as_deref(), MAX_MEMO_CHARS);
+        if let Some(amount) = amount {
+            lines.push(Line {
+                k,
+                id: TransactionId::new(),
+                amount,
+                category_id,
+                payee_id,
+                memo: line.memo,
+            });
+        }
+    }
+    (lines, sum)
+}
+
+/// The 422 message of lines that do not add up to their transaction's amount.
+pub fn sum_mismatch(sum: i64, amount: i64) -> String {
+    let difference = amount.saturating_sub(sum);
+    format!("the lines sum to {sum}, not to the amount {amount} (a difference of {difference})")
+}
+
+/// Rejects `text` longer than `max_chars` characters.
+pub fn check_text(fields: &mut Fields, field: &str, text: Option<&str>, max_chars: usize) {
+    if text.is_some_and(|t| t.chars().count() > max_chars) {
+        fields.reject(field, &format!("must be at most {max_chars} characters"));
+    }
+}
+
+/// A statement's problems (`[{n, field, message}]`, `n` the transaction's place in the request) as
+/// field errors.
+pub fn problems_of(json: &str, prefix: &dyn Fn(usize) -> String) -> Result<Vec<FieldError>, ApiError> {
+    #[derive(Deserialize)]
+    struct Problem {
+        n: usize,
+        field: String,
+        message: String,
+    }
+    let problems: Vec<Problem> = serde_json::from_str(json)
+        .map_err(|e| ApiError::Internal(format!("problems did not decode: {e}")))?;
+    Ok(problems
+        .into_iter()
+        .map(|p| FieldError {
+            field: format!("{}{}", prefix(p.n), p.field),
+            message: p.message,
+        })
+        .collect())
+}
