@@ -20,6 +20,7 @@ pub mod invitations;
 pub mod me;
 pub mod migrate;
 pub mod months;
+pub mod openapi;
 pub mod payees;
 pub mod telemetry;
 pub mod transactions;
@@ -69,6 +70,8 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("transactions-get", transactions::get::ROUTE),
     ("transactions-update", transactions::update::ROUTE),
     ("transactions-delete", transactions::delete::ROUTE),
+    ("openapi", openapi::json::ROUTE),
+    ("docs", openapi::docs::ROUTE),
 ];
 
 /// Binaries that are not HTTP endpoints.

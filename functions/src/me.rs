@@ -8,10 +8,16 @@ use shared::http::{ApiError, Reply, Route, bearer};
 
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/me");
 
-#[derive(Debug, Serialize)]
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Who is signed in").answers::<Me>(200, "The signed-in user and their household.")
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Me)]
 struct Me {
     user_id: UserId,
     email: Email,

@@ -12,6 +12,7 @@ mod invitations;
 mod members;
 mod migrate;
 mod months;
+mod openapi;
 mod payees;
 mod resuming;
 mod schema;

@@ -25,6 +25,22 @@ enum Command {
     /// Rewrite what lists every endpoint from functions::ENDPOINTS: template.yaml's API functions,
     /// the cargo lambda watch router (Cargo.toml) and the [[bin]] entries (functions/Cargo.toml).
     Template,
+    /// Write openapi.json, the OpenAPI document generated from the endpoints.
+    Openapi,
+}
+
+/// Writes the OpenAPI document to openapi.json at the repository root.
+fn openapi() -> anyhow::Result<()> {
+    let path = harness::repository::root()?.join("openapi.json");
+    let generated = functions::openapi::pretty();
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed == generated {
+        println!("openapi.json is up to date");
+    } else {
+        std::fs::write(&path, generated)?;
+        println!("wrote openapi.json");
+    }
+    Ok(())
 }
 
 /// Regenerates what lists every endpoint (template.yaml's API functions, the local router, the
@@ -56,6 +72,7 @@ async fn main() -> std::process::ExitCode {
         Command::Dev(args) => dev::run(args).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::Schema(command) => schema::run(command).await,
         Command::Template => template().map(|()| std::process::ExitCode::SUCCESS),
+        Command::Openapi => openapi().map(|()| std::process::ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -15,17 +15,38 @@ use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::input::{amount, date};
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("POST", "/accounts");
 
-#[derive(Deserialize)]
+pub fn doc() -> Doc {
+    Doc::new(
+        ROUTE,
+        "Open an account, with its transfer payee and opening balance",
+    )
+    .body::<CreateBody>(json!({"name": "Checking", "kind": "checking", "opening_balance": 1_500_000}))
+    .answers::<Account>(201, "The account.")
+    .etag()
+    .problem(
+        409,
+        "An account of this name exists, or the household has as many accounts as it may.",
+    )
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewAccount)]
 struct CreateBody {
+    #[schema(value_type = shared::domain::Name)]
     name: String,
+    #[schema(value_type = shared::domain::AccountKind)]
     kind: String,
     on_budget: Option<bool>,
     note: Option<String>,
+    #[schema(value_type = Option<shared::domain::Milliunits>)]
     opening_balance: Option<i64>,
+    #[schema(value_type = Option<chrono::NaiveDate>)]
     opening_date: Option<String>,
 }
 

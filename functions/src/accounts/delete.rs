@@ -13,8 +13,19 @@ use shared::version::{self, Precondition};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/accounts/{account_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(
+        ROUTE,
+        "Delete an account that has no transactions (close it otherwise)",
+    )
+    .answers_nothing(204, "Deleted.")
+    .if_match()
+    .problem(409, "The account has transactions; close it instead.")
+}
 
 static DELETE: LazyLock<String> = LazyLock::new(|| {
     format!(

@@ -11,8 +11,15 @@ use super::{Account, BALANCES, COLUMNS};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/accounts/{account_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "One account, with its balances")
+        .answers::<super::Account>(200, "The account.")
+        .etag()
+}
 
 static FIND: LazyLock<String> = LazyLock::new(|| {
     format!(

@@ -12,8 +12,14 @@ use super::{Account, BALANCES, COLUMNS};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/accounts");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "The household's accounts, with their balances")
+        .answers::<Accounts>(200, "Every account, open and closed.")
+}
 
 /// The caller's stored role on every row; one row without an account when there are none.
 static LIST: LazyLock<String> = LazyLock::new(|| {
@@ -27,7 +33,7 @@ static LIST: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Accounts {
     accounts: Vec<Account>,
 }

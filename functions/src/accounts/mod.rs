@@ -67,7 +67,7 @@ pub const COLUMNS: &str = "a.id, a.name, a.kind, a.on_budget, \
     (extract(epoch FROM a.updated_at) * 1000000)::bigint";
 
 /// An account as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Account {
     pub id: AccountId,
     pub name: Name,

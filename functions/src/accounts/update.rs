@@ -15,13 +15,27 @@ use super::{Account, BALANCES, COLUMNS, TRANSFER_PREFIX, account_name, note, wri
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("PATCH", "/accounts/{account_id}");
 
-#[derive(Deserialize)]
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Rename, annotate, close or reopen an account")
+        .body::<UpdateBody>(json!({"closed": true}))
+        .answers::<Account>(200, "The account as it is now.")
+        .etag()
+        .if_match()
+        .problem(409, "An account of this name exists.")
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AccountChanges)]
 struct UpdateBody {
+    #[schema(value_type = Option<shared::domain::Name>)]
     name: Option<String>,
+    #[schema(value_type = Option<String>)]
     #[serde(default, deserialize_with = "crate::input::present")]
     note: Option<Option<String>>,
     on_budget: Option<bool>,

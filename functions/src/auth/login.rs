@@ -15,16 +15,31 @@ use shared::http::{ApiError, Fields, Reply, Route, json_body};
 use super::{NewRefreshToken, off_executor, session};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("POST", "/auth/login");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Sign in with email and password")
+        .public()
+        .body::<LoginBody>(json!({"email": "ada@example.com", "password": "correct horse battery"}))
+        .answers::<super::Session>(200, "Signed in.")
+        .problem(401, "The email or password is incorrect.")
+        .problem(
+            429,
+            "Too many failed attempts for this email; wait `Retry-After` seconds.",
+        )
+}
 
 /// Failures in a row that lock an account.
 pub const MAX_FAILED_LOGINS: i64 = 10;
 /// How long a locked account stays locked.
 pub const LOCK_SECONDS: i64 = 15 * 60;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Credentials)]
 struct LoginBody {
     email: String,
     password: String,

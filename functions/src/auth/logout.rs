@@ -8,8 +8,17 @@ use shared::http::{ApiError, Reply, Route};
 use super::presented_token;
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("POST", "/auth/logout");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Sign out: revoke every token of this session")
+        .public()
+        .body::<super::PresentedBody>(json!({"refresh_token": "…"}))
+        .answers_nothing(204, "Signed out (also when the token was already revoked).")
+}
 
 const REVOKE_FAMILY: &str = "\
 UPDATE refresh_tokens SET revoked_at = now()

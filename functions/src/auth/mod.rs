@@ -17,7 +17,7 @@ use shared::http::{ApiError, json_body};
 use aws_sdk_rdsdata::types::SqlParameter;
 
 /// What register, login and refresh answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Session {
     pub user_id: UserId,
     pub household_id: HouseholdId,
@@ -69,8 +69,9 @@ impl NewRefreshToken {
 }
 
 /// The body of refresh and logout.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RefreshTokenBody)]
 struct PresentedBody {
     refresh_token: String,
 }

@@ -14,8 +14,21 @@ use shared::http::{ApiError, Reply, Route};
 use super::{NewRefreshToken, presented_token, session};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("POST", "/auth/refresh");
+
+pub fn doc() -> Doc {
+    Doc::new(
+        ROUTE,
+        "Trade a refresh token for a new pair (the old one is spent)",
+    )
+    .public()
+    .body::<super::PresentedBody>(json!({"refresh_token": "…"}))
+    .answers::<super::Session>(200, "A new access token and refresh token.")
+    .problem(401, "The refresh token is invalid, expired or already used.")
+}
 
 /// Locks the presented token's row (`FOR UPDATE`, so two concurrent refreshes with one token
 /// cannot both rotate it: the second sees it revoked and counts as reuse), rotates it if it is

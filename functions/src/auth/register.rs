@@ -12,17 +12,37 @@ use shared::http::{ApiError, Fields, Reply, Route, json_body};
 use super::{NewRefreshToken, off_executor, session};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("POST", "/auth/register");
 
+pub fn doc() -> Doc {
+    Doc::new(
+        ROUTE,
+        "Register a user, in a new household or joining one by invitation",
+    )
+    .public()
+    .body::<RegisterBody>(
+        json!({"email": "ada@example.com", "password": "correct horse battery", "display_name": "Ada"}),
+    )
+    .answers::<super::Session>(201, "Registered and signed in.")
+    .problem(409, "An account with this email already exists.")
+}
+
 /// The request body as sent.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Registration)]
 struct RegisterBody {
+    #[schema(value_type = shared::domain::Email)]
     email: String,
     password: String,
+    #[schema(value_type = shared::domain::Name)]
     display_name: String,
+    #[schema(value_type = Option<shared::domain::Name>)]
     household_name: Option<String>,
+    #[schema(value_type = Option<shared::domain::CurrencyCode>)]
     currency_code: Option<String>,
     invitation_token: Option<String>,
 }

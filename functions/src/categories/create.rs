@@ -14,13 +14,31 @@ use super::{COLUMNS, MAX_CATEGORIES, category_reply, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("POST", "/categories");
 
-#[derive(Deserialize)]
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Add a category to a group")
+        .body::<CreateBody>(
+            json!({"category_group_id": "0193a5b2-7c4e-7d1a-9f00-3c5e8a2b4d61", "name": "Internet"}),
+        )
+        .answers::<super::Category>(201, "The category.")
+        .etag()
+        .problem(
+            409,
+            "The group has a category of this name, or the household has as many categories as it may.",
+        )
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewCategory)]
 struct CreateBody {
+    #[schema(value_type = shared::domain::CategoryGroupId)]
     category_group_id: String,
+    #[schema(value_type = shared::domain::Name)]
     name: String,
     sort_order: Option<i32>,
     note: Option<String>,

@@ -14,8 +14,15 @@ use shared::version::{self, Precondition};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/categories/{category_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Delete a category; its transactions become uncategorised")
+        .answers::<Deleted>(200, "Deleted, with what changed because of it.")
+        .if_match()
+}
 
 static DELETE: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -40,7 +47,8 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CategoryDeleted)]
 struct Deleted {
     /// Transactions that had the category and now have none.
     transactions_uncategorised: i64,

@@ -11,8 +11,15 @@ use super::{COLUMNS, category_reply};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/categories/{category_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "One category")
+        .answers::<super::Category>(200, "The category.")
+        .etag()
+}
 
 static FIND: LazyLock<String> = LazyLock::new(|| {
     format!(

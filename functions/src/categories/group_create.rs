@@ -13,12 +13,27 @@ use super::{GROUP_COLUMNS, MAX_GROUPS, group_reply, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("POST", "/category-groups");
 
-#[derive(Deserialize)]
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Add a category group")
+        .body::<CreateBody>(json!({"name": "Bills"}))
+        .answers::<super::Group>(201, "The group.")
+        .etag()
+        .problem(
+            409,
+            "A group of this name exists, or the household has as many groups as it may.",
+        )
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewCategoryGroup)]
 struct CreateBody {
+    #[schema(value_type = shared::domain::Name)]
     name: String,
     sort_order: Option<i32>,
 }

@@ -12,8 +12,16 @@ use shared::version::{self, Precondition};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/category-groups/{category_group_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Delete an empty category group")
+        .answers_nothing(204, "Deleted.")
+        .if_match()
+        .problem(409, "The group still has categories.")
+}
 
 static DELETE: LazyLock<String> = LazyLock::new(|| {
     format!(

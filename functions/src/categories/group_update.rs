@@ -14,12 +14,25 @@ use super::{GROUP_COLUMNS, group_reply, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("PATCH", "/category-groups/{category_group_id}");
 
-#[derive(Deserialize)]
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Rename, reorder or hide a category group")
+        .body::<UpdateBody>(json!({"hidden": true}))
+        .answers::<super::Group>(200, "The group as it is now.")
+        .etag()
+        .if_match()
+        .problem(409, "A group of this name exists.")
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CategoryGroupChanges)]
 struct UpdateBody {
+    #[schema(value_type = Option<shared::domain::Name>)]
     name: Option<String>,
     sort_order: Option<i32>,
     hidden: Option<bool>,

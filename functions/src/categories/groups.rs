@@ -12,8 +12,14 @@ use super::{COLUMNS, Category, GROUP_COLUMNS, Group};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/category-groups");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "The category groups, each with its categories")
+        .answers::<Groups>(200, "Every group and category, in their sort order.")
+}
 
 /// One row per category (or per group without one), in the order the API lists them.
 static LIST: LazyLock<String> = LazyLock::new(|| {
@@ -28,7 +34,8 @@ static LIST: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CategoryGroups)]
 struct Groups {
     category_groups: Vec<Group>,
 }

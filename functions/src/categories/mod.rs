@@ -27,7 +27,7 @@ pub const COLUMNS: &str = "c.id, c.category_group_id, c.name, c.sort_order, c.hi
     (extract(epoch FROM c.updated_at) * 1000000)::bigint, c.note";
 
 /// A category as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Category {
     pub id: CategoryId,
     pub category_group_id: CategoryGroupId,
@@ -62,7 +62,8 @@ pub const GROUP_COLUMNS: &str = "g.id, g.name, g.sort_order, g.hidden, \
     (extract(epoch FROM g.updated_at) * 1000000)::bigint";
 
 /// A category group as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = CategoryGroup)]
 pub struct Group {
     pub id: CategoryGroupId,
     pub name: Name,

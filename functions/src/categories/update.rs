@@ -16,16 +16,31 @@ use super::{COLUMNS, category_reply, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("PATCH", "/categories/{category_id}");
 
-#[derive(Deserialize)]
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Rename, move, reorder, hide or annotate a category")
+        .body::<UpdateBody>(json!({"name": "Broadband"}))
+        .answers::<super::Category>(200, "The category as it is now.")
+        .etag()
+        .if_match()
+        .problem(409, "The group has a category of this name.")
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CategoryChanges)]
 struct UpdateBody {
+    #[schema(value_type = Option<shared::domain::CategoryGroupId>)]
     category_group_id: Option<String>,
+    #[schema(value_type = Option<shared::domain::Name>)]
     name: Option<String>,
     sort_order: Option<i32>,
     hidden: Option<bool>,
+    #[schema(value_type = Option<String>)]
     #[serde(default, deserialize_with = "crate::input::present")]
     note: Option<Option<String>>,
 }

@@ -9,8 +9,15 @@ use shared::http::{ApiError, Reply, Route, bearer};
 use super::{COLUMNS, Household};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/household");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Your household and its members")
+        .answers::<super::Household>(200, "The household.")
+        .etag()
+}
 
 /// The household, only while the caller is still one of its members.
 static FIND: LazyLock<String> = LazyLock::new(|| {

@@ -16,8 +16,20 @@ use shared::version::{self, Precondition};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/household/members/{user_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Remove a member (owners), or leave the household yourself")
+        .answers_nothing(204, "Removed.")
+        .if_match()
+        .problem(403, "Only an owner may remove someone else.")
+        .problem(
+            409,
+            "The last owner cannot leave, and a member who recorded transactions stays.",
+        )
+}
 
 /// The caller's stored role, the target's, the number of owners (locked, as for role changes),
 /// whether the target recorded transactions, and whether the target went.

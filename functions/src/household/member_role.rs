@@ -16,17 +16,32 @@ use shared::version::{self, Precondition, Version};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("PATCH", "/household/members/{user_id}");
 
-#[derive(Deserialize)]
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Change a member's role (owners)")
+        .body::<RoleBody>(json!({"role": "owner"}))
+        .answers::<Member>(200, "The member with their new role.")
+        .etag()
+        .if_match()
+        .problem(403, "Only an owner of the household may do this.")
+        .problem(409, "The household would be left without an owner.")
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RoleChange)]
 struct RoleBody {
+    #[schema(value_type = shared::domain::Role)]
     role: String,
 }
 
 /// The member as the API shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = MemberWithRole)]
 struct Member {
     user_id: UserId,
     email: String,

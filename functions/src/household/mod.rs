@@ -43,7 +43,7 @@ pub(crate) static COLUMNS: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The household as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Household {
     pub id: HouseholdId,
     pub name: Name,
@@ -55,11 +55,13 @@ pub struct Household {
 }
 
 /// One member, as `members[]` shows them.
-#[derive(Debug, Serialize, serde::Deserialize)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Member {
+    #[schema(value_type = shared::domain::UserId)]
     pub user_id: String,
     pub email: String,
     pub display_name: String,
+    #[schema(value_type = shared::domain::Role)]
     pub role: String,
     pub joined_at: String,
 }

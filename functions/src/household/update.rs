@@ -15,13 +15,27 @@ use super::{COLUMNS, Household};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("PATCH", "/household");
 
-#[derive(Deserialize)]
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Rename the household or change its currency (owners)")
+        .body::<UpdateBody>(json!({"name": "The Lovelaces"}))
+        .answers::<Household>(200, "The household as it is now.")
+        .etag()
+        .if_match()
+        .problem(403, "Only an owner of the household may do this.")
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = HouseholdChanges)]
 struct UpdateBody {
+    #[schema(value_type = Option<shared::domain::Name>)]
     name: Option<String>,
+    #[schema(value_type = Option<shared::domain::CurrencyCode>)]
     currency_code: Option<String>,
 }
 

@@ -15,13 +15,32 @@ use super::{COLUMNS, Invitation, MAX_PENDING, OWNERS_ONLY, VALID_DAYS};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("POST", "/household/invitations");
 
-#[derive(Deserialize)]
+pub fn doc() -> Doc {
+    Doc::new(
+        ROUTE,
+        "Invite someone by email (owners); the token is shown only now",
+    )
+    .body::<InviteBody>(json!({"email": "bob@example.com", "role": "member"}))
+    .answers::<Invitation>(201, "The invitation, with its `invitation_token` to pass on.")
+    .problem(403, "Only an owner of the household may do this.")
+    .problem(
+        409,
+        "This person already has an account or an open invitation, or too many invitations are open.",
+    )
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewInvitation)]
 struct InviteBody {
+    #[schema(value_type = shared::domain::Email)]
     email: String,
+    #[schema(value_type = shared::domain::Role)]
     role: String,
 }
 

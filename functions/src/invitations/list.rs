@@ -12,8 +12,15 @@ use super::{COLUMNS, Invitation, OWNERS_ONLY};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/household/invitations");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Open invitations (owners)")
+        .answers::<Invitations>(200, "The invitations not yet used, revoked or expired.")
+        .problem(403, "Only an owner of the household may do this.")
+}
 
 /// The caller's stored role on every row (one row with no invitation when there are none, or
 /// when the caller is not an owner).
@@ -28,7 +35,7 @@ static LIST: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Invitations {
     invitations: Vec<Invitation>,
 }

@@ -22,7 +22,7 @@ pub const VALID_DAYS: i64 = 7;
 pub const MAX_PENDING: i64 = 100;
 
 /// An invitation as the API shows it (never with its token, but at creation).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Invitation {
     pub id: InvitationId,
     pub email: Email,

@@ -14,8 +14,16 @@ use super::OWNERS_ONLY;
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/household/invitations/{invitation_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Revoke an invitation (owners)")
+        .answers_nothing(204, "Revoked.")
+        .if_match()
+        .problem(403, "Only an owner of the household may do this.")
+}
 
 /// The caller's stored role, whether the invitation exists in the household, and whether it was
 /// deleted (not if the caller is no owner or `If-Match` failed).

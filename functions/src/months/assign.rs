@@ -16,8 +16,19 @@ use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::input::amount;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("PUT", "/months/{month}/categories/{category_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Assign money to a category in a month (future months too)")
+        .body::<AssignBody>(json!({"assigned": 60_000}))
+        .answers::<Assigned>(
+            200,
+            "The category's figures for the month, and the month's ready to assign.",
+        )
+}
 
 /// The assignments as they are once this write is done: the stored ones, with this category's
 /// month replaced.
@@ -46,13 +57,16 @@ static ASSIGN: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Assignment)]
 struct AssignBody {
+    #[schema(value_type = shared::domain::Milliunits)]
     assigned: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AssignedInMonth)]
 struct Assigned {
     month: Month,
     #[serde(flatten)]

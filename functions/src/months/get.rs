@@ -13,8 +13,21 @@ use super::{CATEGORY_COLUMNS, CATEGORY_JOINS, CategoryMonth, MONTH_SUMMARY, STOR
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/months/{month}");
+
+pub fn doc() -> Doc {
+    Doc::new(
+        ROUTE,
+        "A month's budget: ready to assign, and each category's assigned, activity and available",
+    )
+    .about(
+        "Available rolls over while positive; an overspent category starts the next month at \
+             zero and the overspending is taken from that month's ready to assign.",
+    )
+    .answers::<MonthBudget>(200, "The month.")
+}
 
 /// One row per category (ordered as the category list is), each with the month's summary.
 static MONTH: LazyLock<String> = LazyLock::new(|| {
@@ -39,7 +52,7 @@ pub fn statement() -> &'static str {
     &MONTH
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct MonthBudget {
     month: Month,
     income: Milliunits,

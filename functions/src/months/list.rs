@@ -13,8 +13,17 @@ use super::{STORED_ALLOCATIONS, figures};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/months");
+
+pub fn doc() -> Doc {
+    Doc::new(
+        ROUTE,
+        "Every month with transactions or assignments, with its totals",
+    )
+    .answers::<Months>(200, "The months, oldest first.")
+}
 
 /// The last month any data can fall in (dates end in 2199).
 const LAST_MONTH: &str = "2199-12";
@@ -42,7 +51,7 @@ static MONTHS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct MonthSummary {
     month: Month,
     income: Milliunits,
@@ -51,7 +60,7 @@ struct MonthSummary {
     ready_to_assign: Milliunits,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Months {
     months: Vec<MonthSummary>,
 }

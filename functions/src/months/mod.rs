@@ -109,7 +109,7 @@ pub const CATEGORY_JOINS: &str = "LEFT JOIN balances b ON b.category_id = c.id A
      LEFT JOIN carried ON carried.category_id = c.id";
 
 /// One category in one month.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CategoryMonth {
     pub category_id: CategoryId,
     pub category_group_id: CategoryGroupId,

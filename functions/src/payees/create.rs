@@ -12,8 +12,21 @@ use super::{COLUMNS, MAX_PAYEES, NameBody, Payee, parse_name, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("POST", "/payees");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Add a payee")
+        .body::<super::NameBody>(json!({"name": "Corner Shop"}))
+        .answers::<super::Payee>(201, "The payee.")
+        .etag()
+        .problem(
+            409,
+            "A payee of this name exists, or the household has as many payees as it may.",
+        )
+}
 
 static CREATE: LazyLock<String> = LazyLock::new(|| {
     format!(

@@ -14,8 +14,22 @@ use super::TRANSFER_PAYEE;
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/payees/{payee_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(
+        ROUTE,
+        "Delete a payee; its transactions keep their amounts and lose the payee",
+    )
+    .answers::<Deleted>(200, "Deleted, and how many transactions no longer name it.")
+    .if_match()
+    .problem(
+        409,
+        "This is an account's transfer payee; it goes with the account.",
+    )
+}
 
 static DELETE: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -37,7 +51,8 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PayeeDeleted)]
 struct Deleted {
     /// Transactions that named the payee and now name none.
     transactions_unlinked: i64,

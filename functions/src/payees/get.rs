@@ -11,8 +11,15 @@ use super::{COLUMNS, Payee};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/payees/{payee_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "One payee")
+        .answers::<super::Payee>(200, "The payee.")
+        .etag()
+}
 
 static FIND: LazyLock<String> = LazyLock::new(|| {
     format!(

@@ -12,8 +12,13 @@ use super::{COLUMNS, Payee};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/payees");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "The household's payees, transfer payees included").answers::<Payees>(200, "Every payee.")
+}
 
 static LIST: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -24,7 +29,7 @@ static LIST: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Payees {
     payees: Vec<Payee>,
 }

@@ -37,14 +37,16 @@ pub fn write_error(error: DbError) -> ApiError {
 }
 
 /// The body of a create or a rename: the payee's name, and nothing else.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PayeeName)]
 pub struct NameBody {
+    #[schema(value_type = shared::domain::Name)]
     pub name: String,
 }
 
 /// A payee as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Payee {
     pub id: PayeeId,
     pub name: Name,

@@ -13,8 +13,22 @@ use super::{COLUMNS, NameBody, Payee, TRANSFER_PAYEE, parse_name, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("PATCH", "/payees/{payee_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Rename a payee")
+        .body::<super::NameBody>(json!({"name": "The Corner Shop"}))
+        .answers::<super::Payee>(200, "The payee as it is now.")
+        .etag()
+        .if_match()
+        .problem(
+            409,
+            "A payee of this name exists, or this is an account's transfer payee (rename the account).",
+        )
+}
 
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!(

@@ -14,12 +14,17 @@ pub const MAX_MEMO_CHARS: usize = 500;
 pub const MAX_IMPORT_ID_CHARS: usize = 36;
 
 /// One split line as a request sends it.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewSubtransaction)]
 pub struct NewLine {
+    #[schema(value_type = shared::domain::Milliunits)]
     amount: i64,
+    #[schema(value_type = Option<shared::domain::CategoryId>)]
     category_id: Option<String>,
+    #[schema(value_type = Option<shared::domain::PayeeId>)]
     payee_id: Option<String>,
+    #[schema(max_length = 500)]
     memo: Option<String>,
 }
 

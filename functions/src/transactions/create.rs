@@ -23,9 +23,23 @@ use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::input::{self, amount};
+use crate::openapi::Doc;
 use crate::payees::MAX_PAYEES;
 
 pub const ROUTE: Route = Route::new("POST", "/transactions");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Record a transaction, or up to 500 at once")
+        .about(
+            "One transaction answers it; `{\"transactions\": [...]}` answers `{transactions, \
+             duplicate_import_ids}`, all or nothing apart from the skipped duplicates. A transfer \
+             (`transfer_account_id`) makes both legs; `subtransactions` make a split.",
+        )
+        .body_one_of::<NewTransaction, Bulk>(json!({"account_id": "0193a5b2-7c4e-7d1a-9f00-3c5e8a2b4d61", "date": "2026-11-20", "amount": -42_500, "payee_name": "Corner Shop"}))
+        .answers_one_of::<Transaction, Created>(201, "The transaction, or for a list what was stored and which import ids were skipped.")
+        .etag()
+        .problem(409, "The account already has a transaction with this `import_id`.")
+}
 
 pub const MAX_BULK: usize = 500;
 /// Bodies beyond this could never fit the Data API request that stores them.
@@ -36,25 +50,37 @@ const DATA_API_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 /// signature, the ARNs, parameter names and JSON punctuation (generously).
 const DATA_API_REQUEST_OVERHEAD: usize = 8 * 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewTransactions)]
 struct Bulk {
+    #[schema(min_items = 1, max_items = 500)]
     transactions: Vec<NewTransaction>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewTransaction {
+    #[schema(value_type = shared::domain::AccountId)]
     account_id: String,
+    #[schema(value_type = chrono::NaiveDate)]
     date: String,
+    #[schema(value_type = shared::domain::Milliunits)]
     amount: i64,
+    #[schema(value_type = Option<shared::domain::PayeeId>)]
     payee_id: Option<String>,
+    #[schema(value_type = Option<shared::domain::Name>)]
     payee_name: Option<String>,
+    #[schema(value_type = Option<shared::domain::CategoryId>)]
     category_id: Option<String>,
+    #[schema(max_length = 500)]
     memo: Option<String>,
+    #[schema(value_type = Option<shared::domain::Cleared>)]
     cleared: Option<String>,
     approved: Option<bool>,
+    #[schema(max_length = 36)]
     import_id: Option<String>,
+    #[schema(value_type = Option<shared::domain::AccountId>)]
     transfer_account_id: Option<String>,
     #[serde(default)]
     subtransactions: Vec<NewLine>,
@@ -205,7 +231,8 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CreatedTransactions)]
 struct Created {
     transactions: Vec<Transaction>,
     duplicate_import_ids: Vec<String>,

@@ -14,8 +14,18 @@ use shared::version::{self, BUMP, Precondition};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/transactions/{transaction_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(
+        ROUTE,
+        "Delete a transaction (with its split lines and its transfer's other leg)",
+    )
+    .answers_nothing(204, "Deleted; reading it shows `deleted: true`.")
+    .if_match()
+}
 
 static DELETE: LazyLock<String> = LazyLock::new(|| {
     format!(

@@ -13,8 +13,15 @@ use super::{COLUMNS, JOINS, Transaction};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/transactions/{transaction_id}");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "One transaction with its split lines (also a deleted one)")
+        .answers::<Transaction>(200, "The transaction.")
+        .etag()
+}
 
 static FIND: LazyLock<String> = LazyLock::new(|| {
     format!(

@@ -21,8 +21,47 @@ use super::{COLUMNS, JOINS, Transaction};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::openapi::Doc;
+use serde_json::json;
 
 pub const ROUTE: Route = Route::new("GET", "/transactions");
+
+pub fn doc() -> Doc {
+    let id = json!({"type": "string", "format": "uuid"});
+    let date = json!({"type": "string", "format": "date"});
+    Doc::new(ROUTE, "Transactions, newest first, a page at a time")
+        .about("Follow `next_cursor` (as `cursor`) until it is null; every transaction comes exactly once.")
+        .query("account_id", "Only this account's.", id.clone())
+        .query(
+            "category_id",
+            "Only this category's (a split through its lines).",
+            id.clone(),
+        )
+        .query("payee_id", "Only this payee's.", id)
+        .query("since", "Only from this date on.", date.clone())
+        .query("until", "Only up to this date.", date)
+        .query(
+            "cleared",
+            "Only in this cleared state.",
+            crate::openapi::doc::inline::<Cleared>(),
+        )
+        .query(
+            "include_deleted",
+            "Also the deleted ones (`deleted: true`), for sync.",
+            json!({"type": "boolean"}),
+        )
+        .query(
+            "limit",
+            "At most this many (default 100).",
+            json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+        )
+        .query(
+            "cursor",
+            "The `next_cursor` of the page before.",
+            json!({"type": "string"}),
+        )
+        .answers::<Page>(200, "A page; it may stop early to stay under 1 MiB.")
+}
 
 pub const DEFAULT_LIMIT: i64 = 100;
 /// A page of this many transactions, every memo at its 500 characters, stays under the Data API's
@@ -65,7 +104,8 @@ static PAGE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TransactionPage)]
 struct Page {
     transactions: Vec<Transaction>,
     next_cursor: Option<String>,

@@ -34,7 +34,7 @@ pub const JOINS: &str = "LEFT JOIN payees p ON p.id = t.payee_id \
      LEFT JOIN transactions other ON other.id = t.transfer_transaction_id";
 
 /// One line of a split.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Subtransaction {
     pub id: TransactionId,
     pub amount: Milliunits,
@@ -44,7 +44,7 @@ pub struct Subtransaction {
 }
 
 /// A transaction as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Transaction {
     pub id: TransactionId,
     pub account_id: AccountId,

@@ -26,27 +26,55 @@ use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::input::{self, amount, present};
+use crate::openapi::Doc;
 use crate::payees::MAX_PAYEES;
 
 pub const ROUTE: Route = Route::new("PATCH", "/transactions/{transaction_id}");
 
-#[derive(Deserialize)]
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Change any field of a transaction")
+        .about(
+            "`null` clears payee, category, memo or import id; `subtransactions` replaces every \
+             line (`[]` un-splits). A transfer's other leg follows its amount, date and account.",
+        )
+        .body::<Patch>(json!({"amount": -45_000, "memo": "corrected"}))
+        .answers::<Transaction>(200, "The transaction as it is now.")
+        .etag()
+        .if_match()
+        .problem(
+            409,
+            "The account already has a transaction with this `import_id`.",
+        )
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TransactionChanges)]
 struct Patch {
+    #[schema(value_type = Option<shared::domain::AccountId>)]
     account_id: Option<String>,
+    #[schema(value_type = Option<chrono::NaiveDate>)]
     date: Option<String>,
+    #[schema(value_type = Option<shared::domain::Milliunits>)]
     amount: Option<i64>,
+    #[schema(value_type = Option<shared::domain::PayeeId>)]
     #[serde(default, deserialize_with = "present")]
     payee_id: Option<Option<String>>,
+    #[schema(value_type = Option<shared::domain::Name>)]
     payee_name: Option<String>,
+    #[schema(value_type = Option<shared::domain::CategoryId>)]
     #[serde(default, deserialize_with = "present")]
     category_id: Option<Option<String>>,
+    #[schema(value_type = Option<String>)]
     #[serde(default, deserialize_with = "present")]
     memo: Option<Option<String>>,
+    #[schema(value_type = Option<shared::domain::Cleared>)]
     cleared: Option<String>,
     approved: Option<bool>,
+    #[schema(value_type = Option<String>)]
     #[serde(default, deserialize_with = "present")]
     import_id: Option<Option<String>>,
+    #[schema(value_type = Option<shared::domain::AccountId>)]
     #[serde(default, deserialize_with = "present")]
     transfer_account_id: Option<Option<String>>,
     subtransactions: Option<Vec<NewLine>>,

@@ -8,6 +8,7 @@
 mod enums;
 mod ids;
 mod money;
+mod openapi;
 mod text;
 mod time;
 

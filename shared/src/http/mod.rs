@@ -22,11 +22,32 @@ pub use route::{Route, query_flag};
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// One invalid field of a request, for 422 answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// The field's JSON path, e.g. `email` or `lines[2].amount`.
     pub field: String,
     pub message: String,
+}
+
+/// An RFC 9457 problem document: how every error answers (`application/problem+json`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// What kind of problem, as a URI reference, e.g. `/problems/validation`.
+    #[serde(rename = "type")]
+    #[schema(examples("/problems/validation"))]
+    pub kind: String,
+    /// The status code's reason phrase.
+    #[schema(examples("Unprocessable Entity"))]
+    pub title: String,
+    /// The HTTP status code.
+    #[schema(examples(422))]
+    pub status: u16,
+    /// What went wrong and what to do, for a person.
+    #[schema(examples("Some fields are invalid."))]
+    pub detail: String,
+    /// With 422 only: every invalid field and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
 }
 
 /// Everything a handler can fail with.
@@ -130,19 +151,18 @@ impl ApiError {
                 None,
             ),
         };
-        let mut problem = serde_json::json!({
-            "type": format!("/problems/{kind}"),
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": detail,
-        });
-        if let Some(errors) = errors {
-            problem["errors"] = serde_json::json!(errors);
-        }
+        let problem = Problem {
+            kind: format!("/problems/{kind}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let body = serde_json::to_string(&problem).unwrap_or_default();
         let mut response = Response::builder()
             .status(status)
             .header(header::CONTENT_TYPE, "application/problem+json")
-            .body(Body::Text(problem.to_string()))
+            .body(Body::Text(body))
             .unwrap_or_default();
         let retry_after = match self {
             Self::TooManyRequests { retry_after_seconds } => Some(retry_after_seconds),
@@ -383,6 +403,8 @@ pub struct Reply {
     pub body: Option<serde_json::Value>,
     /// The resource's version, sent as `ETag`.
     pub etag: Option<String>,
+    /// A body that is not built from a value: its content type and text (a page, a document).
+    pub text: Option<(&'static str, String)>,
 }
 
 impl Reply {
@@ -391,6 +413,7 @@ impl Reply {
             status: StatusCode::OK,
             body: Some(serde_json::to_value(body).unwrap_or_default()),
             etag: None,
+            text: None,
         }
     }
 
@@ -405,6 +428,7 @@ impl Reply {
             status: StatusCode::CREATED,
             body: Some(serde_json::to_value(body).unwrap_or_default()),
             etag: None,
+            text: None,
         }
     }
 
@@ -413,6 +437,17 @@ impl Reply {
             status: StatusCode::NO_CONTENT,
             body: None,
             etag: None,
+            text: None,
+        }
+    }
+
+    /// 200 with `text` as it is, of `content_type`.
+    pub fn text(content_type: &'static str, text: String) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: None,
+            etag: None,
+            text: Some((content_type, text)),
         }
     }
 
@@ -421,11 +456,14 @@ impl Reply {
         if let Some(etag) = &self.etag {
             builder = builder.header(header::ETAG, etag);
         }
-        match self.body {
-            Some(body) => builder
+        match (self.body, self.text) {
+            (Some(body), _) => builder
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::Text(body.to_string())),
-            None => builder.body(Body::Empty),
+            (None, Some((content_type, text))) => builder
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::Text(text)),
+            (None, None) => builder.body(Body::Empty),
         }
         .unwrap_or_default()
     }
