@@ -82,3 +82,64 @@ async fn the_document_and_its_page_are_public_and_need_no_database() {
     assert!(html.contains("integrity=\"sha384-"));
     assert_eq!(app.calls(), 0);
 }
+
+// What the fuzzer found, kept found.
+
+#[tokio::test]
+async fn a_nul_character_in_any_text_is_a_422_naming_the_field() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let refused = app
+        .send_json(
+            functions::payees::create::respond,
+            "POST",
+            "/payees",
+            &ada,
+            &serde_json::json!({"name": "Corner\u{0}Shop"}),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert_eq!(refused.invalid_fields(), ["name"]);
+    let checking = app
+        .create_account(&ada, &serde_json::json!({"name": "Checking", "kind": "checking"}))
+        .await;
+    let bulk = serde_json::json!({"transactions": [
+        {"account_id": checking.body["id"], "date": "2026-11-01", "amount": -1},
+        {"account_id": checking.body["id"], "date": "2026-11-01", "amount": -1, "memo": "a\u{0}b"},
+    ]});
+    let refused = app
+        .send_json(
+            functions::transactions::create::respond,
+            "POST",
+            "/transactions",
+            &ada,
+            &bulk,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert_eq!(refused.invalid_fields(), ["transactions[1].memo"]);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_utf8_is_a_400_as_api_gateway_delivers_it() {
+    use base64::Engine;
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let token = format!("Bearer {}", harness::app::access_token(&ada));
+    let mut binary = event(
+        "POST",
+        "/payees",
+        &[("content-type", "application/json"), ("authorization", &token)],
+        None,
+    );
+    // API Gateway passes bytes that are not UTF-8 base64-encoded.
+    binary["body"] = base64::engine::general_purpose::STANDARD
+        .encode(b"\xff\xfe{\"name\"")
+        .into();
+    binary["isBase64Encoded"] = true.into();
+    let refused = app
+        .send(functions::payees::create::respond, request(&binary))
+        .await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert_eq!(refused.header("content-type"), Some("application/problem+json"));
+}

@@ -304,7 +304,37 @@ pub fn json_body_within<T: DeserializeOwned>(request: &Request, limit: usize) ->
     }
     // Syntax first (400), then shape (422): a body can be both, and syntax is the client's first fault.
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    if let Some(field) = text_with_nul(&value, String::new()) {
+        // PostgreSQL text cannot hold U+0000; refused here, it would otherwise fail the statement.
+        return Err(ApiError::invalid(
+            &field,
+            "must not contain the NUL character (\\u0000)",
+        ));
+    }
     from_json_value(value)
+}
+
+/// The path (`a.b[2].c`, as 422s name fields) of the first string in `value` that holds U+0000.
+fn text_with_nul(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if text.contains('\0') => {
+            Some(if path.is_empty() { ".".to_owned() } else { path })
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| text_with_nul(item, format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(name, item)| {
+            let field = if path.is_empty() {
+                name.clone()
+            } else {
+                format!("{path}.{name}")
+            };
+            text_with_nul(item, field)
+        }),
+        _ => None,
+    }
 }
 
 /// The shape step of [`json_body`] on its own, for a handler that looked at the parsed body first
