@@ -240,17 +240,7 @@ async fn invalid_foreign_and_closed_references_are_refused_and_nothing_is_stored
     let ada = app.register("ada@example.com").await;
     let bob = app.register("bob@example.com").await;
     let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
-    let old = account(&app, &ada, json!({"name": "Old", "kind": "checking"})).await;
-    let closed = app
-        .send_json(
-            functions::accounts::update::respond,
-            "PATCH",
-            &format!("/accounts/{old}"),
-            &ada,
-            &json!({"closed": true}),
-        )
-        .await;
-    assert_eq!(closed.status, 200);
+    let old = app.closed_account(&ada, "Old").await;
     let bobs_account = account(&app, &bob, json!({"name": "Checking", "kind": "checking"})).await;
     let bobs_category = first_category(&app, &bob).await;
     let payees_before = count(&app, "payees").await;

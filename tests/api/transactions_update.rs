@@ -549,17 +549,7 @@ async fn foreign_unknown_and_malformed_ids_are_refused_alike_and_change_nothing(
     let ada = app.register("ada@example.com").await;
     let bob = app.register("bob@example.com").await;
     let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
-    let old = account(&app, &ada, json!({"name": "Old", "kind": "cash"})).await;
-    let closed = app
-        .send_json(
-            functions::accounts::update::respond,
-            "PATCH",
-            &format!("/accounts/{old}"),
-            &ada,
-            &json!({"closed": true}),
-        )
-        .await;
-    assert_eq!(closed.status, 200);
+    let old = app.closed_account(&ada, "Old").await;
     let bobs_account = account(&app, &bob, json!({"name": "Checking", "kind": "checking"})).await;
     let bobs_category = categories(&app, &bob, 1).await.remove(0);
     let bobs_payee = app

@@ -185,6 +185,25 @@ impl TestApp {
         self.send(respond, request).await
     }
 
+    /// A new account of `session`'s household, closed at once; answers its id.
+    pub async fn closed_account(&self, session: &Value, name: &str) -> String {
+        let created = self
+            .create_account(session, &json!({"name": name, "kind": "cash"}))
+            .await;
+        let id = created.body["id"].as_str().expect("an account id").to_owned();
+        let closed = self
+            .send_json(
+                functions::accounts::update::respond,
+                "PATCH",
+                &format!("/accounts/{id}"),
+                session,
+                &json!({"closed": true}),
+            )
+            .await;
+        assert_eq!(closed.status, 200, "{:?}", closed.body);
+        id
+    }
+
     /// `POST /accounts` as `session`; asserts it was created.
     pub async fn create_account(&self, session: &Value, body: &Value) -> TestResponse {
         let response = self

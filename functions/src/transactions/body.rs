@@ -39,6 +39,23 @@ pub struct Line {
     pub memo: Option<String>,
 }
 
+/// The CTE `accts` of a write's statement: the household's accounts among `ids` (a subquery),
+/// whether each is on budget and closed, and its transfer payee (id and name).
+pub fn accounts_cte(ids: &str) -> String {
+    format!(
+        "accts AS ( \
+           SELECT a.id, a.on_budget, a.closed_at IS NOT NULL AS closed, p.id AS transfer_payee, \
+                  p.name AS transfer_payee_name \
+           FROM accounts a LEFT JOIN payees p ON p.household_id = a.household_id AND p.transfer_account_id = a.id \
+           WHERE a.household_id = :household_id AND a.id IN ({ids}))"
+    )
+}
+
+/// The CTE `cats`: the household's categories among `ids` (a subquery).
+pub fn categories_cte(ids: &str) -> String {
+    format!("cats AS (SELECT id FROM categories WHERE household_id = :household_id AND id IN ({ids}))")
+}
+
 /// Checks a split's lines, named `{prefix}subtransactions[k]`; answers the valid ones and the sum
 /// of all the amounts sent. An empty list is left to the caller.
 pub fn split_lines(prefix: &str, sent: Vec<NewLine>, fields: &mut Fields) -> (Vec<Line>, i64) {

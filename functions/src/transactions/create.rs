@@ -16,7 +16,8 @@ use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, Name, PayeeId, 
 use shared::http::{ApiError, Fields, Reply, Route, bearer, from_json_value, json_body_within};
 
 use super::body::{
-    Line, MAX_IMPORT_ID_CHARS, MAX_MEMO_CHARS, NewLine, check_text, problems_of, split_lines, sum_mismatch,
+    Line, MAX_IMPORT_ID_CHARS, MAX_MEMO_CHARS, NewLine, accounts_cte, categories_cte, check_text,
+    problems_of, split_lines, sum_mismatch,
 };
 use super::{Subtransaction, Transaction};
 use crate::access::{self, ME};
@@ -126,15 +127,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
          resolved AS ( \
            SELECT i.*, COALESCE(i.transfer_account_id, g.transfer_account_id) AS target_id \
            FROM items i LEFT JOIN given_payees g ON g.id = i.payee_id), \
-         accts AS ( \
-           SELECT a.id, a.on_budget, a.closed_at IS NOT NULL AS closed, p.id AS transfer_payee, \
-                  p.name AS transfer_payee_name \
-           FROM accounts a LEFT JOIN payees p ON p.household_id = a.household_id AND p.transfer_account_id = a.id \
-           WHERE a.household_id = :household_id \
-             AND a.id IN (SELECT account_id FROM items UNION SELECT target_id FROM resolved)), \
-         cats AS ( \
-           SELECT id FROM categories WHERE household_id = :household_id \
-             AND id IN (SELECT category_id FROM items UNION SELECT category_id FROM line_items)), \
+         {accts}, {cats}, \
          dupes AS ( \
            SELECT i.n FROM items i WHERE i.import_id IS NOT NULL AND ( \
              EXISTS (SELECT 1 FROM transactions t WHERE t.household_id = :household_id \
@@ -227,7 +220,9 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
          LEFT JOIN main m ON m.id = r.id \
          LEFT JOIN accts tgt ON tgt.id = r.target_id \
          LEFT JOIN given_payees g ON g.id = r.payee_id \
-         ORDER BY r.n"
+         ORDER BY r.n",
+        accts = accounts_cte("SELECT account_id FROM items UNION SELECT target_id FROM resolved"),
+        cats = categories_cte("SELECT category_id FROM items UNION SELECT category_id FROM line_items"),
     )
 });
 

@@ -21,7 +21,10 @@ use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use shared::version::{self, BUMP, Precondition};
 
 use super::Transaction;
-use super::body::{Line, MAX_IMPORT_ID_CHARS, MAX_MEMO_CHARS, NewLine, check_text, problems_of, split_lines};
+use super::body::{
+    Line, MAX_IMPORT_ID_CHARS, MAX_MEMO_CHARS, NewLine, accounts_cte, categories_cte, check_text,
+    problems_of, split_lines,
+};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
@@ -163,15 +166,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
              CASE WHEN {lines_sent} THEN (SELECT sum(amount) FROM lines_sent) \
                   ELSE (SELECT sum(amount) FROM live_lines) END AS line_sum \
            FROM t CROSS JOIN c LEFT JOIN given_payees g ON g.id = (c.j ->> 'payee_id')::uuid), \
-         accts AS ( \
-           SELECT a.id, a.on_budget, a.closed_at IS NOT NULL AS closed, p.id AS transfer_payee, \
-                  p.name AS transfer_payee_name \
-           FROM accounts a LEFT JOIN payees p ON p.household_id = a.household_id AND p.transfer_account_id = a.id \
-           WHERE a.household_id = :household_id \
-             AND a.id IN (SELECT account_id FROM n UNION SELECT target_id FROM n)), \
-         cats AS ( \
-           SELECT id FROM categories WHERE household_id = :household_id \
-             AND id IN (SELECT category_id FROM n UNION SELECT category_id FROM lines_sent)), \
+         {accts}, {cats}, \
          named AS ( \
            SELECT id, name FROM payees WHERE household_id = :household_id \
              AND name = (SELECT j ->> 'payee_name' FROM c)), \
@@ -304,6 +299,8 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
          LEFT JOIN payees p ON p.household_id = :household_id AND p.id = m.payee_id",
         matches = version::matches("t"),
         version_x = version::version("x"),
+        accts = accounts_cte("SELECT account_id FROM n UNION SELECT target_id FROM n"),
+        cats = categories_cte("SELECT category_id FROM n UNION SELECT category_id FROM lines_sent"),
         transfer_sent = sent("transfer_account_id"),
         payee_id_sent = sent("payee_id"),
         payee_name_sent = sent("payee_name"),

@@ -357,5 +357,11 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
     let mut bulk = measure(setup, "transactions-create", 1.0, (n / 20).max(5), bulk, |_| {}).await?;
     bulk.route = "POST /transactions (500 in one request)".to_owned();
     results.push(bulk);
+
+    // The API's own documentation: no Data API call.
+    let document = owner.event("GET", "/openapi.json", None);
+    results.push(measure(setup, "openapi", 0.0, n, |_, _| document.clone(), |_| {}).await?);
+    let page = owner.event("GET", "/docs", None);
+    results.push(measure(setup, "docs", 0.0, n, |_, _| page.clone(), |_| {}).await?);
     Ok(results)
 }
