@@ -17,17 +17,28 @@ use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, PayeeId, Transa
 use shared::http::ApiError;
 use shared::version::Version;
 
+/// A split's lines `l` as the JSON array [`Subtransaction`] reads, oldest first. A macro, so that
+/// [`COLUMNS`] can stay a constant built from it.
+macro_rules! lines_json {
+    () => {
+        "COALESCE(json_agg(json_build_object('id', l.id, 'amount', l.amount, \
+         'category_id', l.category_id, 'payee_id', l.payee_id, 'memo', l.memo) ORDER BY l.id), '[]')"
+    };
+}
+pub(crate) use lines_json;
+
 /// The columns of [`Transaction::from_row`] for transaction `t`, with `p` its payee (LEFT JOIN
 /// payees) and `other` its transfer's other leg (LEFT JOIN transactions). A split's lines are those
 /// deleted with it: the live lines of a live split, and for a tombstone the lines its deletion deleted
 /// (one statement, one `now()`), not those an earlier edit replaced.
-pub const COLUMNS: &str = "t.id, t.account_id, t.date, t.amount, t.payee_id, p.name, t.category_id, \
+pub const COLUMNS: &str = concat!(
+    "t.id, t.account_id, t.date, t.amount, t.payee_id, p.name, t.category_id, \
      t.memo, t.cleared, t.approved, t.import_id, t.transfer_transaction_id, other.account_id, \
-     t.deleted_at IS NOT NULL, (extract(epoch FROM t.updated_at) * 1000000)::bigint, \
-     (SELECT COALESCE(json_agg(json_build_object('id', l.id, 'amount', l.amount, \
-        'category_id', l.category_id, 'payee_id', l.payee_id, 'memo', l.memo) ORDER BY l.id), '[]')::text \
-      FROM transactions l WHERE l.household_id = t.household_id AND l.parent_id = t.id \
-        AND l.deleted_at IS NOT DISTINCT FROM t.deleted_at)";
+     t.deleted_at IS NOT NULL, (extract(epoch FROM t.updated_at) * 1000000)::bigint, (SELECT ",
+    lines_json!(),
+    "::text FROM transactions l WHERE l.household_id = t.household_id AND l.parent_id = t.id \
+        AND l.deleted_at IS NOT DISTINCT FROM t.deleted_at)"
+);
 
 /// Joins a transaction `t` to what [`COLUMNS`] reads besides it.
 pub const JOINS: &str = "LEFT JOIN payees p ON p.id = t.payee_id \

@@ -20,11 +20,11 @@ use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, Name, PayeeId, 
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use shared::version::{self, BUMP, Precondition};
 
-use super::Transaction;
 use super::body::{
     Line, MAX_IMPORT_ID_CHARS, MAX_MEMO_CHARS, NewLine, accounts_cte, categories_cte, check_text,
     problems_of, split_lines,
 };
+use super::{Transaction, lines_json};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
@@ -122,10 +122,15 @@ fn sent(key: &str) -> String {
     format!("(j -> '{key}') IS NOT NULL")
 }
 
-/// The lines of split `parent` that are not deleted, as [`super::COLUMNS`] shows them.
-const LIVE_LINES: &str = "SELECT COALESCE(json_agg(json_build_object('id', l.id, 'amount', l.amount, \
-       'category_id', l.category_id, 'payee_id', l.payee_id, 'memo', l.memo) ORDER BY l.id), '[]') \
-     FROM transactions l WHERE l.household_id = :household_id AND l.parent_id = f.id AND l.deleted_at IS NULL";
+/// The lines of split `f` that are not deleted, as [`super::COLUMNS`] shows them.
+const LIVE_LINES: &str = concat!(
+    "SELECT ",
+    lines_json!(),
+    " FROM transactions l WHERE l.household_id = :household_id AND l.parent_id = f.id AND l.deleted_at IS NULL"
+);
+
+/// The lines this edit wrote, shown the same way.
+const NEW_LINES: &str = concat!("SELECT ", lines_json!(), " FROM lines_new l");
 
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -290,10 +295,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            m.category_id, m.memo, m.cleared, m.approved, m.import_id, m.transfer_transaction_id, \
            f.target_id, false, m.version, \
            (CASE WHEN f.replace_lines \
-                 THEN (SELECT COALESCE(json_agg(json_build_object('id', id, 'amount', amount, \
-                         'category_id', category_id, 'payee_id', payee_id, 'memo', memo) ORDER BY id), '[]') \
-                       FROM lines_new) \
-                 ELSE ({LIVE_LINES}) END)::text \
+                 THEN ({NEW_LINES}) ELSE ({LIVE_LINES}) END)::text \
          FROM (SELECT 1) AS one LEFT JOIN main m ON true LEFT JOIN f ON f.id = m.id \
          LEFT JOIN accts tgt ON tgt.id = f.target_id \
          LEFT JOIN payees p ON p.household_id = :household_id AND p.id = m.payee_id",
