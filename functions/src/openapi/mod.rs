@@ -139,19 +139,17 @@ pub fn pretty() -> String {
 /// so a client, or a stateful fuzzer, can follow a created resource to reading, changing and
 /// deleting it.
 fn link_created_resources(paths: &mut Map<String, Value>) {
-    let item_paths: Vec<(String, String)> = paths
+    // (collection, item path, the item's parameter), e.g. ("/accounts", "/accounts/{account_id}", "account_id").
+    let item_paths: Vec<(String, String, String)> = paths
         .keys()
         .filter_map(|path| {
             let (collection, last) = path.rsplit_once('/')?;
             let parameter = last.strip_prefix('{')?.strip_suffix('}')?;
-            Some((collection.to_owned(), format!("{path}|{parameter}")))
+            Some((collection.to_owned(), path.clone(), parameter.to_owned()))
         })
         .collect();
-    for (collection, item) in item_paths {
-        let Some((item_path, parameter)) = item.split_once('|') else {
-            continue;
-        };
-        let targets: Vec<String> = paths[item_path]
+    for (collection, item_path, parameter) in item_paths {
+        let targets: Vec<String> = paths[&item_path]
             .as_object()
             .map(|ops| {
                 ops.values()
@@ -171,7 +169,7 @@ fn link_created_resources(paths: &mut Map<String, Value>) {
             .map(|operation_id| {
                 let link = json!({
                     "operationId": operation_id,
-                    "parameters": { parameter: "$response.body#/id" },
+                    "parameters": { parameter.as_str(): "$response.body#/id" },
                 });
                 (operation_id, link)
             })
