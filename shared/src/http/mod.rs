@@ -430,20 +430,27 @@ pub fn require_role(claims: &Claims, role: Role) -> Result<(), ApiError> {
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
-    pub body: Option<serde_json::Value>,
+    pub body: Content,
     /// The resource's version, sent as `ETag`.
     pub etag: Option<String>,
-    /// A body that is not built from a value: its content type and text (a page, a document).
-    pub text: Option<(&'static str, String)>,
+}
+
+/// What a successful answer carries.
+#[derive(Debug)]
+pub enum Content {
+    None,
+    /// A value, sent as `application/json`.
+    Json(serde_json::Value),
+    /// Text of its own content type (a page, a document), sent as it is.
+    Text(&'static str, String),
 }
 
 impl Reply {
     pub fn ok(body: &impl Serialize) -> Self {
         Self {
             status: StatusCode::OK,
-            body: Some(serde_json::to_value(body).unwrap_or_default()),
+            body: Content::Json(serde_json::to_value(body).unwrap_or_default()),
             etag: None,
-            text: None,
         }
     }
 
@@ -456,18 +463,16 @@ impl Reply {
     pub fn created(body: &impl Serialize) -> Self {
         Self {
             status: StatusCode::CREATED,
-            body: Some(serde_json::to_value(body).unwrap_or_default()),
+            body: Content::Json(serde_json::to_value(body).unwrap_or_default()),
             etag: None,
-            text: None,
         }
     }
 
     pub fn no_content() -> Self {
         Self {
             status: StatusCode::NO_CONTENT,
-            body: None,
+            body: Content::None,
             etag: None,
-            text: None,
         }
     }
 
@@ -475,9 +480,8 @@ impl Reply {
     pub fn text(content_type: &'static str, text: String) -> Self {
         Self {
             status: StatusCode::OK,
-            body: None,
+            body: Content::Text(content_type, text),
             etag: None,
-            text: Some((content_type, text)),
         }
     }
 
@@ -486,14 +490,14 @@ impl Reply {
         if let Some(etag) = &self.etag {
             builder = builder.header(header::ETAG, etag);
         }
-        match (self.body, self.text) {
-            (Some(body), _) => builder
+        match self.body {
+            Content::Json(body) => builder
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::Text(body.to_string())),
-            (None, Some((content_type, text))) => builder
+            Content::Text(content_type, text) => builder
                 .header(header::CONTENT_TYPE, content_type)
                 .body(Body::Text(text)),
-            (None, None) => builder.body(Body::Empty),
+            Content::None => builder.body(Body::Empty),
         }
         .unwrap_or_default()
     }
