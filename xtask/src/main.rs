@@ -33,7 +33,12 @@ enum Command {
 fn openapi() -> anyhow::Result<()> {
     let path = harness::repository::root()?.join("openapi.json");
     let generated = functions::openapi::pretty();
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    // A first run has no file yet; any other failure to read it is an error, not "differs".
+    let committed = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => return Err(error.into()),
+    };
     if committed == generated {
         println!("openapi.json is up to date");
     } else {
