@@ -30,15 +30,14 @@ async fn update(
     body: &Value,
     if_match: Option<&str>,
 ) -> harness::TestResponse {
-    let request = json_request(
-        "PATCH",
-        &format!("/accounts/{id}"),
-        body,
-        Some(access_token(caller)),
-    );
-    app.send(
+    let path = format!("/accounts/{id}");
+    app.send_json_if_match(
         functions::accounts::update::respond,
-        with_if_match(request, if_match),
+        "PATCH",
+        &path,
+        caller,
+        body,
+        if_match,
     )
     .await
 }

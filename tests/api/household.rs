@@ -2,7 +2,7 @@
 //! changes checked against the stored role, and `If-Match`.
 
 use harness::TestApp;
-use harness::app::{access_token, bearer_request, json_request, with_if_match};
+use harness::app::bearer_request;
 use serde_json::{Value, json};
 
 async fn get(app: &TestApp, session: &Value) -> harness::TestResponse {
@@ -16,10 +16,13 @@ async fn patch(
     body: &Value,
     if_match: Option<&str>,
 ) -> harness::TestResponse {
-    let request = json_request("PATCH", "/household", body, Some(access_token(session)));
-    app.send(
+    app.send_json_if_match(
         functions::household::update::respond,
-        with_if_match(request, if_match),
+        "PATCH",
+        "/household",
+        session,
+        body,
+        if_match,
     )
     .await
 }

@@ -3,7 +3,7 @@
 //! keeps the list inside the Data API's response limit.
 
 use harness::TestApp;
-use harness::app::{access_token, bearer_request, json_request, with_if_match};
+use harness::app::{access_token, bearer_request, json_request};
 use serde_json::{Value, json};
 use shared::db::param;
 
@@ -38,15 +38,14 @@ async fn rename(
     if_match: Option<&str>,
 ) -> harness::TestResponse {
     let path = format!("/payees/{id}");
-    let request = json_request(
+    let body = json!({ "name": name });
+    app.send_json_if_match(
+        functions::payees::update::respond,
         "PATCH",
         &path,
-        &json!({ "name": name }),
-        Some(access_token(caller)),
-    );
-    app.send(
-        functions::payees::update::respond,
-        with_if_match(request, if_match),
+        caller,
+        &body,
+        if_match,
     )
     .await
 }

@@ -4,7 +4,7 @@
 //! path and the body, closed accounts, lines that do not add up) leaving the database as it was.
 
 use harness::TestApp;
-use harness::app::{access_token, bearer_request, json_request, with_if_match};
+use harness::app::{access_token, bearer_request, json_request};
 use serde_json::{Value, json};
 use shared::db::param;
 use shared::domain::TransactionId;
@@ -23,15 +23,14 @@ async fn patch(
     body: &Value,
     if_match: Option<&str>,
 ) -> harness::TestResponse {
-    let request = json_request(
-        "PATCH",
-        &format!("/transactions/{id}"),
-        body,
-        Some(access_token(session)),
-    );
-    app.send(
+    let path = format!("/transactions/{id}");
+    app.send_json_if_match(
         functions::transactions::update::respond,
-        with_if_match(request, if_match),
+        "PATCH",
+        &path,
+        session,
+        body,
+        if_match,
     )
     .await
 }

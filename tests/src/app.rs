@@ -181,8 +181,22 @@ impl TestApp {
         session: &Value,
         body: &Value,
     ) -> TestResponse {
+        self.send_json_if_match(respond, method, path, session, body, None)
+            .await
+    }
+
+    /// As [`Self::send_json`], with `If-Match: if_match` when it is given.
+    pub async fn send_json_if_match(
+        &self,
+        respond: impl AsyncFnOnce(&App, Request) -> Result<Response<Body>, lambda_http::Error>,
+        method: &str,
+        path: &str,
+        session: &Value,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> TestResponse {
         let request = json_request(method, path, body, Some(access_token(session)));
-        self.send(respond, request).await
+        self.send(respond, with_if_match(request, if_match)).await
     }
 
     /// A new account of `session`'s household, closed at once; answers its id.
