@@ -8,14 +8,18 @@ use shared::db::{Row, Rows, param};
 use shared::domain::Role;
 use shared::http::ApiError;
 
-/// The common table expression every household-scoped statement starts with: the caller's role as
-/// stored now, or no row once they have left the household. Its parameters come from [`caller`];
-/// the statement answers `(SELECT role FROM me)` as its first column.
-pub const ME: &str = "me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id)";
+/// The common table expressions every household-scoped statement starts with: `me`, the caller's
+/// role as stored now, or no row once they have left the household (or when the request's
+/// `Idempotency-Key` was already claimed, see [`crate::idempotency`]). Its parameters come from
+/// [`caller`]; the statement answers `(SELECT role FROM me)` as its first column, and every write
+/// in it requires a `me` row.
+pub const ME: &str = crate::idempotency::CLAIM_AND_ME;
 
-/// The parameters [`ME`] needs (`user_id`, `household_id`), then the endpoint's own.
+/// The parameters [`ME`] needs (`user_id`, `household_id` and the request's idempotency key),
+/// then the endpoint's own.
 pub fn caller(claims: &Claims, own: impl IntoIterator<Item = SqlParameter>) -> Vec<SqlParameter> {
     let mut params = vec![param("user_id", &claims.sub), param("household_id", &claims.hid)];
+    params.extend(crate::idempotency::statement_params(claims.hid, claims.sub));
     params.extend(own);
     params
 }

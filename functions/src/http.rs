@@ -58,15 +58,12 @@ where
         tokens: app.tokens.clone(),
     };
     let db = app.db.clone();
-    let response = match handle(app, request).await {
-        Ok(reply) => reply.into_response(),
-        Err(error) => {
-            if error.status().is_server_error() {
-                tracing::error!(%error, %request_id, "request failed");
-            }
-            error.into_response(&request_id)
-        }
+    let answer = match crate::idempotency::Scope::of(&request) {
+        Ok(None) => handle(app, request).await.map(Reply::into_response),
+        Ok(Some(scope)) => keyed(&db, &scope, handle(app, request), &request_id).await,
+        Err(error) => Err(error),
     };
+    let response = answer.unwrap_or_else(|error| problem(error, &request_id));
     tracing::info!(
         route = %route,
         status = response.status().as_u16(),
@@ -76,6 +73,33 @@ where
         "request"
     );
     Ok(response)
+}
+
+/// Runs a request that carries an `Idempotency-Key` (see [`crate::idempotency`]): a refused key
+/// answers from its record, a claimed one has its answer kept.
+async fn keyed(
+    db: &shared::db::Db,
+    scope: &std::sync::Arc<crate::idempotency::Scope>,
+    handled: impl Future<Output = Result<Reply, ApiError>>,
+    request_id: &str,
+) -> Result<Response<Body>, ApiError> {
+    let response = match std::sync::Arc::clone(scope).run(handled).await {
+        Ok(reply) => reply.into_response(),
+        Err(error) => problem(error, request_id),
+    };
+    if crate::idempotency::refused(scope, response.status(), db.calls()) {
+        return crate::idempotency::replay(db, scope, response).await;
+    }
+    crate::idempotency::store(db, scope, &response).await?;
+    Ok(response)
+}
+
+/// The problem document for `error`; server errors are logged with the request id they quote.
+fn problem(error: ApiError, request_id: &str) -> Response<Body> {
+    if error.status().is_server_error() {
+        tracing::error!(%error, %request_id, "request failed");
+    }
+    error.into_response(request_id)
 }
 
 /// Time kept back from the invocation's deadline to answer: a request still waiting for a

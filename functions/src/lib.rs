@@ -15,6 +15,7 @@ pub mod categories;
 pub mod deadline;
 pub mod household;
 pub mod http;
+pub mod idempotency;
 pub mod input;
 pub mod invitations;
 pub mod me;

@@ -8,6 +8,7 @@ mod categories;
 mod data_api_local;
 mod domain;
 mod household;
+mod idempotency;
 mod invitations;
 mod members;
 mod migrate;

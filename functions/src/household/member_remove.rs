@@ -43,7 +43,7 @@ static REMOVE: LazyLock<String> = LazyLock::new(|| {
          gone AS ( \
            DELETE FROM users u \
            WHERE u.id = :member_id AND u.household_id = :household_id \
-             AND ((SELECT role FROM me) = 'owner' OR u.id = :user_id) \
+             AND EXISTS (SELECT 1 FROM me) AND ((SELECT role FROM me) = 'owner' OR u.id = :user_id) \
              AND NOT (u.role = 'owner' AND (SELECT count(*) FROM owners) <= 1) \
              AND NOT (SELECT yes FROM history) AND {matches} \
            RETURNING u.id) \

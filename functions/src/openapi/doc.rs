@@ -194,6 +194,20 @@ impl Doc {
                 "schema": {"type": "string"},
             }));
         }
+        // Household writes honour Idempotency-Key (see crate::idempotency); the public auth
+        // endpoints have no household to keep answers for.
+        let keyed = !self.public && matches!(self.route.method, "POST" | "PATCH" | "PUT" | "DELETE");
+        if keyed {
+            parameters.push(json!({
+                "name": crate::idempotency::HEADER, "in": "header", "required": false,
+                "description": "Makes a retry safe: the first request with a key runs and its answer is kept \
+                                for 24 hours; a repeat with the same key and the same request answers the same \
+                                status and body (with `Idempotent-Replayed: true`) without running again. \
+                                1 to 255 visible ASCII characters; keys are per household.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": crate::idempotency::MAX_KEY_LEN,
+                           "pattern": "^[!-~]+$"},
+            }));
+        }
         let mut problems = self.problems.clone();
         if !self.public {
             problems.push((401, "No valid access token (`Authorization: Bearer …`)."));
@@ -251,6 +265,24 @@ impl Doc {
                 }});
             }
             responses.entry(status.to_string()).or_insert(response);
+        }
+        if keyed {
+            let running = "A request with the same `Idempotency-Key` is still running.";
+            let conflict = responses.entry("409".to_owned()).or_insert_with(|| {
+                json!({"description": "", "content": {"application/problem+json": {"schema": problem}}})
+            });
+            conflict["description"] = match conflict["description"].as_str() {
+                Some(own) if !own.is_empty() => json!(format!("{own} Or: {running}")),
+                _ => json!(running),
+            };
+            for (status, _, _) in &self.successes {
+                if let Some(success) = responses.get_mut(&status.to_string()) {
+                    success["headers"][crate::idempotency::REPLAYED] = json!({
+                        "description": "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`.",
+                        "schema": {"type": "string", "enum": ["true"]},
+                    });
+                }
+            }
         }
 
         let mut operation = json!({

@@ -5,7 +5,6 @@ use std::sync::LazyLock;
 
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use shared::db::param;
 use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{COLUMNS, Payee};
@@ -40,7 +39,7 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
-    let params = vec![param("user_id", &claims.sub), param("household_id", &claims.hid)];
+    let params = access::caller(&claims, []);
     let rows = app.db.execute(&LIST, params).await?;
     access::member_row(&rows)?;
     let mut payees = Vec::new();

@@ -11,7 +11,7 @@ use aws_sdk_rdsdata::types::{Field, TypeHint};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::domain::{
-    AccountId, AccountKind, BudgetAllocationId, CategoryGroupId, CategoryId, Cleared, CurrencyCode, Email,
+    AccountId, AccountKind, BudgetAllocationId, IdempotencyRecordId, CategoryGroupId, CategoryId, Cleared, CurrencyCode, Email,
     HouseholdId, InvitationId, Milliunits, Month, Name, ParseError, PayeeId, RefreshTokenId, Role, SqlEnum,
     TokenFamilyId, TransactionId, UserId,
 };
@@ -129,7 +129,8 @@ uuid_values!(
     CategoryId,
     PayeeId,
     TransactionId,
-    BudgetAllocationId
+    BudgetAllocationId,
+    IdempotencyRecordId
 );
 
 macro_rules! text_values {

@@ -83,4 +83,6 @@ typed_id! {
     TransactionId;
     /// Allocations are addressed by (category, month) in the API; the id is still a UUIDv7 key.
     BudgetAllocationId;
+    /// One kept `Idempotency-Key`: the request it answered and, once answered, the answer.
+    IdempotencyRecordId;
 }

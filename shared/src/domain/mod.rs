@@ -14,7 +14,7 @@ mod time;
 
 pub use enums::{AccountKind, Cleared, Role, SqlEnum};
 pub use ids::{
-    AccountId, BudgetAllocationId, CategoryGroupId, CategoryId, HouseholdId, InvitationId, PayeeId,
+    AccountId, BudgetAllocationId, CategoryGroupId, CategoryId, HouseholdId, IdempotencyRecordId, InvitationId, PayeeId,
     RefreshTokenId, TokenFamilyId, TransactionId, UserId,
 };
 pub use money::Milliunits;

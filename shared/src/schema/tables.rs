@@ -24,7 +24,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::model::{Action, Schema, Table, TableBuilder};
 use crate::domain::{
     AccountId, AccountKind, BudgetAllocationId, CategoryGroupId, CategoryId, Cleared, CurrencyCode, Email,
-    HouseholdId, InvitationId, Milliunits, Month, Name, PayeeId, RefreshTokenId, Role, TokenFamilyId,
+    HouseholdId, IdempotencyRecordId, InvitationId, Milliunits, Month, Name, PayeeId, RefreshTokenId, Role, TokenFamilyId,
     TransactionId, UserId,
 };
 
@@ -44,6 +44,7 @@ pub fn schema() -> Schema {
             payees(),
             transactions(),
             budget_allocations(),
+            idempotency_keys(),
         ],
     }
 }
@@ -257,5 +258,25 @@ fn budget_allocations() -> Table {
         .column::<Milliunits>("assigned")
         .default("0")
         .timestamps()
+        .build()
+}
+
+/// A request made with an `Idempotency-Key`, claimed in the same statement as its write, and
+/// its answer once it has one (`status` is NULL while the request runs). Kept 24 hours.
+fn idempotency_keys() -> Table {
+    TableBuilder::new("idempotency_keys")
+        .id::<IdempotencyRecordId>()
+        .tenant::<HouseholdId>()
+        .column::<String>("key")
+        .unique(&["household_id", "key"])
+        .check("key_visible_ascii", "key ~ '^[!-~]{1,255}$'")
+        .column::<String>("fingerprint")
+        .column::<Option<i32>>("status")
+        .column::<Option<String>>("content_type")
+        .column::<Option<String>>("etag")
+        .column::<Option<String>>("body")
+        .created_at()
+        .column::<Timestamp>("expires_at")
+        .index(&["household_id", "expires_at"])
         .build()
 }
