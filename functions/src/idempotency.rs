@@ -114,7 +114,10 @@ pub fn statement_params(household: HouseholdId, user: UserId) -> [SqlParameter; 
     [
         param("idempotency_id", &scope.as_ref().map(|s| s.id)),
         param("idempotency_key", &scope.as_ref().map(|s| s.key.as_str())),
-        param("idempotency_fingerprint", &scope.as_ref().map(|s| s.fingerprint.as_str())),
+        param(
+            "idempotency_fingerprint",
+            &scope.as_ref().map(|s| s.fingerprint.as_str()),
+        ),
     ]
 }
 
@@ -208,7 +211,11 @@ pub async fn replay(db: &Db, scope: &Scope, refusal: Response<Body>) -> Result<R
     if let Some(etag) = etag {
         builder = builder.header(header::ETAG, etag);
     }
-    let body = if status == StatusCode::NO_CONTENT { Body::Empty } else { Body::Text(body) };
+    let body = if status == StatusCode::NO_CONTENT {
+        Body::Empty
+    } else {
+        Body::Text(body)
+    };
     builder
         .body(body)
         .map_err(|error| ApiError::Internal(error.to_string()))

@@ -16,7 +16,12 @@ fn keyed(mut request: Request, key: &str) -> Request {
     request
 }
 
-async fn post_transactions(app: &TestApp, session: &Value, body: &Value, key: Option<&str>) -> harness::TestResponse {
+async fn post_transactions(
+    app: &TestApp,
+    session: &Value,
+    body: &Value,
+    key: Option<&str>,
+) -> harness::TestResponse {
     let mut request = json_request("POST", "/transactions", body, Some(access_token(session)));
     if let Some(key) = key {
         request = keyed(request, key);
@@ -82,8 +87,7 @@ async fn a_retried_bulk_create_and_transfer_change_the_database_once() {
         .map(|i| json!({"account_id": checking, "date": "2026-11-20", "amount": -i * 1_000}))
         .collect();
     let bulk = json!({"transactions": rows});
-    let transfer =
-        json!({"account_id": checking, "date": "2026-11-21", "amount": -50_000, "transfer_account_id": savings});
+    let transfer = json!({"account_id": checking, "date": "2026-11-21", "amount": -50_000, "transfer_account_id": savings});
 
     let first_bulk = post_transactions(&app, &ada, &bulk, Some("bulk")).await;
     assert_eq!(first_bulk.status, 201, "{:?}", first_bulk.body);
@@ -92,7 +96,10 @@ async fn a_retried_bulk_create_and_transfer_change_the_database_once() {
     let after_first = live_transactions(&app).await;
     assert_eq!(after_first, 300 + 2);
     let answer_bytes = first_bulk.body.to_string().len();
-    assert!(answer_bytes > 64 * 1024, "kept in several parts: {answer_bytes} bytes");
+    assert!(
+        answer_bytes > 64 * 1024,
+        "kept in several parts: {answer_bytes} bytes"
+    );
 
     let retried_bulk = post_transactions(&app, &ada, &bulk, Some("bulk")).await;
     let retried_transfer = post_transactions(&app, &ada, &transfer, Some("transfer")).await;
@@ -100,7 +107,11 @@ async fn a_retried_bulk_create_and_transfer_change_the_database_once() {
     assert_eq!(retried_transfer.body, first_transfer.body);
     assert!(replayed(&retried_bulk) && replayed(&retried_transfer));
     assert_eq!(live_transactions(&app).await, after_first);
-    let sum = count(&app, "SELECT sum(amount)::bigint FROM transactions WHERE deleted_at IS NULL").await;
+    let sum = count(
+        &app,
+        "SELECT sum(amount)::bigint FROM transactions WHERE deleted_at IS NULL",
+    )
+    .await;
     let expected: i64 = -(1..=300).map(|i| i * 1_000).sum::<i64>();
     assert_eq!(sum, expected, "the transfer's two legs cancel out");
 }
@@ -127,7 +138,10 @@ async fn a_retried_patch_is_not_applied_again_over_a_later_change() {
     };
 
     let first = app
-        .send(functions::transactions::update::respond, patch("first", Some("edit-1")))
+        .send(
+            functions::transactions::update::respond,
+            patch("first", Some("edit-1")),
+        )
         .await;
     assert_eq!(first.status, 200, "{:?}", first.body);
     let later = app
@@ -135,12 +149,18 @@ async fn a_retried_patch_is_not_applied_again_over_a_later_change() {
         .await;
     assert_eq!(later.status, 200);
     let retry = app
-        .send(functions::transactions::update::respond, patch("first", Some("edit-1")))
+        .send(
+            functions::transactions::update::respond,
+            patch("first", Some("edit-1")),
+        )
         .await;
     assert_eq!((retry.status, retry.body["memo"].clone()), (200, json!("first")));
     assert!(replayed(&retry));
     let stored = app
-        .send(functions::transactions::get::respond, bearer_request("GET", &path, &ada))
+        .send(
+            functions::transactions::get::respond,
+            bearer_request("GET", &path, &ada),
+        )
         .await;
     assert_eq!(stored.body["memo"], "later", "the retry did not run again");
 }
@@ -151,7 +171,10 @@ async fn the_same_key_with_another_request_is_refused() {
     let ada = app.register("ada@example.com").await;
     let checking = account(&app, &ada, "Checking").await;
     let body = |amount: i64| json!({"account_id": checking, "date": "2026-11-20", "amount": amount});
-    assert_eq!(post_transactions(&app, &ada, &body(-1), Some("k")).await.status, 201);
+    assert_eq!(
+        post_transactions(&app, &ada, &body(-1), Some("k")).await.status,
+        201
+    );
     let before = live_transactions(&app).await;
     let other = post_transactions(&app, &ada, &body(-2), Some("k")).await;
     assert_eq!(other.status, 422, "{:?}", other.body);
@@ -170,10 +193,17 @@ async fn concurrent_duplicates_write_once_and_answer_the_first_answer_or_409() {
     let (a, b, c, d) = tokio::join!(send(), send(), send(), send());
     let answers = [a, b, c, d];
     let created: Vec<_> = answers.iter().filter(|r| r.status == 201).collect();
-    assert!(!created.is_empty(), "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(
+        !created.is_empty(),
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     assert!(created.iter().all(|r| r.body == created[0].body));
     assert!(answers.iter().all(|r| r.status == 201 || r.status == 409));
-    assert_eq!(answers.iter().filter(|r| r.status == 201 && !replayed(r)).count(), 1);
+    assert_eq!(
+        answers.iter().filter(|r| r.status == 201 && !replayed(r)).count(),
+        1
+    );
     assert_eq!(live_transactions(&app).await, before + 1);
 }
 
@@ -213,16 +243,20 @@ async fn malformed_keys_are_refused_before_anything_runs() {
     let too_long = "k".repeat(256);
     for key in ["with space", "tab\there", too_long.as_str(), "ünïcode"] {
         let mut request = json_request("POST", "/transactions", &body, Some(access_token(&ada)));
-        request
-            .headers_mut()
-            .insert("idempotency-key", HeaderValue::from_bytes(key.as_bytes()).unwrap());
+        request.headers_mut().insert(
+            "idempotency-key",
+            HeaderValue::from_bytes(key.as_bytes()).unwrap(),
+        );
         app.reset_calls();
         let refused = app.send(functions::transactions::create::respond, request).await;
         assert_eq!(refused.status, 422, "{key}: {:?}", refused.body);
         assert_eq!(app.calls(), 0);
     }
     let longest = "k".repeat(255);
-    assert_eq!(post_transactions(&app, &ada, &body, Some(&longest)).await.status, 201);
+    assert_eq!(
+        post_transactions(&app, &ada, &body, Some(&longest)).await.status,
+        201
+    );
     assert_eq!(live_transactions(&app).await, before + 1);
 }
 
@@ -232,11 +266,20 @@ async fn expired_keys_run_again_and_are_cleaned_up_by_the_next_keyed_write() {
     let ada = app.register("ada@example.com").await;
     let checking = account(&app, &ada, "Checking").await;
     let body = json!({"account_id": checking, "date": "2026-11-20", "amount": -1});
-    assert_eq!(post_transactions(&app, &ada, &body, Some("old")).await.status, 201);
-    assert_eq!(post_transactions(&app, &ada, &body, Some("older")).await.status, 201);
+    assert_eq!(
+        post_transactions(&app, &ada, &body, Some("old")).await.status,
+        201
+    );
+    assert_eq!(
+        post_transactions(&app, &ada, &body, Some("older")).await.status,
+        201
+    );
     app.api
         .db()
-        .execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'", vec![])
+        .execute(
+            "UPDATE idempotency_keys SET expires_at = now() - interval '1 second'",
+            vec![],
+        )
         .await
         .unwrap();
     let before = live_transactions(&app).await;
@@ -246,7 +289,10 @@ async fn expired_keys_run_again_and_are_cleaned_up_by_the_next_keyed_write() {
     assert!(!replayed(&again), "an expired key is a new request");
     assert_eq!(live_transactions(&app).await, before + 1);
     let keys = count(&app, "SELECT count(*) FROM idempotency_keys").await;
-    assert_eq!(keys, 1, "'older' expired and was deleted when 'old' was kept again");
+    assert_eq!(
+        keys, 1,
+        "'older' expired and was deleted when 'old' was kept again"
+    );
 }
 
 #[tokio::test]
@@ -276,7 +322,12 @@ async fn a_kept_answer_is_not_given_to_a_member_who_left() {
     let ada = app.register("ada@example.com").await;
     let eve = app.join(&ada, "eve@example.com", "member").await;
     let payee = || {
-        let request = json_request("POST", "/payees", &json!({"name": "Bakery"}), Some(access_token(&eve)));
+        let request = json_request(
+            "POST",
+            "/payees",
+            &json!({"name": "Bakery"}),
+            Some(access_token(&eve)),
+        );
         keyed(request, "new-payee")
     };
     let first = app.send(functions::payees::create::respond, payee()).await;

@@ -156,6 +156,29 @@ async fn the_check_reports_a_changed_check_and_an_unexpected_table() {
     );
 }
 
+#[tokio::test]
+async fn the_check_reports_missing_changed_and_unexpected_triggers_and_functions() {
+    assert_eq!(
+        drift_after(&[
+            "DROP TRIGGER tg_payees_record_tombstone ON payees",
+            "DROP TRIGGER tg_accounts_stamp_knowledge ON accounts",
+            "CREATE TRIGGER tg_accounts_stamp_knowledge BEFORE INSERT ON accounts \
+             FOR EACH ROW EXECUTE FUNCTION stamp_knowledge()",
+            "CREATE OR REPLACE FUNCTION record_tombstone() RETURNS trigger LANGUAGE plpgsql \
+             AS $$ BEGIN RETURN OLD; END $$",
+            "CREATE FUNCTION stray() RETURNS integer LANGUAGE sql AS 'SELECT 1'",
+        ])
+        .await,
+        [
+            "function record_tombstone(): the database's body differs from the mappings'",
+            "function stray(): mappings say none, database has it",
+            "trigger tg_accounts_stamp_knowledge on accounts: mappings say BEFORE INSERT OR UPDATE stamp_knowledge(), \
+             database has BEFORE INSERT stamp_knowledge()",
+            "trigger tg_payees_record_tombstone on payees: mappings say AFTER DELETE record_tombstone(), database has none",
+        ]
+    );
+}
+
 #[test]
 fn generated_sql_is_deterministic() {
     let first = render::migration_file(&render::create_statements(&tables::schema()));

@@ -268,9 +268,9 @@ impl Doc {
         }
         if keyed {
             let running = "A request with the same `Idempotency-Key` is still running.";
-            let conflict = responses.entry("409".to_owned()).or_insert_with(|| {
-                json!({"description": "", "content": {"application/problem+json": {"schema": problem}}})
-            });
+            let conflict = responses.entry("409".to_owned()).or_insert_with(
+                || json!({"description": "", "content": {"application/problem+json": {"schema": problem}}}),
+            );
             conflict["description"] = match conflict["description"].as_str() {
                 Some(own) if !own.is_empty() => json!(format!("{own} Or: {running}")),
                 _ => json!(running),

@@ -11,9 +11,9 @@ use aws_sdk_rdsdata::types::{Field, TypeHint};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::domain::{
-    AccountId, AccountKind, BudgetAllocationId, IdempotencyRecordId, CategoryGroupId, CategoryId, Cleared, CurrencyCode, Email,
-    HouseholdId, InvitationId, Milliunits, Month, Name, ParseError, PayeeId, RefreshTokenId, Role, SqlEnum,
-    TokenFamilyId, TransactionId, UserId,
+    AccountId, AccountKind, BudgetAllocationId, CategoryGroupId, CategoryId, Cleared, CurrencyCode, Email,
+    HouseholdId, IdempotencyRecordId, InvitationId, Milliunits, Month, Name, ParseError, PayeeId,
+    RefreshTokenId, Role, SqlEnum, TokenFamilyId, TombstoneId, TransactionId, UserId,
 };
 
 /// The column type a value is stored in, as PostgreSQL's `format_type` names it.
@@ -130,7 +130,8 @@ uuid_values!(
     PayeeId,
     TransactionId,
     BudgetAllocationId,
-    IdempotencyRecordId
+    IdempotencyRecordId,
+    TombstoneId
 );
 
 macro_rules! text_values {

@@ -85,4 +85,6 @@ typed_id! {
     BudgetAllocationId;
     /// One kept `Idempotency-Key`: the request it answered and, once answered, the answer.
     IdempotencyRecordId;
+    /// The id of a deleted row, kept so that delta sync can report the deletion.
+    TombstoneId;
 }

@@ -14,8 +14,8 @@ mod time;
 
 pub use enums::{AccountKind, Cleared, Role, SqlEnum};
 pub use ids::{
-    AccountId, BudgetAllocationId, CategoryGroupId, CategoryId, HouseholdId, IdempotencyRecordId, InvitationId, PayeeId,
-    RefreshTokenId, TokenFamilyId, TransactionId, UserId,
+    AccountId, BudgetAllocationId, CategoryGroupId, CategoryId, HouseholdId, IdempotencyRecordId,
+    InvitationId, PayeeId, RefreshTokenId, TokenFamilyId, TombstoneId, TransactionId, UserId,
 };
 pub use money::Milliunits;
 pub use text::{CurrencyCode, Email, Name};

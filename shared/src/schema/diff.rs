@@ -6,8 +6,11 @@
 
 use std::fmt;
 
-use super::model::{Column, Constraint, Index, Schema, Table};
-use super::render::{column_definition, create_index, create_table};
+use super::model::{Column, Constraint, Function, Index, Schema, Table, Trigger};
+use super::render::{
+    column_definition, create_function, create_index, create_table_whole, create_trigger, drop_function,
+    drop_trigger,
+};
 
 /// One way the database differs from the mappings. `expected` is the mappings' side.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,12 +69,47 @@ pub enum Difference {
         expected: Index,
         actual: Index,
     },
+    MissingTrigger {
+        table: String,
+        trigger: Trigger,
+    },
+    UnexpectedTrigger {
+        table: String,
+        trigger: Trigger,
+    },
+    ChangedTrigger {
+        table: String,
+        expected: Trigger,
+        actual: Trigger,
+    },
+    MissingFunction(Function),
+    UnexpectedFunction(Function),
+    ChangedFunction {
+        expected: Function,
+        actual: Function,
+    },
 }
 
 /// Every difference between `expected` (the mappings) and `actual` (the database), in a stable
-/// order: tables by name, then columns, constraints and indexes.
+/// order: trigger functions, then tables by name, each with its columns, constraints, indexes and
+/// triggers.
 pub fn diff(expected: &Schema, actual: &Schema) -> Vec<Difference> {
     let mut out = Vec::new();
+    for e in &expected.functions {
+        match actual.functions.iter().find(|a| a.name == e.name) {
+            None => out.push(Difference::MissingFunction(e.clone())),
+            Some(a) if a != e => out.push(Difference::ChangedFunction {
+                expected: e.clone(),
+                actual: a.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for a in &actual.functions {
+        if !expected.functions.iter().any(|e| e.name == a.name) {
+            out.push(Difference::UnexpectedFunction(a.clone()));
+        }
+    }
     let mut names: Vec<&str> = expected
         .tables
         .iter()
@@ -184,6 +222,35 @@ fn diff_table(expected: &Table, actual: &Table, out: &mut Vec<Difference>) {
             index: a.clone(),
         });
     }
+    for e in &expected.triggers {
+        match actual.triggers.iter().find(|a| a.name == e.name) {
+            None => out.push(Difference::MissingTrigger {
+                table: table(),
+                trigger: e.clone(),
+            }),
+            Some(a) if a != e => out.push(Difference::ChangedTrigger {
+                table: table(),
+                expected: e.clone(),
+                actual: a.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for a in actual
+        .triggers
+        .iter()
+        .filter(|a| !expected.triggers.iter().any(|e| e.name == a.name))
+    {
+        out.push(Difference::UnexpectedTrigger {
+            table: table(),
+            trigger: a.clone(),
+        });
+    }
+}
+
+/// `timing function()`, as a difference line shows a trigger.
+fn trigger_text(trigger: &Trigger) -> String {
+    format!("{} {}()", trigger.timing, trigger.function)
 }
 
 fn nullability(nullable: bool) -> &'static str {
@@ -289,6 +356,48 @@ impl fmt::Display for Difference {
                     expected.name
                 )
             }
+            Self::MissingTrigger { table, trigger } => write!(
+                f,
+                "trigger {} on {table}: mappings say {}, database has none",
+                trigger.name,
+                trigger_text(trigger)
+            ),
+            Self::UnexpectedTrigger { table, trigger } => write!(
+                f,
+                "trigger {} on {table}: mappings say none, database has {}",
+                trigger.name,
+                trigger_text(trigger)
+            ),
+            Self::ChangedTrigger {
+                table,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "trigger {} on {table}: mappings say {}, database has {}",
+                expected.name,
+                trigger_text(expected),
+                trigger_text(actual)
+            ),
+            Self::MissingFunction(function) => {
+                write!(
+                    f,
+                    "function {}(): mappings say present, database has none",
+                    function.name
+                )
+            }
+            Self::UnexpectedFunction(function) => {
+                write!(
+                    f,
+                    "function {}(): mappings say none, database has it",
+                    function.name
+                )
+            }
+            Self::ChangedFunction { expected, .. } => write!(
+                f,
+                "function {}(): the database's body differs from the mappings'",
+                expected.name
+            ),
         }
     }
 }
@@ -306,8 +415,9 @@ pub struct MigrationSql {
 pub struct DropsData(pub Vec<String>);
 
 /// Turns differences into up and down statements. Up runs in phases so that every statement finds
-/// what it needs: drop what changes, create tables, add and alter columns, add constraints and
-/// indexes, then drop columns and tables. Down undoes each step in reverse order.
+/// what it needs: drop triggers, constraints and indexes that change, create or replace trigger
+/// functions, create tables, add and alter columns, add constraints, indexes and triggers, then
+/// drop columns, tables and functions. Down undoes each step in reverse order.
 ///
 /// # Errors
 /// [`DropsData`] when a table or column would be dropped and `allow_drop` is false.
@@ -334,19 +444,19 @@ pub fn migration(differences: &[Difference], allow_drop: bool) -> Result<Migrati
                 actual,
             } => {
                 steps.one(
-                    0,
+                    1,
                     drop_constraint(table, &actual.name),
                     add_constraint(table, actual),
                 );
                 steps.one(
-                    4,
+                    6,
                     add_constraint(table, expected),
                     drop_constraint(table, &expected.name),
                 );
             }
             Difference::UnexpectedConstraint { table, constraint } => {
                 steps.one(
-                    0,
+                    1,
                     drop_constraint(table, &constraint.name),
                     add_constraint(table, constraint),
                 );
@@ -356,15 +466,15 @@ pub fn migration(differences: &[Difference], allow_drop: bool) -> Result<Migrati
                 expected,
                 actual,
             } => {
-                steps.one(0, drop_index(&actual.name), create_index(table, actual));
-                steps.one(5, create_index(table, expected), drop_index(&expected.name));
+                steps.one(1, drop_index(&actual.name), create_index(table, actual));
+                steps.one(7, create_index(table, expected), drop_index(&expected.name));
             }
             Difference::UnexpectedIndex { table, index } => {
-                steps.one(0, drop_index(&index.name), create_index(table, index));
+                steps.one(1, drop_index(&index.name), create_index(table, index));
             }
-            Difference::MissingTable(t) => steps.many(1, create_table_with_indexes(t), vec![drop_table(t)]),
+            Difference::MissingTable(t) => steps.many(3, create_table_whole(t), vec![drop_table(t)]),
             Difference::MissingColumn { table, column } => steps.one(
-                2,
+                4,
                 format!("ALTER TABLE {table} ADD COLUMN {}", column_definition(column)),
                 format!("ALTER TABLE {table} DROP COLUMN {}", column.name),
             ),
@@ -374,7 +484,7 @@ pub fn migration(differences: &[Difference], allow_drop: bool) -> Result<Migrati
                 expected,
                 actual,
             } => steps.one(
-                3,
+                5,
                 alter_type(table, column, expected),
                 alter_type(table, column, actual),
             ),
@@ -384,7 +494,7 @@ pub fn migration(differences: &[Difference], allow_drop: bool) -> Result<Migrati
                 expected,
                 actual,
             } => steps.one(
-                3,
+                5,
                 set_nullability(table, column, *expected),
                 set_nullability(table, column, *actual),
             ),
@@ -394,26 +504,63 @@ pub fn migration(differences: &[Difference], allow_drop: bool) -> Result<Migrati
                 expected,
                 actual,
             } => steps.one(
-                3,
+                5,
                 set_default(table, column, expected),
                 set_default(table, column, actual),
             ),
             Difference::MissingConstraint { table, constraint } => steps.one(
-                4,
+                6,
                 add_constraint(table, constraint),
                 drop_constraint(table, &constraint.name),
             ),
             Difference::MissingIndex { table, index } => {
-                steps.one(5, create_index(table, index), drop_index(&index.name))
+                steps.one(7, create_index(table, index), drop_index(&index.name))
             }
             Difference::UnexpectedColumn { table, column } => steps.one(
-                6,
+                9,
                 format!("ALTER TABLE {table} DROP COLUMN {}", column.name),
                 format!("ALTER TABLE {table} ADD COLUMN {}", column_definition(column)),
             ),
-            Difference::UnexpectedTable(t) => {
-                steps.many(7, vec![drop_table(t)], create_table_with_indexes(t))
+            Difference::ChangedTrigger {
+                table,
+                expected,
+                actual,
+            } => {
+                steps.one(
+                    0,
+                    drop_trigger(table, &actual.name),
+                    create_trigger(table, actual),
+                );
+                steps.one(
+                    8,
+                    create_trigger(table, expected),
+                    drop_trigger(table, &expected.name),
+                );
             }
+            Difference::UnexpectedTrigger { table, trigger } => {
+                steps.one(
+                    0,
+                    drop_trigger(table, &trigger.name),
+                    create_trigger(table, trigger),
+                );
+            }
+            Difference::MissingTrigger { table, trigger } => {
+                steps.one(
+                    8,
+                    create_trigger(table, trigger),
+                    drop_trigger(table, &trigger.name),
+                );
+            }
+            Difference::MissingFunction(function) => {
+                steps.one(2, create_function(function), drop_function(&function.name));
+            }
+            Difference::ChangedFunction { expected, actual } => {
+                steps.one(2, create_function(expected), create_function(actual));
+            }
+            Difference::UnexpectedFunction(function) => {
+                steps.one(11, drop_function(&function.name), create_function(function));
+            }
+            Difference::UnexpectedTable(t) => steps.many(10, vec![drop_table(t)], create_table_whole(t)),
         }
     }
     Ok(steps.into_migration())
@@ -444,12 +591,6 @@ impl Steps {
             .collect();
         MigrationSql { up, down }
     }
-}
-
-fn create_table_with_indexes(table: &Table) -> Vec<String> {
-    std::iter::once(create_table(table))
-        .chain(table.indexes.iter().map(|index| create_index(&table.name, index)))
-        .collect()
 }
 
 fn drop_table(table: &Table) -> String {

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{Action, Column, Constraint, ConstraintKind, ForeignKey, Index, Schema, Table};
+use super::model::{
+    Action, Column, Constraint, ConstraintKind, ForeignKey, Function, Index, Schema, Table, Trigger,
+};
 use crate::db::{Db, DbError, DecodeError, Rows, Transaction};
 
 const COLUMNS: &str = "\
@@ -48,7 +50,33 @@ WHERE n.nspname = current_schema() \
   AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = x.indexrelid AND con.contype IN ('p', 'u', 'x')) \
 ORDER BY t.relname, i.relname";
 
-/// Reads the current schema, leaving out the tables named in `ignore`; three Data API calls.
+// The part of the definition between the name and the table (`BEFORE INSERT OR UPDATE OF a`);
+// anything but a row trigger keeps its whole definition, so it shows up as a difference.
+const TRIGGERS: &str = "\
+SELECT c.relname::text, t.tgname::text, \
+       regexp_replace(pg_get_triggerdef(t.oid, true), \
+                      '^CREATE TRIGGER \\S+ (.*) ON \\S+ FOR EACH ROW EXECUTE FUNCTION \\S+\\(\\)$', '\\1'), \
+       p.proname::text \
+FROM pg_trigger t \
+JOIN pg_class c ON c.oid = t.tgrelid \
+JOIN pg_namespace n ON n.oid = c.relnamespace \
+JOIN pg_proc p ON p.oid = t.tgfoid \
+WHERE n.nspname = current_schema() AND NOT t.tgisinternal \
+ORDER BY c.relname, t.tgname";
+
+// Only trigger functions in PL/pgSQL are mapped; any other function reads as one with a marked
+// body, so it shows up as a difference.
+const FUNCTIONS: &str = "\
+SELECT p.proname::text, \
+       CASE WHEN l.lanname = 'plpgsql' AND p.prorettype = 'trigger'::regtype AND p.pronargs = 0 \
+            THEN p.prosrc ELSE 'not a trigger function: ' || pg_get_function_result(p.oid) END \
+FROM pg_proc p \
+JOIN pg_namespace n ON n.oid = p.pronamespace \
+JOIN pg_language l ON l.oid = p.prolang \
+WHERE n.nspname = current_schema() \
+ORDER BY p.proname";
+
+/// Reads the current schema, leaving out the tables named in `ignore`; five Data API calls.
 ///
 /// # Errors
 /// [`DbError`] from the Data API.
@@ -109,8 +137,25 @@ pub async fn introspect(
             });
         }
     }
+    for row in run(TRIGGERS).await?.iter() {
+        if let Some(t) = table(&mut tables, ignore, row.get(0)?) {
+            t.triggers.push(Trigger {
+                name: row.get(1)?,
+                timing: row.get(2)?,
+                function: row.get(3)?,
+            });
+        }
+    }
+    let mut functions = Vec::new();
+    for row in run(FUNCTIONS).await?.iter() {
+        functions.push(Function {
+            name: row.get(0)?,
+            body: row.get(1)?,
+        });
+    }
     Ok(Schema {
         tables: tables.into_values().collect(),
+        functions,
     })
 }
 
@@ -128,6 +173,7 @@ fn table<'a>(
         columns: Vec::new(),
         constraints: Vec::new(),
         indexes: Vec::new(),
+        triggers: Vec::new(),
     }))
 }
 

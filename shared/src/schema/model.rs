@@ -1,4 +1,6 @@
-//! A database schema as plain data: tables, columns, constraints and indexes.
+//! A database schema as plain data: tables, columns, constraints, indexes, and the triggers and
+//! trigger functions that keep derived columns (sync stamps, tombstones) in the same statement as
+//! the write.
 //!
 //! Both sides of the drift check are this type: the table mappings ([`super::tables`]) and what a
 //! database holds ([`super::introspect`]). Constraint and index names are never typed by hand: the
@@ -13,6 +15,8 @@ use crate::domain::SqlEnum;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Schema {
     pub tables: Vec<Table>,
+    /// Trigger functions (`RETURNS trigger LANGUAGE plpgsql`), created before any table.
+    pub functions: Vec<Function>,
 }
 
 impl Schema {
@@ -27,6 +31,24 @@ pub struct Table {
     pub columns: Vec<Column>,
     pub constraints: Vec<Constraint>,
     pub indexes: Vec<Index>,
+    pub triggers: Vec<Trigger>,
+}
+
+/// A PL/pgSQL trigger function: `CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub name: String,
+    /// The body between the dollar quotes, exactly as written (PostgreSQL keeps it verbatim).
+    pub body: String,
+}
+
+/// A row trigger, named `tg_{table}_{function}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    pub name: String,
+    /// When it fires, as `CREATE TRIGGER` takes it: `BEFORE INSERT OR UPDATE OF a, b`.
+    pub timing: String,
+    pub function: String,
 }
 
 impl Table {
@@ -167,6 +189,7 @@ impl TableBuilder {
                 columns: Vec::new(),
                 constraints: Vec::new(),
                 indexes: Vec::new(),
+                triggers: Vec::new(),
             },
         }
     }
@@ -295,6 +318,16 @@ impl TableBuilder {
             columns: columns.iter().map(|c| (*c).to_owned()).collect(),
             unique: false,
             predicate: None,
+        });
+        self
+    }
+
+    /// A row trigger on this table calling trigger function `function` at `timing`.
+    pub fn trigger(mut self, timing: &str, function: &str) -> Self {
+        self.table.triggers.push(Trigger {
+            name: format!("tg_{}_{function}", self.table.name),
+            timing: timing.to_owned(),
+            function: function.to_owned(),
         });
         self
     }

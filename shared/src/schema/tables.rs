@@ -17,15 +17,19 @@
 //!   its account, invitations by a removed member): `CASCADE`;
 //! - a rotated refresh token's successor: `SET NULL`.
 //!
+//! Delta sync lives in the schema too: every synced table has `knowledge`, stamped by a trigger
+//! with the household's raised `server_knowledge` in the same statement as the write, and a
+//! delete leaves a row in `tombstones` (also by trigger), so no write can forget either.
+//!
 //! Tables are listed parents first; migrations create them in this order and drop them in reverse.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::model::{Action, Schema, Table, TableBuilder};
+use super::model::{Action, Function, HOUSEHOLD_ID, Schema, Table, TableBuilder};
 use crate::domain::{
     AccountId, AccountKind, BudgetAllocationId, CategoryGroupId, CategoryId, Cleared, CurrencyCode, Email,
-    HouseholdId, IdempotencyRecordId, InvitationId, Milliunits, Month, Name, PayeeId, RefreshTokenId, Role, TokenFamilyId,
-    TransactionId, UserId,
+    HouseholdId, IdempotencyRecordId, InvitationId, Milliunits, Month, Name, PayeeId, RefreshTokenId, Role,
+    TokenFamilyId, TombstoneId, TransactionId, UserId,
 };
 
 type Timestamp = DateTime<Utc>;
@@ -45,7 +49,66 @@ pub fn schema() -> Schema {
             transactions(),
             budget_allocations(),
             idempotency_keys(),
+            tombstones(),
         ],
+        functions: vec![stamp_knowledge(), record_tombstone()],
+    }
+}
+
+/// The tables whose changes delta sync reports (see `tombstones.kind`).
+pub const SYNCED_TABLES: &[&str] = &[
+    "users",
+    "household_invitations",
+    "accounts",
+    "category_groups",
+    "categories",
+    "payees",
+    "transactions",
+    "budget_allocations",
+];
+
+const STAMP_KNOWLEDGE: &str = "stamp_knowledge";
+const RECORD_TOMBSTONE: &str = "record_tombstone";
+
+/// Raises the household's server knowledge and stamps the row being written with it. The
+/// household row stays locked until the write commits, so knowledge numbers become visible in
+/// the order they were given out, and a delta read never skips a change that commits later.
+fn stamp_knowledge() -> Function {
+    Function {
+        name: STAMP_KNOWLEDGE.to_owned(),
+        body: "
+BEGIN
+    UPDATE households SET server_knowledge = server_knowledge + 1
+    WHERE id = NEW.household_id
+    RETURNING server_knowledge INTO NEW.knowledge;
+    RETURN NEW;
+END
+"
+        .to_owned(),
+    }
+}
+
+/// Keeps the id of a deleted row with a raised knowledge number. Nothing is kept when the
+/// household itself is being deleted (its row is gone by then).
+fn record_tombstone() -> Function {
+    Function {
+        name: RECORD_TOMBSTONE.to_owned(),
+        body: "
+DECLARE
+    stamped bigint;
+BEGIN
+    UPDATE households SET server_knowledge = server_knowledge + 1
+    WHERE id = OLD.household_id
+    RETURNING server_knowledge INTO stamped;
+    IF FOUND THEN
+        INSERT INTO tombstones (id, household_id, kind, knowledge)
+        VALUES (OLD.id, OLD.household_id, TG_TABLE_NAME, stamped)
+        ON CONFLICT (id) DO UPDATE SET knowledge = EXCLUDED.knowledge;
+    END IF;
+    RETURN OLD;
+END
+"
+        .to_owned(),
     }
 }
 
@@ -54,14 +117,40 @@ pub const ENGINE_TABLES: &[&str] = &["schema_migrations"];
 
 trait Columns {
     fn name_column(self) -> Self;
+    fn synced(self) -> Self;
+    fn synced_on(self, columns: &[&str]) -> Self;
 }
 
 impl Columns for TableBuilder {
+    /// Stamped on every insert and update, tombstoned on delete.
+    fn synced(self) -> Self {
+        synced_when(self, "BEFORE INSERT OR UPDATE")
+    }
+
+    /// Stamped on insert and on updates of `columns` only (a user's failed logins are not news).
+    fn synced_on(self, columns: &[&str]) -> Self {
+        synced_when(
+            self,
+            &format!("BEFORE INSERT OR UPDATE OF {}", columns.join(", ")),
+        )
+    }
+
     /// `name`, 1–100 characters, as [`Name`] parses it.
     fn name_column(self) -> Self {
         self.column::<Name>("name")
             .check("name_length", "char_length(name) BETWEEN 1 AND 100")
     }
+}
+
+/// `knowledge` (the household's server knowledge at the row's last change; 0 for rows older than
+/// delta sync), its index for delta reads, and the two triggers.
+fn synced_when(table: TableBuilder, stamp_timing: &str) -> TableBuilder {
+    table
+        .column::<i64>("knowledge")
+        .default("0")
+        .index(&[HOUSEHOLD_ID, "knowledge"])
+        .trigger(stamp_timing, STAMP_KNOWLEDGE)
+        .trigger("AFTER DELETE", RECORD_TOMBSTONE)
 }
 
 fn households() -> Table {
@@ -71,6 +160,9 @@ fn households() -> Table {
         .column::<CurrencyCode>("currency_code")
         .default("'USD'")
         .check("currency_code", "currency_code ~ '^[A-Z]{3}$'")
+        .column::<i64>("server_knowledge")
+        .default("0")
+        .check("server_knowledge", "server_knowledge >= 0")
         .timestamps()
         .build()
 }
@@ -97,6 +189,7 @@ fn users() -> Table {
         .check("failed_login_count", "failed_login_count >= 0")
         .column::<Option<Timestamp>>("locked_until")
         .timestamps()
+        .synced_on(&["email", "display_name", "role"])
         .referable_within_household()
         .build()
 }
@@ -135,6 +228,7 @@ fn household_invitations() -> Table {
         .column::<Timestamp>("expires_at")
         .column::<Option<Timestamp>>("accepted_at")
         .timestamps()
+        .synced()
         .build()
 }
 
@@ -152,6 +246,7 @@ fn accounts() -> Table {
         .check("note_length", "char_length(note) <= 1000")
         .timestamps()
         .referable_within_household()
+        .synced()
         .build()
 }
 
@@ -168,6 +263,7 @@ fn category_groups() -> Table {
         .default("false")
         .timestamps()
         .referable_within_household()
+        .synced()
         .build()
 }
 
@@ -188,6 +284,7 @@ fn categories() -> Table {
         .check("note_length", "char_length(note) <= 1000")
         .timestamps()
         .referable_within_household()
+        .synced()
         .build()
 }
 
@@ -202,6 +299,7 @@ fn payees() -> Table {
         .index(&["household_id", "transfer_account_id"])
         .timestamps()
         .referable_within_household()
+        .synced()
         .build()
 }
 
@@ -241,6 +339,7 @@ fn transactions() -> Table {
         .column::<Option<Timestamp>>("deleted_at")
         .timestamps()
         .referable_within_household()
+        .synced()
         .build()
 }
 
@@ -258,6 +357,7 @@ fn budget_allocations() -> Table {
         .column::<Milliunits>("assigned")
         .default("0")
         .timestamps()
+        .synced()
         .build()
 }
 
@@ -278,5 +378,20 @@ fn idempotency_keys() -> Table {
         .created_at()
         .column::<Timestamp>("expires_at")
         .index(&["household_id", "expires_at"])
+        .build()
+}
+
+/// The ids of deleted rows of the synced tables, for delta reads (`kind` is the table).
+fn tombstones() -> Table {
+    let kinds: Vec<String> = SYNCED_TABLES.iter().map(|t| format!("'{t}'")).collect();
+    TableBuilder::new("tombstones")
+        .id::<TombstoneId>()
+        .tenant::<HouseholdId>()
+        .column::<String>("kind")
+        .check("kind", &format!("kind IN ({})", kinds.join(", ")))
+        .column::<i64>("knowledge")
+        .index(&["household_id", "kind", "knowledge"])
+        .column::<Timestamp>("deleted_at")
+        .default("now()")
         .build()
 }

@@ -1,0 +1,133 @@
+//! The delta-sync migration (0004) on a database that already holds data: every row is kept,
+//! existing rows read as known before any change (knowledge 0), the triggers stamp and tombstone
+//! from the first write on, and down then up again leaves the same schema with no drift.
+
+use harness::TestDataApi;
+use harness::schema::migrations;
+use shared::db::Db;
+use shared::migrate;
+use shared::schema::check::{actual, check};
+use shared::schema::tables;
+
+const DELTA_SYNC: i64 = 4;
+
+const HOUSEHOLD: &str = "0190a5e6-0000-7000-8000-000000000001";
+
+/// The one value `sql` selects, as a bigint (sums of bigints are numeric).
+async fn scalar(db: &Db, sql: &str) -> i64 {
+    let sql = format!("SELECT ({sql})::bigint");
+    db.execute(&sql, Vec::new())
+        .await
+        .unwrap()
+        .first()
+        .unwrap()
+        .get(0)
+        .unwrap()
+}
+
+/// A household with a member, an account, a payee, a category and `n` transactions, written
+/// as the schema before delta sync allows.
+async fn fill(db: &Db, n: i64) {
+    let statements = [
+        format!("INSERT INTO households (id, name) VALUES ('{HOUSEHOLD}', 'Before')"),
+        format!(
+            "INSERT INTO users (id, household_id, email, password_hash, display_name, role) VALUES \
+             ('0190a5e6-0000-7000-8000-0000000000a1', '{HOUSEHOLD}', 'a@x.io', 'h', 'A', 'owner')"
+        ),
+        format!(
+            "INSERT INTO accounts (id, household_id, name, kind) VALUES \
+             ('0190a5e6-0000-7000-8000-0000000000b1', '{HOUSEHOLD}', 'Checking', 'checking')"
+        ),
+        format!(
+            "INSERT INTO payees (id, household_id, name) VALUES \
+             ('0190a5e6-0000-7000-8000-0000000000c1', '{HOUSEHOLD}', 'Shop')"
+        ),
+        format!(
+            "INSERT INTO category_groups (id, household_id, name) VALUES \
+             ('0190a5e6-0000-7000-8000-0000000000d1', '{HOUSEHOLD}', 'Bills')"
+        ),
+        format!(
+            "INSERT INTO categories (id, household_id, category_group_id, name) VALUES \
+             ('0190a5e6-0000-7000-8000-0000000000e1', '{HOUSEHOLD}', '0190a5e6-0000-7000-8000-0000000000d1', 'Rent')"
+        ),
+        format!(
+            "INSERT INTO transactions (id, household_id, account_id, date, amount, payee_id, category_id, created_by) \
+             SELECT ('0190a5e6-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, '{HOUSEHOLD}', \
+                    '0190a5e6-0000-7000-8000-0000000000b1', date '2026-01-01' + (i % 300), -i, \
+                    '0190a5e6-0000-7000-8000-0000000000c1', '0190a5e6-0000-7000-8000-0000000000e1', \
+                    '0190a5e6-0000-7000-8000-0000000000a1' \
+             FROM generate_series(4096, 4095 + {n}) AS i"
+        ),
+    ];
+    for sql in statements {
+        db.execute(&sql, Vec::new()).await.unwrap();
+    }
+}
+
+const COUNTS: &str = "SELECT (SELECT count(*) FROM households) * 1000000 + (SELECT count(*) FROM users) * 100000 \
+     + (SELECT count(*) FROM accounts) * 10000 + (SELECT count(*) FROM payees) * 1000 \
+     + (SELECT count(*) FROM categories) * 100 + (SELECT count(*) FROM transactions)";
+
+#[tokio::test]
+async fn delta_sync_migrates_a_database_with_data_and_goes_down_and_up_again() {
+    let api = TestDataApi::with_schema().await.unwrap();
+    let db = api.db();
+    let all = migrations().unwrap();
+    let newest = actual(&db).await.unwrap();
+    migrate::down(&db, &all, DELTA_SYNC - 1, None).await.unwrap();
+    let transactions = 50;
+    fill(&db, transactions).await;
+    let rows_before = scalar(&db, COUNTS).await;
+    let amounts_before = scalar(&db, "SELECT sum(amount) FROM transactions").await;
+
+    let report = migrate::up(&db, &all, None).await.unwrap();
+    assert_eq!(report.current_version, DELTA_SYNC);
+    assert_eq!(scalar(&db, COUNTS).await, rows_before, "every row kept");
+    assert_eq!(
+        scalar(&db, "SELECT sum(amount) FROM transactions").await,
+        amounts_before
+    );
+    let stamped = "SELECT (SELECT sum(server_knowledge) FROM households) \
+                   + (SELECT sum(knowledge) FROM transactions) + (SELECT sum(knowledge) FROM accounts) \
+                   + (SELECT sum(knowledge) FROM users) + (SELECT count(*) FROM tombstones)";
+    assert_eq!(
+        scalar(&db, stamped).await,
+        0,
+        "existing rows read as known before any change"
+    );
+    assert_eq!(actual(&db).await.unwrap(), newest);
+    assert!(check(&db, &tables::schema()).await.unwrap().is_empty());
+
+    // From the first write on, each write raises the household's knowledge and stamps its row;
+    // a delete leaves a tombstone.
+    let writes = [
+        "UPDATE transactions SET memo = 'edited' WHERE id = '0190a5e6-0000-7000-8000-000000001000'"
+            .to_owned(),
+        format!(
+            "INSERT INTO payees (id, household_id, name) VALUES ('0190a5e6-0000-7000-8000-0000000000c2', '{HOUSEHOLD}', 'Gone')"
+        ),
+        "DELETE FROM payees WHERE name = 'Gone'".to_owned(),
+    ];
+    for sql in &writes {
+        db.execute(sql, Vec::new()).await.unwrap();
+    }
+    assert_eq!(scalar(&db, "SELECT server_knowledge FROM households").await, 3);
+    assert_eq!(
+        scalar(&db, "SELECT knowledge FROM transactions WHERE memo = 'edited'").await,
+        1
+    );
+    assert_eq!(
+        scalar(&db, "SELECT knowledge FROM tombstones WHERE id = '0190a5e6-0000-7000-8000-0000000000c2' AND kind = 'payees'").await,
+        3
+    );
+
+    migrate::down(&db, &all, DELTA_SYNC - 1, None).await.unwrap();
+    assert_eq!(scalar(&db, COUNTS).await, rows_before, "down keeps the rows too");
+    migrate::up(&db, &all, None).await.unwrap();
+    assert_eq!(
+        actual(&db).await.unwrap(),
+        newest,
+        "down and up again: the same schema"
+    );
+    assert!(check(&db, &tables::schema()).await.unwrap().is_empty());
+}
