@@ -13,12 +13,39 @@ use shared::http::ApiError;
 /// `Idempotency-Key` was already claimed, see [`crate::idempotency`]). Its parameters come from
 /// [`caller`]; the statement answers `(SELECT role FROM me)` as its first column, and every write
 /// in it requires a `me` row.
-pub const ME: &str = crate::idempotency::CLAIM_AND_ME;
+///
+/// A write request (`:writing`) first locks its household's row, which every write to a synced
+/// table updates anyway (its server knowledge, by trigger): taking that lock before any other
+/// row lock means two writes in one household queue up instead of deadlocking.
+pub const ME: &str = concat!(
+    "household AS (SELECT id FROM households \
+                   WHERE id = :household_id AND :writing::boolean FOR NO KEY UPDATE), ",
+    crate::claim_sql!(),
+    ", me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id \
+              AND (NOT :writing::boolean OR EXISTS (SELECT 1 FROM household)) \
+              AND (:idempotency_key::text IS NULL OR EXISTS (SELECT 1 FROM claim)))"
+);
 
-/// The parameters [`ME`] needs (`user_id`, `household_id` and the request's idempotency key),
-/// then the endpoint's own.
+tokio::task_local! {
+    static WRITING: bool;
+}
+
+/// Runs `handler` (the glue does, for every request) knowing whether it serves a write request.
+pub async fn serving<F: Future>(method: &lambda_http::http::Method, handler: F) -> F::Output {
+    use lambda_http::http::Method;
+    let writing = [Method::POST, Method::PATCH, Method::PUT, Method::DELETE].contains(method);
+    WRITING.scope(writing, handler).await
+}
+
+/// The parameters [`ME`] needs (`user_id`, `household_id`, whether the request writes, and its
+/// idempotency key), then the endpoint's own.
 pub fn caller(claims: &Claims, own: impl IntoIterator<Item = SqlParameter>) -> Vec<SqlParameter> {
-    let mut params = vec![param("user_id", &claims.sub), param("household_id", &claims.hid)];
+    let writing = WRITING.try_with(|writing| *writing).unwrap_or(false);
+    let mut params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("writing", &writing),
+    ];
     params.extend(crate::idempotency::statement_params(claims.hid, claims.sub));
     params.extend(own);
     params

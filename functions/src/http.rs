@@ -58,9 +58,19 @@ where
         tokens: app.tokens.clone(),
     };
     let db = app.db.clone();
+    let method = request.method().clone();
     let answer = match crate::idempotency::Scope::of(&request) {
-        Ok(None) => handle(app, request).await.map(Reply::into_response),
-        Ok(Some(scope)) => keyed(&db, &scope, handle(app, request), &request_id).await,
+        // Boxed: a handler's future is large, and the task-local scopes would carry it on the
+        // stack once more.
+        Ok(None) => {
+            Box::pin(crate::access::serving(&method, handle(app, request)))
+                .await
+                .map(Reply::into_response)
+        }
+        Ok(Some(scope)) => {
+            let handled = Box::pin(crate::access::serving(&method, handle(app, request)));
+            Box::pin(keyed(&db, &scope, handled, &request_id)).await
+        }
         Err(error) => Err(error),
     };
     let response = answer.unwrap_or_else(|error| problem(error, &request_id));

@@ -1,6 +1,6 @@
 //! `Idempotency-Key`: a retried write answers what the first one did instead of running again.
 //!
-//! The key is claimed in the endpoint's own statement: [`crate::access::ME`] begins by inserting
+//! The key is claimed in the endpoint's own statement: [`crate::access::ME`] includes inserting
 //! the key into `idempotency_keys`, and the caller counts as a member only if that insert
 //! happened. So the claim and the write commit together or not at all, and a repeat of a key
 //! (or a concurrent duplicate, which waits on the first one's insert) finds no `me` row and writes
@@ -31,22 +31,25 @@ pub const REPLAYED: &str = "Idempotent-Replayed";
 /// The longest key accepted.
 pub const MAX_KEY_LEN: usize = 255;
 
-/// The claim and the membership condition every household statement starts with (see
-/// [`crate::access::ME`]): without a key (`:idempotency_key` NULL) it is the plain membership
-/// check. An expired record of the same key is taken over.
-pub const CLAIM_AND_ME: &str = "claim AS ( \
-    INSERT INTO idempotency_keys (id, household_id, key, fingerprint, expires_at) \
-    SELECT :idempotency_id, :household_id, :idempotency_key, :idempotency_fingerprint, \
-           now() + interval '24 hours' \
-    WHERE :idempotency_key::text IS NOT NULL \
-      AND EXISTS (SELECT 1 FROM users WHERE id = :user_id AND household_id = :household_id) \
-    ON CONFLICT (household_id, key) DO UPDATE \
-      SET id = EXCLUDED.id, fingerprint = EXCLUDED.fingerprint, status = NULL, content_type = NULL, \
-          etag = NULL, body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at \
-      WHERE idempotency_keys.expires_at <= now() \
-    RETURNING id), \
-  me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id \
-         AND (:idempotency_key::text IS NULL OR EXISTS (SELECT 1 FROM claim)))";
+/// The claim every household statement makes (see [`crate::access::ME`]): nothing without a key
+/// (`:idempotency_key` NULL). An expired record of the same key is taken over. A macro so that
+/// `ME` can be one constant.
+#[macro_export]
+macro_rules! claim_sql {
+    () => {
+        "claim AS ( \
+           INSERT INTO idempotency_keys (id, household_id, key, fingerprint, expires_at) \
+           SELECT :idempotency_id, :household_id, :idempotency_key, :idempotency_fingerprint, \
+                  now() + interval '24 hours' \
+           WHERE :idempotency_key::text IS NOT NULL \
+             AND EXISTS (SELECT 1 FROM users WHERE id = :user_id AND household_id = :household_id) \
+           ON CONFLICT (household_id, key) DO UPDATE \
+             SET id = EXCLUDED.id, fingerprint = EXCLUDED.fingerprint, status = NULL, content_type = NULL, \
+                 etag = NULL, body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at \
+             WHERE idempotency_keys.expires_at <= now() \
+           RETURNING id)"
+    };
+}
 
 /// One request's key, set by the glue for the handler's whole run.
 #[derive(Debug)]
