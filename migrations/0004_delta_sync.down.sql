@@ -5,6 +5,8 @@ DROP TRIGGER tg_users_stamp_knowledge ON users;
 
 DROP TRIGGER tg_users_record_tombstone ON users;
 
+DROP TRIGGER tg_transactions_touch_accounts ON transactions;
+
 DROP TRIGGER tg_transactions_stamp_knowledge ON transactions;
 
 DROP TRIGGER tg_transactions_record_tombstone ON transactions;
@@ -20,6 +22,8 @@ DROP TRIGGER tg_household_invitations_record_tombstone ON household_invitations;
 DROP TRIGGER tg_category_groups_stamp_knowledge ON category_groups;
 
 DROP TRIGGER tg_category_groups_record_tombstone ON category_groups;
+
+DROP TRIGGER tg_categories_touch_category_groups ON categories;
 
 DROP TRIGGER tg_categories_stamp_knowledge ON categories;
 
@@ -70,6 +74,10 @@ ALTER TABLE budget_allocations DROP COLUMN knowledge;
 ALTER TABLE accounts DROP COLUMN knowledge;
 
 DROP TABLE tombstones;
+
+DROP FUNCTION touch_category_groups();
+
+DROP FUNCTION touch_accounts();
 
 DROP FUNCTION stamp_knowledge();
 

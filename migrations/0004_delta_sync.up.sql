@@ -26,6 +26,31 @@ BEGIN
 END
 $body$;
 
+CREATE OR REPLACE FUNCTION touch_accounts() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.parent_id IS NULL THEN
+        UPDATE accounts SET knowledge = knowledge WHERE id = OLD.account_id;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.parent_id IS NULL
+       AND (TG_OP = 'INSERT' OR NEW.account_id IS DISTINCT FROM OLD.account_id) THEN
+        UPDATE accounts SET knowledge = knowledge WHERE id = NEW.account_id;
+    END IF;
+    RETURN NULL;
+END
+$body$;
+
+CREATE OR REPLACE FUNCTION touch_category_groups() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE category_groups SET knowledge = knowledge WHERE id = OLD.category_group_id;
+    END IF;
+    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.category_group_id IS DISTINCT FROM OLD.category_group_id) THEN
+        UPDATE category_groups SET knowledge = knowledge WHERE id = NEW.category_group_id;
+    END IF;
+    RETURN NULL;
+END
+$body$;
+
 CREATE TABLE tombstones (
     id uuid NOT NULL,
     household_id uuid NOT NULL,
@@ -87,6 +112,8 @@ CREATE TRIGGER tg_categories_record_tombstone AFTER DELETE ON categories FOR EAC
 
 CREATE TRIGGER tg_categories_stamp_knowledge BEFORE INSERT OR UPDATE ON categories FOR EACH ROW EXECUTE FUNCTION stamp_knowledge();
 
+CREATE TRIGGER tg_categories_touch_category_groups AFTER INSERT OR DELETE OR UPDATE ON categories FOR EACH ROW EXECUTE FUNCTION touch_category_groups();
+
 CREATE TRIGGER tg_category_groups_record_tombstone AFTER DELETE ON category_groups FOR EACH ROW EXECUTE FUNCTION record_tombstone();
 
 CREATE TRIGGER tg_category_groups_stamp_knowledge BEFORE INSERT OR UPDATE ON category_groups FOR EACH ROW EXECUTE FUNCTION stamp_knowledge();
@@ -102,6 +129,8 @@ CREATE TRIGGER tg_payees_stamp_knowledge BEFORE INSERT OR UPDATE ON payees FOR E
 CREATE TRIGGER tg_transactions_record_tombstone AFTER DELETE ON transactions FOR EACH ROW EXECUTE FUNCTION record_tombstone();
 
 CREATE TRIGGER tg_transactions_stamp_knowledge BEFORE INSERT OR UPDATE ON transactions FOR EACH ROW EXECUTE FUNCTION stamp_knowledge();
+
+CREATE TRIGGER tg_transactions_touch_accounts AFTER INSERT OR DELETE OR UPDATE OF account_id, amount, cleared, deleted_at ON transactions FOR EACH ROW EXECUTE FUNCTION touch_accounts();
 
 CREATE TRIGGER tg_users_record_tombstone AFTER DELETE ON users FOR EACH ROW EXECUTE FUNCTION record_tombstone();
 

@@ -23,6 +23,7 @@ pub mod migrate;
 pub mod months;
 pub mod openapi;
 pub mod payees;
+pub mod sync;
 pub mod telemetry;
 pub mod transactions;
 

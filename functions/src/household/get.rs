@@ -1,4 +1,5 @@
-//! `GET /household`: the caller's household and its members. One Data API call.
+//! `GET /household`: the caller's household and its members (with `?last_knowledge_of_server=N`,
+//! only the members changed since N, and those who left). One Data API call.
 
 use std::sync::LazyLock;
 
@@ -15,6 +16,8 @@ pub const ROUTE: Route = Route::new("GET", "/household");
 
 pub fn doc() -> Doc {
     Doc::new(ROUTE, "Your household and its members")
+        .about("With `last_knowledge_of_server`, `members` holds only the members who joined or changed since, and a tombstone (`user_id`, `deleted: true`) for each who left.")
+        .delta()
         .answers::<super::Household>(200, "The household.")
         .etag()
 }
@@ -35,12 +38,18 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
-    let params = vec![param("user_id", &claims.sub), param("household_id", &claims.hid)];
+    let since = crate::sync::since(&request)?;
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        crate::sync::param_since(since),
+    ];
     let rows = app.db.execute(&FIND, params).await?;
     let row = rows.first().ok_or(ApiError::Unauthorized(
         "You are no longer a member of this household.",
     ))?;
     let household = Household::from_row(&row, 0)?;
+    crate::sync::ahead(since, household.server_knowledge)?;
     let version = household.version;
     Ok(Reply::ok(&household).with_version(version))
 }

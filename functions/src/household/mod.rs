@@ -28,14 +28,20 @@ macro_rules! iso {
 }
 
 /// The columns of [`Household::from_row`] for the household row `h`: id, name, currency_code,
-/// created_at, version, and the members as one JSON array (oldest first).
+/// created_at, version, the members as one JSON array (oldest first; with the statement parameter
+/// `known`, a client's server knowledge, only those changed since), the server knowledge, and the
+/// ids of the members who left since `known`.
 pub(crate) static COLUMNS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "h.id, h.name, h.currency_code, {created}, {version}, \
          (SELECT json_agg(json_build_object('user_id', u.id, 'email', u.email, \
                  'display_name', u.display_name, 'role', u.role, 'joined_at', {joined}) \
                  ORDER BY u.created_at, u.id) \
-            FROM users u WHERE u.household_id = h.id)::text",
+            FROM users u WHERE u.household_id = h.id AND {changed})::text, \
+         h.server_knowledge, \
+         (SELECT json_agg(d.id ORDER BY d.knowledge, d.id) FROM tombstones d \
+          WHERE d.household_id = h.id AND d.kind = 'users' AND d.knowledge > :known::bigint)::text",
+        changed = crate::sync::changed("u"),
         created = iso!("h.created_at"),
         version = version::version("h"),
         joined = iso!("u.created_at"),
@@ -49,9 +55,29 @@ pub struct Household {
     pub name: Name,
     pub currency_code: CurrencyCode,
     pub created_at: String,
-    pub members: Vec<Member>,
+    /// With `last_knowledge_of_server`, only the members who joined or changed since, and a
+    /// `{"user_id", "deleted": true}` for each who left.
+    pub members: Vec<MemberChange>,
+    pub server_knowledge: i64,
     #[serde(skip)]
     pub version: Version,
+}
+
+/// A member, or one who left the household after the client's knowledge.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum MemberChange {
+    Member(Member),
+    Left(LeftMember),
+}
+
+/// A member who left after the client's knowledge.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LeftMember {
+    #[schema(value_type = shared::domain::UserId)]
+    pub user_id: String,
+    /// Always `true`.
+    pub deleted: bool,
 }
 
 /// One member, as `members[]` shows them.
@@ -72,12 +98,18 @@ impl Household {
     /// # Errors
     /// When the row does not have that shape.
     pub fn from_row(row: &Row<'_>, first: usize) -> Result<Self, ApiError> {
-        let members: Option<String> = row.get(first + 5)?;
-        let members = match members {
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| ApiError::Internal(format!("members of a household: {e}")))?,
-            None => Vec::new(),
-        };
+        let members: Vec<Member> = json_list(row, first + 5, "members")?;
+        let left: Vec<String> = json_list(row, first + 7, "members who left")?;
+        let members = members
+            .into_iter()
+            .map(MemberChange::Member)
+            .chain(left.into_iter().map(|user_id| {
+                MemberChange::Left(LeftMember {
+                    user_id,
+                    deleted: true,
+                })
+            }))
+            .collect();
         Ok(Self {
             id: row.get(first)?,
             name: row.get(first + 1)?,
@@ -85,6 +117,16 @@ impl Household {
             created_at: row.get(first + 3)?,
             version: row.get(first + 4)?,
             members,
+            server_knowledge: row.get(first + 6)?,
         })
+    }
+}
+
+/// A JSON array column (NULL for none).
+fn json_list<T: serde::de::DeserializeOwned>(row: &Row<'_>, at: usize, what: &str) -> Result<Vec<T>, ApiError> {
+    match row.get::<Option<String>>(at)? {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| ApiError::Internal(format!("{what} of a household: {e}"))),
+        None => Ok(Vec::new()),
     }
 }

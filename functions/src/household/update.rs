@@ -82,6 +82,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             param("name", &name),
             param("currency_code", &currency),
             Precondition::of(&request).param(),
+            crate::sync::param_since(None),
         ],
     );
     let rows = app.db.execute(&UPDATE, params).await?;

@@ -1,5 +1,9 @@
 //! `GET /months`: every month with transactions or assignments, oldest first, each with its
 //! income, assigned, activity and money left to assign. One Data API call.
+//!
+//! Every figure depends on the whole budget (money left to assign carries over), so a delta read
+//! (`?last_knowledge_of_server=N`) answers either no months, when nothing changed after N, or all
+//! of them, to replace the client's copy.
 
 use std::sync::LazyLock;
 
@@ -11,6 +15,7 @@ use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{STORED_ALLOCATIONS, figures};
 use crate::access::{self, ME};
+use crate::sync;
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::openapi::Doc;
@@ -22,6 +27,8 @@ pub fn doc() -> Doc {
         ROUTE,
         "Every month with transactions or assignments, with its totals",
     )
+    .about("A delta read answers no months when nothing changed since, or else all of them: replace your copy.")
+    .delta()
     .answers::<Months>(200, "The months, oldest first.")
 }
 
@@ -40,12 +47,14 @@ static MONTHS: LazyLock<String> = LazyLock::new(|| {
          per_month AS ( \
            SELECT m.month, COALESCE(i.income, 0) AS income, COALESCE(b.assigned, 0) AS assigned, \
                   COALESCE(b.activity, 0) AS activity, COALESCE(b.overspent, 0) AS overspent \
-           FROM months m LEFT JOIN month_income i USING (month) LEFT JOIN month_budget b USING (month)) \
-         SELECT (SELECT role FROM me), p.month, p.income::bigint, p.assigned::bigint, p.activity::bigint, \
+           FROM months m LEFT JOIN month_income i USING (month) LEFT JOIN month_budget b USING (month)), \
+         known AS (SELECT server_knowledge FROM households WHERE id = :household_id) \
+         SELECT (SELECT role FROM me), (SELECT server_knowledge FROM known), p.month, p.income::bigint, p.assigned::bigint, p.activity::bigint, \
                 (sum(p.income - p.assigned) OVER (ORDER BY p.month) \
                  - COALESCE(sum(p.overspent) OVER (ORDER BY p.month \
                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::bigint \
-         FROM (SELECT 1) AS one LEFT JOIN per_month p ON true \
+         FROM (SELECT 1) AS one \
+         LEFT JOIN per_month p ON :known::bigint IS NULL OR (SELECT server_knowledge FROM known) > :known::bigint \
          ORDER BY p.month",
         figures = figures(STORED_ALLOCATIONS),
     )
@@ -63,6 +72,7 @@ struct MonthSummary {
 #[derive(Serialize, utoipa::ToSchema)]
 struct Months {
     months: Vec<MonthSummary>,
+    server_knowledge: i64,
 }
 
 pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
@@ -73,21 +83,27 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let until = super::month(LAST_MONTH)
         .map_err(|_| ApiError::Internal("the last month does not parse".to_owned()))?;
-    let params = access::caller(&claims, [param("until", &until)]);
+    let since = sync::since(&request)?;
+    let params = access::caller(&claims, [param("until", &until), sync::param_since(since)]);
     let rows = app.db.execute(&MONTHS, params).await?;
-    access::member_row(&rows)?;
+    let (first, _) = access::member_row(&rows)?;
+    let server_knowledge: i64 = first.get(1)?;
+    sync::ahead(since, server_knowledge)?;
     let mut months = Vec::new();
     for row in rows.iter() {
-        let Some(month) = row.get::<Option<Month>>(1)? else {
+        let Some(month) = row.get::<Option<Month>>(2)? else {
             continue;
         };
         months.push(MonthSummary {
             month,
-            income: row.get(2)?,
-            assigned: row.get(3)?,
-            activity: row.get(4)?,
-            ready_to_assign: row.get(5)?,
+            income: row.get(3)?,
+            assigned: row.get(4)?,
+            activity: row.get(5)?,
+            ready_to_assign: row.get(6)?,
         });
     }
-    Ok(Reply::ok(&Months { months }))
+    Ok(Reply::ok(&Months {
+        months,
+        server_knowledge,
+    }))
 }

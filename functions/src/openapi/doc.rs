@@ -152,6 +152,16 @@ impl Doc {
     }
 
     /// A problem this endpoint can answer besides those every endpoint of its kind can.
+    /// A list that takes `last_knowledge_of_server` for a delta read.
+    pub fn delta(self) -> Self {
+        self.query(
+            crate::sync::PARAM,
+            "Only what changed after this `server_knowledge` (of an earlier answer), deletions as \
+             tombstones (`{\"id\": …, \"deleted\": true}`). A number the server has not reached is 422.",
+            json!({"type": "integer", "format": "int64", "minimum": 0}),
+        )
+    }
+
     pub fn problem(mut self, status: u16, description: &'static str) -> Self {
         self.problems.push((status, description));
         self

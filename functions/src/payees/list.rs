@@ -9,6 +9,7 @@ use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{COLUMNS, Payee};
 use crate::access::{self, ME};
+use crate::sync::{self, Change, Knowledge};
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::openapi::Doc;
@@ -16,21 +17,26 @@ use crate::openapi::Doc;
 pub const ROUTE: Route = Route::new("GET", "/payees");
 
 pub fn doc() -> Doc {
-    Doc::new(ROUTE, "The household's payees, transfer payees included").answers::<Payees>(200, "Every payee.")
+    Doc::new(ROUTE, "The household's payees, transfer payees included")
+        .delta()
+        .answers::<Payees>(200, "The payees.")
 }
 
 static LIST: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME} \
-         SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one \
-         LEFT JOIN payees p ON p.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
-         ORDER BY p.name, p.id"
+         SELECT (SELECT role FROM me), {sync}, {COLUMNS} FROM (SELECT 1) AS one \
+         LEFT JOIN payees p ON p.household_id = :household_id AND EXISTS (SELECT 1 FROM me) AND {changed} \
+         ORDER BY p.name, p.id",
+        sync = sync::columns("payees"),
+        changed = sync::changed("p"),
     )
 });
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct Payees {
-    payees: Vec<Payee>,
+    payees: Vec<Change<Payee>>,
+    server_knowledge: i64,
 }
 
 pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
@@ -39,15 +45,20 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
-    let params = access::caller(&claims, []);
+    let since = sync::since(&request)?;
+    let params = access::caller(&claims, [sync::param_since(since)]);
     let rows = app.db.execute(&LIST, params).await?;
-    access::member_row(&rows)?;
+    let (first, _) = access::member_row(&rows)?;
+    let knowledge = Knowledge::read(&first, 1, since)?;
     let mut payees = Vec::new();
     for row in rows.iter() {
-        let id: Option<String> = row.get(1)?;
+        let id: Option<String> = row.get(3)?;
         if id.is_some() {
-            payees.push(Payee::from_row(&row, 1)?);
+            payees.push(Payee::from_row(&row, 3)?);
         }
     }
-    Ok(Reply::ok(&Payees { payees }))
+    Ok(Reply::ok(&Payees {
+        payees: knowledge.with_tombstones(payees),
+        server_knowledge: knowledge.server_knowledge,
+    }))
 }

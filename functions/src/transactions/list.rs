@@ -3,6 +3,11 @@
 //! `cleared`, and with `include_deleted=true` the tombstones too. Keyset pagination: `limit`
 //! (1–500, default 100) and the `next_cursor` of the previous page. One Data API call per page.
 //!
+//! With `?last_knowledge_of_server=N`, only the transactions changed after N (deleted ones as
+//! tombstones, `deleted: true`): written themselves, or one of their split lines, or their payee
+//! (its name is part of the answer). Every page of one walk answers the `server_knowledge` of its
+//! first page (the cursor carries it), the number to send next time.
+//!
 //! The cursor is only a position (a date and an id); every page is read within the caller's
 //! household, so a cursor made up or taken from another household can only skip within one's own.
 
@@ -19,6 +24,7 @@ use shared::http::{ApiError, Fields, Reply, Route, bearer, query_flag};
 
 use super::{COLUMNS, JOINS, Transaction};
 use crate::access::{self, ME};
+use crate::sync;
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::openapi::Doc;
@@ -60,6 +66,7 @@ pub fn doc() -> Doc {
             "The `next_cursor` of the page before.",
             json!({"type": "string"}),
         )
+        .delta()
         .answers::<Page>(200, "A page; it may stop early to stay under 1 MiB.")
 }
 
@@ -93,11 +100,17 @@ static PAGE: LazyLock<String> = LazyLock::new(|| {
                    AND (:since::date IS NULL OR t.date >= :since::date) \
                    AND (:until::date IS NULL OR t.date <= :until::date) \
                    AND (:cleared::text IS NULL OR t.cleared = :cleared::text) \
-                   AND (:include_deleted OR t.deleted_at IS NULL) \
+                   AND (:include_deleted OR :known::bigint IS NOT NULL OR t.deleted_at IS NULL) \
+                   AND (:known::bigint IS NULL OR t.knowledge > :known::bigint \
+                        OR EXISTS (SELECT 1 FROM transactions l WHERE l.household_id = :household_id \
+                                   AND l.parent_id = t.id AND l.knowledge > :known::bigint) \
+                        OR EXISTS (SELECT 1 FROM payees p WHERE p.household_id = :household_id \
+                                   AND p.id = t.payee_id AND p.knowledge > :known::bigint)) \
                    AND (:after_date::date IS NULL OR (t.date, t.id) < (:after_date::date, :after_id::uuid)) \
                  ORDER BY t.date DESC, t.id DESC \
                  LIMIT :fetch) AS t) \
-         SELECT (SELECT role FROM me), t.fetched, {COLUMNS} FROM (SELECT 1) AS one \
+         SELECT (SELECT role FROM me), (SELECT server_knowledge FROM households WHERE id = :household_id), \
+                t.fetched, {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN matching t ON t.running_bytes <= {PAGE_BUDGET_BYTES} \
          {JOINS} \
          ORDER BY t.date DESC, t.id DESC"
@@ -109,27 +122,32 @@ static PAGE: LazyLock<String> = LazyLock::new(|| {
 struct Page {
     transactions: Vec<Transaction>,
     next_cursor: Option<String>,
+    /// The household's server knowledge when the first page of this walk was read.
+    server_knowledge: i64,
 }
 
-/// Where the previous page ended.
+/// Where the previous page ended, and the server knowledge of the walk's first page.
 struct Cursor {
     date: NaiveDate,
     id: TransactionId,
+    knowledge: i64,
 }
 
 impl Cursor {
     fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.date, self.id))
+        URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", self.date, self.id, self.knowledge))
     }
 
     fn decode(text: &str) -> Option<Self> {
         let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
         let text = String::from_utf8(bytes).ok()?;
-        let (date, id) = text.split_once('|')?;
-        Some(Self {
-            date: date.parse().ok()?,
-            id: TransactionId::parse(id).ok()?,
-        })
+        let mut parts = text.split('|');
+        let cursor = Self {
+            date: parts.next()?.parse().ok()?,
+            id: TransactionId::parse(parts.next()?).ok()?,
+            knowledge: parts.next()?.parse().ok().filter(|k: &i64| *k >= 0)?,
+        };
+        parts.next().is_none().then_some(cursor)
     }
 }
 
@@ -171,7 +189,9 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         cursor
     });
     let include_deleted = query_flag(&request, "include_deleted")?;
+    let known = sync::since(&request);
     fields.finish()?;
+    let known = known?;
 
     let params = access::caller(
         &claims,
@@ -183,6 +203,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             param("until", &until),
             param("cleared", &cleared),
             param("include_deleted", &include_deleted),
+            sync::param_since(known),
             param("after_date", &cursor.as_ref().map(|c| c.date)),
             param("after_id", &cursor.as_ref().map(|c| c.id)),
             // One more than the page: whether another page follows.
@@ -190,13 +211,16 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         ],
     );
     let rows = app.db.execute(&PAGE, params).await?;
-    access::member_row(&rows)?;
+    let (first, _) = access::member_row(&rows)?;
+    let now_known: i64 = first.get(1)?;
+    sync::ahead(known, now_known)?;
+    let server_knowledge = cursor.as_ref().map_or(now_known, |c| c.knowledge.min(now_known));
     let mut transactions = Vec::new();
     let mut fetched = 0;
     for row in rows.iter() {
-        if let Some(count) = row.get::<Option<i64>>(1)? {
+        if let Some(count) = row.get::<Option<i64>>(2)? {
             fetched = count;
-            transactions.push(Transaction::from_row(&row, 2)?);
+            transactions.push(Transaction::from_row(&row, 3)?);
         }
     }
     transactions.truncate(usize::try_from(limit).unwrap_or(0));
@@ -207,6 +231,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             Cursor {
                 date: last.date,
                 id: last.id,
+                knowledge: server_knowledge,
             }
             .encode(),
         ),
@@ -215,5 +240,6 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     Ok(Reply::ok(&Page {
         transactions,
         next_cursor,
+        server_knowledge,
     }))
 }

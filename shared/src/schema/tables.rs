@@ -51,7 +51,12 @@ pub fn schema() -> Schema {
             idempotency_keys(),
             tombstones(),
         ],
-        functions: vec![stamp_knowledge(), record_tombstone()],
+        functions: vec![
+            stamp_knowledge(),
+            record_tombstone(),
+            touch_accounts(),
+            touch_category_groups(),
+        ],
     }
 }
 
@@ -69,6 +74,8 @@ pub const SYNCED_TABLES: &[&str] = &[
 
 const STAMP_KNOWLEDGE: &str = "stamp_knowledge";
 const RECORD_TOMBSTONE: &str = "record_tombstone";
+const TOUCH_ACCOUNTS: &str = "touch_accounts";
+const TOUCH_CATEGORY_GROUPS: &str = "touch_category_groups";
 
 /// Raises the household's server knowledge and stamps the row being written with it. The
 /// household row stays locked until the write commits, so knowledge numbers become visible in
@@ -151,6 +158,48 @@ fn synced_when(table: TableBuilder, stamp_timing: &str) -> TableBuilder {
         .index(&[HOUSEHOLD_ID, "knowledge"])
         .trigger(stamp_timing, STAMP_KNOWLEDGE)
         .trigger("AFTER DELETE", RECORD_TOMBSTONE)
+}
+
+/// An account's balances are derived from its transactions: a change to a transaction's money
+/// stamps the accounts it was and is in, so a delta read returns them with their new balances.
+/// (Split lines share their parent's account and amount, so only parents count.)
+fn touch_accounts() -> Function {
+    Function {
+        name: TOUCH_ACCOUNTS.to_owned(),
+        body: "
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.parent_id IS NULL THEN
+        UPDATE accounts SET knowledge = knowledge WHERE id = OLD.account_id;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.parent_id IS NULL
+       AND (TG_OP = 'INSERT' OR NEW.account_id IS DISTINCT FROM OLD.account_id) THEN
+        UPDATE accounts SET knowledge = knowledge WHERE id = NEW.account_id;
+    END IF;
+    RETURN NULL;
+END
+"
+        .to_owned(),
+    }
+}
+
+/// A delta read returns a category group whole (with all its categories) when anything in it
+/// changed: a category written, added, moved out or deleted stamps the groups it was and is in.
+fn touch_category_groups() -> Function {
+    Function {
+        name: TOUCH_CATEGORY_GROUPS.to_owned(),
+        body: "
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE category_groups SET knowledge = knowledge WHERE id = OLD.category_group_id;
+    END IF;
+    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.category_group_id IS DISTINCT FROM OLD.category_group_id) THEN
+        UPDATE category_groups SET knowledge = knowledge WHERE id = NEW.category_group_id;
+    END IF;
+    RETURN NULL;
+END
+"
+        .to_owned(),
+    }
 }
 
 fn households() -> Table {
@@ -284,6 +333,7 @@ fn categories() -> Table {
         .check("note_length", "char_length(note) <= 1000")
         .timestamps()
         .referable_within_household()
+        .trigger("AFTER INSERT OR UPDATE OR DELETE", TOUCH_CATEGORY_GROUPS)
         .synced()
         .build()
 }
@@ -339,6 +389,10 @@ fn transactions() -> Table {
         .column::<Option<Timestamp>>("deleted_at")
         .timestamps()
         .referable_within_household()
+        .trigger(
+            "AFTER INSERT OR UPDATE OF account_id, amount, cleared, deleted_at OR DELETE",
+            TOUCH_ACCOUNTS,
+        )
         .synced()
         .build()
 }
