@@ -62,11 +62,9 @@ where
     let answer = match crate::idempotency::Scope::of(&request) {
         // Boxed: a handler's future is large, and the task-local scopes would carry it on the
         // stack once more.
-        Ok(None) => {
-            Box::pin(crate::access::serving(&method, handle(app, request)))
-                .await
-                .map(Reply::into_response)
-        }
+        Ok(None) => Box::pin(crate::access::serving(&method, handle(app, request)))
+            .await
+            .map(Reply::into_response),
         Ok(Some(scope)) => {
             let handled = Box::pin(crate::access::serving(&method, handle(app, request)));
             Box::pin(keyed(&db, &scope, handled, &request_id)).await

@@ -216,3 +216,17 @@ async fn a_migrate_function_that_cannot_start_answers_cloudformation_at_once() {
         .unwrap_err();
     assert_eq!(direct.kind(), "Unconfigured");
 }
+
+#[tokio::test]
+async fn the_application_role_runs_its_statements_at_repeatable_read() {
+    let api = TestDataApi::with_schema().await.unwrap();
+    let rows = app_db(&api)
+        .execute("SELECT current_setting('transaction_isolation')", Vec::new())
+        .await
+        .unwrap();
+    let isolation: String = rows.first().unwrap().get(0).unwrap();
+    assert_eq!(
+        isolation, "repeatable read",
+        "writes from a stale snapshot fail and run again"
+    );
+}

@@ -18,6 +18,7 @@ mod payees;
 mod resuming;
 mod schema;
 mod sql_scan;
+mod sync;
 mod sync_migration;
 mod template;
 mod tls;

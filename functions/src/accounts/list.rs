@@ -12,10 +12,10 @@ use shared::http::{ApiError, Reply, Route, bearer, query_flag};
 
 use super::{Account, BALANCES, COLUMNS};
 use crate::access::{self, ME};
-use crate::sync::{self, Change, Knowledge};
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::openapi::Doc;
+use crate::sync::{self, Change, Knowledge};
 
 pub const ROUTE: Route = Route::new("GET", "/accounts");
 

@@ -123,10 +123,15 @@ impl Household {
 }
 
 /// A JSON array column (NULL for none).
-fn json_list<T: serde::de::DeserializeOwned>(row: &Row<'_>, at: usize, what: &str) -> Result<Vec<T>, ApiError> {
+fn json_list<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    at: usize,
+    what: &str,
+) -> Result<Vec<T>, ApiError> {
     match row.get::<Option<String>>(at)? {
-        Some(json) => serde_json::from_str(&json)
-            .map_err(|e| ApiError::Internal(format!("{what} of a household: {e}"))),
+        Some(json) => {
+            serde_json::from_str(&json).map_err(|e| ApiError::Internal(format!("{what} of a household: {e}")))
+        }
         None => Ok(Vec::new()),
     }
 }

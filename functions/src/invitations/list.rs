@@ -9,10 +9,10 @@ use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{COLUMNS, Invitation, OWNERS_ONLY};
 use crate::access::{self, ME};
-use crate::sync::{self, Change, Knowledge};
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::openapi::Doc;
+use crate::sync::{self, Change, Knowledge};
 
 pub const ROUTE: Route = Route::new("GET", "/household/invitations");
 

@@ -15,10 +15,10 @@ use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{STORED_ALLOCATIONS, figures};
 use crate::access::{self, ME};
-use crate::sync;
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::openapi::Doc;
+use crate::sync;
 
 pub const ROUTE: Route = Route::new("GET", "/months");
 
@@ -27,7 +27,9 @@ pub fn doc() -> Doc {
         ROUTE,
         "Every month with transactions or assignments, with its totals",
     )
-    .about("A delta read answers no months when nothing changed since, or else all of them: replace your copy.")
+    .about(
+        "A delta read answers no months when nothing changed since, or else all of them: replace your copy.",
+    )
     .delta()
     .answers::<Months>(200, "The months, oldest first.")
 }

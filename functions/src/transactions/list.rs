@@ -24,10 +24,10 @@ use shared::http::{ApiError, Fields, Reply, Route, bearer, query_flag};
 
 use super::{COLUMNS, JOINS, Transaction};
 use crate::access::{self, ME};
-use crate::sync;
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::openapi::Doc;
+use crate::sync;
 use serde_json::json;
 
 pub const ROUTE: Route = Route::new("GET", "/transactions");

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_rdsdata::Client;
 use aws_sdk_rdsdata::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rdsdata::types::{Field, SqlParameter};
+use rand::Rng;
 
 pub use value::{DecodeError, FromField, SqlColumn, ToParam};
 
@@ -106,6 +107,12 @@ impl DbError {
             Self::Database { sql_state, .. } => Some(sql_state),
             _ => None,
         }
+    }
+
+    /// A serialization failure or deadlock: the statement was rolled back because it raced
+    /// another, and run again alone it succeeds.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self.sql_state(), Some("40001" | "40P01"))
     }
 
     fn is_retryable(&self) -> bool {
@@ -308,10 +315,36 @@ impl Db {
         self.run(sql, params, Some(&transaction.id)).await
     }
 
+    /// A statement outside a transaction that lost a race ([`DbError::is_conflict`]) left
+    /// nothing behind and is run again, this many times at most, after a short random pause.
+    const CONFLICT_ATTEMPTS: u32 = 8;
+
     async fn run(
         &self,
         sql: &str,
         params: Vec<SqlParameter>,
+        transaction: Option<&str>,
+    ) -> Result<Rows, DbError> {
+        let mut attempt = 1;
+        loop {
+            match self.run_once(sql, &params, transaction).await {
+                Err(error)
+                    if error.is_conflict() && transaction.is_none() && attempt < Self::CONFLICT_ATTEMPTS =>
+                {
+                    tracing::info!(%error, attempt, "statement lost a race; running it again");
+                    let pause = rand::rng().random_range(1..=5 * u64::from(attempt));
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn run_once(
+        &self,
+        sql: &str,
+        params: &[SqlParameter],
         transaction: Option<&str>,
     ) -> Result<Rows, DbError> {
         self.retrying(|| async {
@@ -322,7 +355,7 @@ impl Db {
                 .secret_arn(&self.secret_arn)
                 .database(&self.database)
                 .sql(sql)
-                .set_parameters(Some(params.clone()))
+                .set_parameters(Some(params.to_vec()))
                 .set_transaction_id(transaction.map(str::to_owned))
                 .send()
                 .await

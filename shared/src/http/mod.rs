@@ -75,6 +75,8 @@ pub enum ApiError {
     TooManyRequests { retry_after_seconds: u64 },
     #[error("the database is waking up")]
     Unavailable,
+    #[error("too many writes to one household at once")]
+    Contended,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -93,7 +95,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Contended => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -145,6 +147,12 @@ impl ApiError {
                 "The service is starting up. Try again in a few seconds.".to_owned(),
                 None,
             ),
+            Self::Contended => (
+                "contended",
+                "Too many changes to your household at once; nothing was changed. Try again in a second."
+                    .to_owned(),
+                None,
+            ),
             Self::Internal(_) => (
                 "internal",
                 format!("An unexpected error occurred. Quote request id {request_id} when reporting it."),
@@ -167,6 +175,7 @@ impl ApiError {
         let retry_after = match self {
             Self::TooManyRequests { retry_after_seconds } => Some(retry_after_seconds),
             Self::Unavailable => Some(5),
+            Self::Contended => Some(1),
             _ => None,
         };
         if let Some(seconds) = retry_after {
@@ -184,6 +193,7 @@ impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
         match error {
             DbError::Resuming => Self::Unavailable,
+            conflict if conflict.is_conflict() => Self::Contended,
             other => Self::Internal(other.to_string()),
         }
     }

@@ -7,6 +7,12 @@
 //! and grants it the current tables, on every deploy after the migrations, so a table added by a
 //! later migration is granted in the same deploy. It is one statement: one Data API call.
 //!
+//! The role's statements run at `REPEATABLE READ`: a write statement reads its household in one
+//! snapshot and locks the household row first (`functions::access::ME`), so a write that had to
+//! wait for another fails with a serialization failure instead of writing from a stale snapshot
+//! (say, one leg of a transfer from before the other writer's change), and [`crate::db::Db`]
+//! runs it again. Single statements outside a transaction are always safe to run again.
+//!
 //! The password reaches PostgreSQL only as a SCRAM-SHA-256 verifier (RFC 5803 / 7677), computed
 //! here, so the plain text never appears in a statement or a database log.
 
@@ -119,6 +125,7 @@ BEGIN
   FOR attempt IN 1..5 LOOP
     BEGIN
       ALTER ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '{verifier}';
+      ALTER ROLE {role} SET default_transaction_isolation TO 'repeatable read';
       EXIT;
     EXCEPTION WHEN internal_error THEN
       IF attempt = 5 THEN RAISE; END IF;
