@@ -8,6 +8,7 @@
 
 mod functions;
 mod history;
+mod migration;
 mod overhead;
 mod report;
 mod resources;
@@ -154,6 +155,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
+    println!("The newest migration on a database with data…");
+    let migration = {
+        let scratch = harness::TestDatabase::from_template(harness::schema::template().await?).await?;
+        let master = shared::db::Db::new(
+            harness::data_api::client(&emulator.endpoint),
+            harness::data_api::RESOURCE_ARN,
+            harness::data_api::SECRET_ARN,
+            &scratch.name,
+        );
+        migration::newest(&master, &scratch.connect().await?).await?
+    };
+
     println!("argon2id and emulator overhead…");
     let argon2 = overhead::argon2_rust(20);
     let reference = overhead::argon2_reference(20);
@@ -167,6 +180,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         argon2_reference: reference,
         emulator: emulator_overhead,
         history,
+        migration,
         elapsed: started.elapsed(),
     };
     let markdown = report.markdown(&machine());

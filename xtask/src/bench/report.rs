@@ -26,6 +26,7 @@ pub struct Report {
     pub argon2_reference: Option<Duration>,
     pub emulator: Overhead,
     pub history: Vec<History>,
+    pub migration: super::migration::Migration,
     pub elapsed: Duration,
 }
 
@@ -137,6 +138,17 @@ impl Report {
                 );
             }
         }
+
+        let m = &self.migration;
+        let _ = writeln!(
+            out,
+            "## The newest migration on a database with data\n\n`{}` applied by `migrate::up` through data-api-local (master login, as the migrate function runs it) to a database holding a household with {} transactions: {} statements in {} Data API calls, {:.0} ms.\n",
+            m.name,
+            m.transactions,
+            m.statements,
+            m.calls,
+            ms(m.elapsed)
+        );
 
         out.push_str("## `GET /months/{month}` over long histories\n\n");
         out.push_str("Transactions spread over ten years (a tenth of them uncategorised inflows), an assignment per category and month, and a neighbouring household with as many rows. Handler: median of 20 warm requests through the release binary and data-api-local. Statement: `EXPLAIN ANALYZE` in PostgreSQL, with how it reads the two tables.\n\n");
