@@ -45,6 +45,16 @@ async fn account(app: &TestApp, session: &Value, name: &str) -> String {
     created.body["id"].as_str().unwrap().to_owned()
 }
 
+/// A household with one transaction: its owner's session and the transaction's path.
+async fn one_transaction(app: &TestApp) -> (Value, String) {
+    let ada = app.register("ada@example.com").await;
+    let checking = account(app, &ada, "Checking").await;
+    let body = json!({"account_id": checking, "date": "2026-11-20", "amount": -1_000});
+    let created = post_transactions(app, &ada, &body, None).await;
+    let path = format!("/transactions/{}", created.body["id"].as_str().unwrap());
+    (ada, path)
+}
+
 fn replayed(response: &harness::TestResponse) -> bool {
     response.header("idempotent-replayed") == Some("true")
 }
@@ -119,16 +129,7 @@ async fn a_retried_bulk_create_and_transfer_change_the_database_once() {
 #[tokio::test]
 async fn a_retried_patch_is_not_applied_again_over_a_later_change() {
     let app = TestApp::spawn().await.unwrap();
-    let ada = app.register("ada@example.com").await;
-    let checking = account(&app, &ada, "Checking").await;
-    let created = post_transactions(
-        &app,
-        &ada,
-        &json!({"account_id": checking, "date": "2026-11-20", "amount": -1_000}),
-        None,
-    )
-    .await;
-    let path = format!("/transactions/{}", created.body["id"].as_str().unwrap());
+    let (ada, path) = one_transaction(&app).await;
     let patch = |memo: &str, key: Option<&str>| {
         let request = json_request("PATCH", &path, &json!({"memo": memo}), Some(access_token(&ada)));
         match key {
@@ -298,16 +299,7 @@ async fn expired_keys_run_again_and_are_cleaned_up_by_the_next_keyed_write() {
 #[tokio::test]
 async fn a_retried_delete_answers_204_again() {
     let app = TestApp::spawn().await.unwrap();
-    let ada = app.register("ada@example.com").await;
-    let checking = account(&app, &ada, "Checking").await;
-    let created = post_transactions(
-        &app,
-        &ada,
-        &json!({"account_id": checking, "date": "2026-11-20", "amount": -1}),
-        None,
-    )
-    .await;
-    let path = format!("/transactions/{}", created.body["id"].as_str().unwrap());
+    let (ada, path) = one_transaction(&app).await;
     let delete = || keyed(bearer_request("DELETE", &path, &ada), "delete-it");
     let first = app.send(functions::transactions::delete::respond, delete()).await;
     let retry = app.send(functions::transactions::delete::respond, delete()).await;

@@ -19,6 +19,7 @@ mod resuming;
 mod schema;
 mod sql_scan;
 mod sync;
+mod sync_edges;
 mod sync_migration;
 mod template;
 mod tls;

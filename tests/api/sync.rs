@@ -17,7 +17,7 @@ type List = (
     &'static str,
 );
 
-const LISTS: &[List] = &[
+pub(crate) const LISTS: &[List] = &[
     ("accounts", "/accounts", &[("include_closed", "true")], "accounts"),
     ("payees", "/payees", &[], "payees"),
     (
@@ -38,7 +38,12 @@ const LISTS: &[List] = &[
 ];
 
 /// `GET path?query` to the list's endpoint.
-async fn list(app: &TestApp, session: &Value, path: &str, query: &[(&str, &str)]) -> harness::TestResponse {
+pub(crate) async fn list(
+    app: &TestApp,
+    session: &Value,
+    path: &str,
+    query: &[(&str, &str)],
+) -> harness::TestResponse {
     let request = with_query(bearer_request("GET", path, session), query);
     match path {
         "/accounts" => app.send(functions::accounts::list::respond, request).await,
@@ -52,7 +57,12 @@ async fn list(app: &TestApp, session: &Value, path: &str, query: &[(&str, &str)]
 }
 
 /// As [`list`], asserting 200 in one call.
-async fn get(app: &TestApp, session: &Value, path: &str, query: &[(&str, &str)]) -> harness::TestResponse {
+pub(crate) async fn get(
+    app: &TestApp,
+    session: &Value,
+    path: &str,
+    query: &[(&str, &str)],
+) -> harness::TestResponse {
     app.reset_calls();
     let response = list(app, session, path, query).await;
     assert_eq!(response.status, 200, "{path} {query:?}: {:?}", response.body);
@@ -132,9 +142,9 @@ impl Copy {
 }
 
 /// A member writing from another device.
-struct Writer<'a> {
-    app: &'a TestApp,
-    session: &'a Value,
+pub(crate) struct Writer<'a> {
+    pub app: &'a TestApp,
+    pub session: &'a Value,
 }
 
 impl Writer<'_> {
@@ -159,8 +169,32 @@ impl Writer<'_> {
         answer.body
     }
 
+    async fn patch(
+        &self,
+        respond: impl AsyncFnOnce(&functions::App, Request) -> Result<Response<Body>, lambda_http::Error>,
+        path: &str,
+        body: Value,
+    ) -> Value {
+        self.send(respond, "PATCH", path, Some(body)).await
+    }
+
+    async fn delete(
+        &self,
+        respond: impl AsyncFnOnce(&functions::App, Request) -> Result<Response<Body>, lambda_http::Error>,
+        path: &str,
+    ) {
+        self.send(respond, "DELETE", path, None).await;
+    }
+
+    /// A new account's id.
+    pub async fn account(&self, name: &str, kind: &str) -> String {
+        let body = json!({"name": name, "kind": kind});
+        self.create(functions::accounts::create::respond, "/accounts", body)
+            .await
+    }
+
     /// POSTs and answers the new id.
-    async fn create(
+    pub async fn create(
         &self,
         respond: impl AsyncFnOnce(&functions::App, Request) -> Result<Response<Body>, lambda_http::Error>,
         path: &str,
@@ -283,15 +317,14 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
         )
         .await;
     bob_device
-        .send(
+        .patch(
             payees::update::respond,
-            "PATCH",
             &format!("/payees/{shop}"),
-            Some(json!({"name": "Corner Shop"})),
+            json!({"name": "Corner Shop"}),
         )
         .await;
     bob_device
-        .send(payees::delete::respond, "DELETE", &format!("/payees/{gym}"), None)
+        .delete(payees::delete::respond, &format!("/payees/{gym}"))
         .await;
     bob_device
         .create(
@@ -305,20 +338,14 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
                 json!({"account_id": checking, "date": "2026-11-06", "amount": -50_000, "transfer_account_id": savings}))
         .await;
     bob_device
-        .send(
+        .patch(
             transactions::update::respond,
-            "PATCH",
             &format!("/transactions/{spent}"),
-            Some(json!({"account_id": savings, "amount": -1_500})),
+            json!({"account_id": savings, "amount": -1_500}),
         )
         .await;
     bob_device
-        .send(
-            transactions::delete::respond,
-            "DELETE",
-            &format!("/transactions/{split}"),
-            None,
-        )
+        .delete(transactions::delete::respond, &format!("/transactions/{split}"))
         .await;
     bob_device
         .create(
@@ -329,19 +356,17 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
         )
         .await;
     bob_device
-        .send(
+        .patch(
             categories::update::respond,
-            "PATCH",
             &format!("/categories/{books}"),
-            Some(json!({"name": "Novels"})),
+            json!({"name": "Novels"}),
         )
         .await;
     bob_device
-        .send(
+        .patch(
             categories::update::respond,
-            "PATCH",
             &format!("/categories/{games}"),
-            Some(json!({"category_group_id": other_group})),
+            json!({"category_group_id": other_group}),
         )
         .await;
     let cinema = bob_device
@@ -368,12 +393,7 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
         )
         .await;
     bob_device
-        .send(
-            categories::delete::respond,
-            "DELETE",
-            &format!("/categories/{cinema}"),
-            None,
-        )
+        .delete(categories::delete::respond, &format!("/categories/{cinema}"))
         .await;
     let temporary = bob_device
         .create(
@@ -383,27 +403,18 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
         )
         .await;
     bob_device
-        .send(
+        .delete(
             categories::group_delete::respond,
-            "DELETE",
             &format!("/category-groups/{temporary}"),
-            None,
         )
         .await;
     bob_device
-        .send(
-            accounts::delete::respond,
-            "DELETE",
-            &format!("/accounts/{unused}"),
-            None,
-        )
+        .delete(accounts::delete::respond, &format!("/accounts/{unused}"))
         .await;
     ada_device
-        .send(
+        .delete(
             invitations::revoke::respond,
-            "DELETE",
             &format!("/household/invitations/{invitation}"),
-            None,
         )
         .await;
     ada_device
@@ -415,11 +426,9 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
         .await;
     let carol_id = carol["user_id"].as_str().unwrap();
     ada_device
-        .send(
+        .delete(
             household::member_remove::respond,
-            "DELETE",
             &format!("/household/members/{carol_id}"),
-            None,
         )
         .await;
     ada_device
@@ -439,190 +448,4 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
         "the copy after a delta read is a full read"
     );
     assert_eq!(copy.delta_read(&app, &ada).await, 0, "nothing changed since");
-}
-
-#[tokio::test]
-async fn knowledge_from_the_future_or_malformed_is_422_on_every_list() {
-    let app = TestApp::spawn().await.unwrap();
-    let ada = app.register("ada@example.com").await;
-    let household = get(&app, &ada, "/household", &[]).await;
-    let ahead = (household.body["server_knowledge"].as_i64().unwrap() + 1).to_string();
-    for (name, path, _, _) in LISTS {
-        for value in [ahead.as_str(), "-1", "abc", "1.5"] {
-            let request = with_query(
-                bearer_request("GET", path, &ada),
-                &[("last_knowledge_of_server", value)],
-            );
-            let answer = match *path {
-                "/accounts" => app.send(functions::accounts::list::respond, request).await,
-                "/payees" => app.send(functions::payees::list::respond, request).await,
-                "/category-groups" => app.send(functions::categories::groups::respond, request).await,
-                "/transactions" => app.send(functions::transactions::list::respond, request).await,
-                "/months" => app.send(functions::months::list::respond, request).await,
-                "/household/invitations" => app.send(functions::invitations::list::respond, request).await,
-                _ => app.send(functions::household::get::respond, request).await,
-            };
-            assert_eq!(answer.status, 422, "{name} with {value}: {:?}", answer.body);
-            assert_eq!(answer.body["errors"][0]["field"], "last_knowledge_of_server");
-        }
-    }
-}
-
-#[tokio::test]
-async fn every_page_of_one_walk_answers_the_knowledge_of_its_first_page() {
-    let app = TestApp::spawn().await.unwrap();
-    let ada = app.register("ada@example.com").await;
-    let writer = Writer {
-        app: &app,
-        session: &ada,
-    };
-    let checking = writer
-        .create(
-            functions::accounts::create::respond,
-            "/accounts",
-            json!({"name": "Checking", "kind": "checking"}),
-        )
-        .await;
-    for day in 1..=4 {
-        writer
-            .create(
-                functions::transactions::create::respond,
-                "/transactions",
-                json!({"account_id": checking, "date": format!("2026-11-0{day}"), "amount": -day}),
-            )
-            .await;
-    }
-    let first = get(&app, &ada, "/transactions", &[("limit", "2")]).await;
-    let knowledge = first.body["server_knowledge"].as_i64().unwrap();
-    let late = writer
-        .create(
-            functions::transactions::create::respond,
-            "/transactions",
-            json!({"account_id": checking, "date": "2026-10-01", "amount": -99}),
-        )
-        .await;
-    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
-    let second = get(
-        &app,
-        &ada,
-        "/transactions",
-        &[("limit", "2"), ("cursor", &cursor)],
-    )
-    .await;
-    assert_eq!(
-        second.body["server_knowledge"], knowledge,
-        "the walk's knowledge, not the newest"
-    );
-    let delta = get(
-        &app,
-        &ada,
-        "/transactions",
-        &[("last_knowledge_of_server", &knowledge.to_string())],
-    )
-    .await;
-    let ids: Vec<&str> = delta.body["transactions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        ids,
-        [late.as_str()],
-        "the next delta brings what was written during the walk"
-    );
-}
-
-#[tokio::test]
-async fn concurrent_writes_in_one_household_all_succeed_and_are_all_stamped() {
-    let app = TestApp::spawn().await.unwrap();
-    let ada = app.register("ada@example.com").await;
-    let writer = Writer {
-        app: &app,
-        session: &ada,
-    };
-    let checking = writer
-        .create(
-            functions::accounts::create::respond,
-            "/accounts",
-            json!({"name": "Checking", "kind": "checking"}),
-        )
-        .await;
-    let savings = writer
-        .create(
-            functions::accounts::create::respond,
-            "/accounts",
-            json!({"name": "Savings", "kind": "savings"}),
-        )
-        .await;
-    let leg = writer
-        .create(functions::transactions::create::respond, "/transactions",
-                json!({"account_id": checking, "date": "2026-11-01", "amount": -10_000, "transfer_account_id": savings}))
-        .await;
-    let before = get(&app, &ada, "/household", &[]).await.body["server_knowledge"]
-        .as_i64()
-        .unwrap();
-    let other = get(&app, &ada, "/transactions", &[]).await.body["transactions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] != json!(leg))
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let patch = |id: &str, body: Value| {
-        let request = json_request(
-            "PATCH",
-            &format!("/transactions/{id}"),
-            &body,
-            Some(access_token(&ada)),
-        );
-        app.send(functions::transactions::update::respond, request)
-    };
-    let create = |amount: i64| {
-        let body = json!({"account_id": savings, "date": "2026-11-02", "amount": amount});
-        app.send(
-            functions::transactions::create::respond,
-            json_request("POST", "/transactions", &body, Some(access_token(&ada))),
-        )
-    };
-    // Both legs of one transfer edited at once (each edit writes both), beside other writes.
-    let answers = tokio::join!(
-        patch(&leg, json!({"amount": -20_000})),
-        patch(&other, json!({"amount": 30_000})),
-        patch(&leg, json!({"memo": "rent"})),
-        create(-1),
-        create(-2),
-        patch(&other, json!({"date": "2026-11-03"})),
-    );
-    let statuses = [
-        answers.0.status,
-        answers.1.status,
-        answers.2.status,
-        answers.3.status,
-        answers.4.status,
-        answers.5.status,
-    ];
-    assert!(statuses.iter().all(|s| *s < 300), "{statuses:?}");
-    let delta = get(
-        &app,
-        &ada,
-        "/transactions",
-        &[("last_knowledge_of_server", &before.to_string())],
-    )
-    .await;
-    assert_eq!(
-        delta.body["transactions"].as_array().unwrap().len(),
-        4,
-        "both legs and the two new ones"
-    );
-    let legs: i64 = delta.body["transactions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| !t["transfer_transaction_id"].is_null())
-        .map(|t| t["amount"].as_i64().unwrap())
-        .sum();
-    assert_eq!(legs, 0, "the legs still cancel out");
 }

@@ -66,7 +66,10 @@ pub async fn newest(db: &Db, direct: &tokio_postgres::Client) -> anyhow::Result<
     let started = Instant::now();
     let report = migrate::up(&counting, &all, None).await?;
     let elapsed = started.elapsed();
-    anyhow::ensure!(report.current_version == newest.version, "the newest migration did not apply");
+    anyhow::ensure!(
+        report.current_version == newest.version,
+        "the newest migration did not apply"
+    );
     Ok(Migration {
         name: format!("{:04}_{}", newest.version, newest.name),
         statements: newest.up_statements().len(),
