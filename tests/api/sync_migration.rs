@@ -131,3 +131,57 @@ async fn delta_sync_migrates_a_database_with_data_and_goes_down_and_up_again() {
     );
     assert!(check(&db, &tables::schema()).await.unwrap().is_empty());
 }
+
+/// A CloudFormation Update of `SchemaMigration` from the version before delta sync to it.
+fn update_event(response_url: &str, from: i64, to: i64) -> serde_json::Value {
+    serde_json::json!({
+        "RequestType": "Update",
+        "ServiceToken": "arn:aws:lambda:us-east-1:000000000000:function:migrate",
+        "ResponseURL": response_url,
+        "StackId": "arn:aws:cloudformation:us-east-1:000000000000:stack/budget/1234",
+        "RequestId": "req-update",
+        "LogicalResourceId": "SchemaMigration",
+        "ResourceType": "Custom::SchemaMigration",
+        "PhysicalResourceId": "budget-schema-migrations",
+        "ResourceProperties": {"ServiceToken": "x", "SchemaVersion": to.to_string(), "FunctionVersion": "5"},
+        "OldResourceProperties": {"ServiceToken": "x", "SchemaVersion": from.to_string(), "FunctionVersion": "4"},
+    })
+}
+
+#[tokio::test]
+async fn the_migrate_function_applies_delta_sync_on_a_stack_update_and_a_redeploy_is_one_call() {
+    let api = TestDataApi::with_schema().await.unwrap();
+    let db = api.db();
+    let all = migrations().unwrap();
+    migrate::down(&db, &all, DELTA_SYNC - 1, None).await.unwrap();
+    fill(&db, 20).await;
+    let rows_before = scalar(&db, COUNTS).await;
+    let url = harness::response_url::ResponseUrl::start().await;
+    let migrator = functions::migrate::Migrator::with_migrations(db.clone(), Ok(all));
+    let invocation = || functions::migrate::Invocation {
+        deadline: std::time::Instant::now() + std::time::Duration::from_secs(60),
+    };
+
+    migrator
+        .handle(update_event(&url.url, DELTA_SYNC - 1, DELTA_SYNC), invocation())
+        .await
+        .unwrap();
+    api.emulator.service.reset_stats();
+    migrator
+        .handle(update_event(&url.url, DELTA_SYNC, DELTA_SYNC), invocation())
+        .await
+        .unwrap();
+    assert_eq!(
+        api.calls().total,
+        1,
+        "a deploy without schema changes reads the ledger only"
+    );
+
+    let responses = url.responses();
+    assert_eq!(responses[0]["Status"], "SUCCESS", "{:?}", responses[0]);
+    assert_eq!(responses[0]["Data"]["Applied"], format!("{DELTA_SYNC:04}"));
+    assert_eq!(responses[1]["Status"], "SUCCESS");
+    assert_eq!(responses[1]["Reason"], "no pending migrations");
+    assert_eq!(scalar(&db, COUNTS).await, rows_before);
+    assert!(check(&db, &tables::schema()).await.unwrap().is_empty());
+}

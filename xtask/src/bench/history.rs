@@ -92,6 +92,11 @@ fn explainable(session: &Value) -> String {
         .replace(":household_id", &text("household_id"))
         .replace(":user_id", &text("user_id"))
         .replace(":until", &format!("'{MONTH}-01'"))
+        // A read: no household lock, no idempotency key.
+        .replace(":writing", "false")
+        .replace(":idempotency_id", "NULL")
+        .replace(":idempotency_key", "NULL")
+        .replace(":idempotency_fingerprint", "NULL")
 }
 
 async fn measure(
