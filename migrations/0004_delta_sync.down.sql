@@ -61,6 +61,8 @@ ALTER TABLE transactions DROP COLUMN knowledge;
 
 ALTER TABLE payees DROP COLUMN knowledge;
 
+ALTER TABLE households DROP COLUMN knowledge_transaction;
+
 ALTER TABLE households DROP COLUMN server_knowledge;
 
 ALTER TABLE household_invitations DROP COLUMN knowledge;

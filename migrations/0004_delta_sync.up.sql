@@ -3,12 +3,16 @@
 
 CREATE OR REPLACE FUNCTION record_tombstone() RETURNS trigger LANGUAGE plpgsql AS $body$
 DECLARE
+    this_transaction bigint := pg_current_xact_id()::text::bigint;
     stamped bigint;
 BEGIN
-    UPDATE households SET server_knowledge = server_knowledge + 1
-    WHERE id = OLD.household_id
+    UPDATE households SET server_knowledge = server_knowledge + 1, knowledge_transaction = this_transaction
+    WHERE id = OLD.household_id AND knowledge_transaction IS DISTINCT FROM this_transaction
     RETURNING server_knowledge INTO stamped;
-    IF FOUND THEN
+    IF NOT FOUND THEN
+        SELECT server_knowledge INTO stamped FROM households WHERE id = OLD.household_id;
+    END IF;
+    IF stamped IS NOT NULL THEN
         INSERT INTO tombstones (id, household_id, kind, knowledge)
         VALUES (OLD.id, OLD.household_id, TG_TABLE_NAME, stamped)
         ON CONFLICT (id) DO UPDATE SET knowledge = EXCLUDED.knowledge;
@@ -18,34 +22,44 @@ END
 $body$;
 
 CREATE OR REPLACE FUNCTION stamp_knowledge() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE
+    this_transaction bigint := pg_current_xact_id()::text::bigint;
 BEGIN
-    UPDATE households SET server_knowledge = server_knowledge + 1
-    WHERE id = NEW.household_id
+    UPDATE households SET server_knowledge = server_knowledge + 1, knowledge_transaction = this_transaction
+    WHERE id = NEW.household_id AND knowledge_transaction IS DISTINCT FROM this_transaction
     RETURNING server_knowledge INTO NEW.knowledge;
+    IF NOT FOUND THEN
+        SELECT server_knowledge INTO NEW.knowledge FROM households WHERE id = NEW.household_id;
+    END IF;
     RETURN NEW;
 END
 $body$;
 
 CREATE OR REPLACE FUNCTION touch_accounts() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE
+    known bigint;
 BEGIN
+    SELECT server_knowledge INTO known FROM households WHERE id = COALESCE(NEW.household_id, OLD.household_id);
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.parent_id IS NULL THEN
-        UPDATE accounts SET knowledge = knowledge WHERE id = OLD.account_id;
+        UPDATE accounts SET knowledge = knowledge WHERE id = OLD.account_id AND knowledge < known;
     END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.parent_id IS NULL
-       AND (TG_OP = 'INSERT' OR NEW.account_id IS DISTINCT FROM OLD.account_id) THEN
-        UPDATE accounts SET knowledge = knowledge WHERE id = NEW.account_id;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.parent_id IS NULL THEN
+        UPDATE accounts SET knowledge = knowledge WHERE id = NEW.account_id AND knowledge < known;
     END IF;
     RETURN NULL;
 END
 $body$;
 
 CREATE OR REPLACE FUNCTION touch_category_groups() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE
+    known bigint;
 BEGIN
+    SELECT server_knowledge INTO known FROM households WHERE id = COALESCE(NEW.household_id, OLD.household_id);
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE category_groups SET knowledge = knowledge WHERE id = OLD.category_group_id;
+        UPDATE category_groups SET knowledge = knowledge WHERE id = OLD.category_group_id AND knowledge < known;
     END IF;
-    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.category_group_id IS DISTINCT FROM OLD.category_group_id) THEN
-        UPDATE category_groups SET knowledge = knowledge WHERE id = NEW.category_group_id;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE category_groups SET knowledge = knowledge WHERE id = NEW.category_group_id AND knowledge < known;
     END IF;
     RETURN NULL;
 END
@@ -75,6 +89,8 @@ ALTER TABLE category_groups ADD COLUMN knowledge bigint NOT NULL DEFAULT 0;
 ALTER TABLE household_invitations ADD COLUMN knowledge bigint NOT NULL DEFAULT 0;
 
 ALTER TABLE households ADD COLUMN server_knowledge bigint NOT NULL DEFAULT 0;
+
+ALTER TABLE households ADD COLUMN knowledge_transaction bigint;
 
 ALTER TABLE payees ADD COLUMN knowledge bigint NOT NULL DEFAULT 0;
 

@@ -24,17 +24,24 @@ pub(super) const RECORD_TOMBSTONE: &str = "record_tombstone";
 pub(super) const TOUCH_ACCOUNTS: &str = "touch_accounts";
 pub(super) const TOUCH_CATEGORY_GROUPS: &str = "touch_category_groups";
 
-/// Raises the household's server knowledge and stamps the row being written with it. The
-/// household row stays locked until the write commits, so knowledge numbers become visible in
-/// the order they were given out, and a delta read never skips a change that commits later.
+/// Raises the household's server knowledge once per transaction (a write statement is one) and
+/// stamps the row being written with it: a bulk write of many rows gets one number, and the
+/// household row one new version, not one per row. The household row stays locked until the write
+/// commits, so knowledge numbers become visible in the order they were given out, and a delta read
+/// never skips a change that commits later.
 pub(super) fn stamp_knowledge() -> Function {
     Function {
         name: STAMP_KNOWLEDGE.to_owned(),
         body: "
+DECLARE
+    this_transaction bigint := pg_current_xact_id()::text::bigint;
 BEGIN
-    UPDATE households SET server_knowledge = server_knowledge + 1
-    WHERE id = NEW.household_id
+    UPDATE households SET server_knowledge = server_knowledge + 1, knowledge_transaction = this_transaction
+    WHERE id = NEW.household_id AND knowledge_transaction IS DISTINCT FROM this_transaction
     RETURNING server_knowledge INTO NEW.knowledge;
+    IF NOT FOUND THEN
+        SELECT server_knowledge INTO NEW.knowledge FROM households WHERE id = NEW.household_id;
+    END IF;
     RETURN NEW;
 END
 "
@@ -42,19 +49,24 @@ END
     }
 }
 
-/// Keeps the id of a deleted row with a raised knowledge number. Nothing is kept when the
-/// household itself is being deleted (its row is gone by then).
+/// Keeps the id of a deleted row with the household's knowledge, raised as in
+/// [`stamp_knowledge`]. Nothing is kept when the household itself is being deleted (its row is
+/// gone by then).
 pub(super) fn record_tombstone() -> Function {
     Function {
         name: RECORD_TOMBSTONE.to_owned(),
         body: "
 DECLARE
+    this_transaction bigint := pg_current_xact_id()::text::bigint;
     stamped bigint;
 BEGIN
-    UPDATE households SET server_knowledge = server_knowledge + 1
-    WHERE id = OLD.household_id
+    UPDATE households SET server_knowledge = server_knowledge + 1, knowledge_transaction = this_transaction
+    WHERE id = OLD.household_id AND knowledge_transaction IS DISTINCT FROM this_transaction
     RETURNING server_knowledge INTO stamped;
-    IF FOUND THEN
+    IF NOT FOUND THEN
+        SELECT server_knowledge INTO stamped FROM households WHERE id = OLD.household_id;
+    END IF;
+    IF stamped IS NOT NULL THEN
         INSERT INTO tombstones (id, household_id, kind, knowledge)
         VALUES (OLD.id, OLD.household_id, TG_TABLE_NAME, stamped)
         ON CONFLICT (id) DO UPDATE SET knowledge = EXCLUDED.knowledge;
@@ -84,13 +96,15 @@ pub(super) fn touch_accounts() -> Function {
     Function {
         name: TOUCH_ACCOUNTS.to_owned(),
         body: "
+DECLARE
+    known bigint;
 BEGIN
+    SELECT server_knowledge INTO known FROM households WHERE id = COALESCE(NEW.household_id, OLD.household_id);
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.parent_id IS NULL THEN
-        UPDATE accounts SET knowledge = knowledge WHERE id = OLD.account_id;
+        UPDATE accounts SET knowledge = knowledge WHERE id = OLD.account_id AND knowledge < known;
     END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.parent_id IS NULL
-       AND (TG_OP = 'INSERT' OR NEW.account_id IS DISTINCT FROM OLD.account_id) THEN
-        UPDATE accounts SET knowledge = knowledge WHERE id = NEW.account_id;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.parent_id IS NULL THEN
+        UPDATE accounts SET knowledge = knowledge WHERE id = NEW.account_id AND knowledge < known;
     END IF;
     RETURN NULL;
 END
@@ -105,12 +119,15 @@ pub(super) fn touch_category_groups() -> Function {
     Function {
         name: TOUCH_CATEGORY_GROUPS.to_owned(),
         body: "
+DECLARE
+    known bigint;
 BEGIN
+    SELECT server_knowledge INTO known FROM households WHERE id = COALESCE(NEW.household_id, OLD.household_id);
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE category_groups SET knowledge = knowledge WHERE id = OLD.category_group_id;
+        UPDATE category_groups SET knowledge = knowledge WHERE id = OLD.category_group_id AND knowledge < known;
     END IF;
-    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.category_group_id IS DISTINCT FROM OLD.category_group_id) THEN
-        UPDATE category_groups SET knowledge = knowledge WHERE id = NEW.category_group_id;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE category_groups SET knowledge = knowledge WHERE id = NEW.category_group_id AND knowledge < known;
     END IF;
     RETURN NULL;
 END

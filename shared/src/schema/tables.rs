@@ -106,6 +106,8 @@ fn households() -> Table {
         .column::<i64>("server_knowledge")
         .default("0")
         .check("server_knowledge", "server_knowledge >= 0")
+        // The transaction that last raised server_knowledge (see schema::sync::stamp_knowledge).
+        .column::<Option<i64>>("knowledge_transaction")
         .timestamps()
         .build()
 }
