@@ -3,14 +3,23 @@
 
 CREATE OR REPLACE FUNCTION record_tombstone() RETURNS trigger LANGUAGE plpgsql AS $body$
 DECLARE
-    this_transaction bigint := pg_current_xact_id()::text::bigint;
+    cached text := COALESCE(current_setting('budget.knowledge', true), '');
     stamped bigint;
 BEGIN
-    UPDATE households SET server_knowledge = server_knowledge + 1, knowledge_transaction = this_transaction
-    WHERE id = OLD.household_id AND knowledge_transaction IS DISTINCT FROM this_transaction
-    RETURNING server_knowledge INTO stamped;
-    IF NOT FOUND THEN
-        SELECT server_knowledge INTO stamped FROM households WHERE id = OLD.household_id;
+    IF split_part(cached, ' ', 1) = OLD.household_id::text THEN
+        stamped := split_part(cached, ' ', 2)::bigint;
+    ELSE
+        UPDATE households SET server_knowledge = server_knowledge + 1,
+               knowledge_transaction = pg_current_xact_id()::text::bigint
+        WHERE id = OLD.household_id
+          AND knowledge_transaction IS DISTINCT FROM pg_current_xact_id()::text::bigint
+        RETURNING server_knowledge INTO stamped;
+        IF NOT FOUND THEN
+            SELECT server_knowledge INTO stamped FROM households WHERE id = OLD.household_id;
+        END IF;
+        IF stamped IS NOT NULL THEN
+            PERFORM set_config('budget.knowledge', OLD.household_id::text || ' ' || stamped, true);
+        END IF;
     END IF;
     IF stamped IS NOT NULL THEN
         INSERT INTO tombstones (id, household_id, kind, knowledge)
@@ -23,44 +32,65 @@ $body$;
 
 CREATE OR REPLACE FUNCTION stamp_knowledge() RETURNS trigger LANGUAGE plpgsql AS $body$
 DECLARE
-    this_transaction bigint := pg_current_xact_id()::text::bigint;
+    cached text := COALESCE(current_setting('budget.knowledge', true), '');
+    stamped bigint;
 BEGIN
-    UPDATE households SET server_knowledge = server_knowledge + 1, knowledge_transaction = this_transaction
-    WHERE id = NEW.household_id AND knowledge_transaction IS DISTINCT FROM this_transaction
-    RETURNING server_knowledge INTO NEW.knowledge;
-    IF NOT FOUND THEN
-        SELECT server_knowledge INTO NEW.knowledge FROM households WHERE id = NEW.household_id;
+    IF split_part(cached, ' ', 1) = NEW.household_id::text THEN
+        stamped := split_part(cached, ' ', 2)::bigint;
+    ELSE
+        UPDATE households SET server_knowledge = server_knowledge + 1,
+               knowledge_transaction = pg_current_xact_id()::text::bigint
+        WHERE id = NEW.household_id
+          AND knowledge_transaction IS DISTINCT FROM pg_current_xact_id()::text::bigint
+        RETURNING server_knowledge INTO stamped;
+        IF NOT FOUND THEN
+            SELECT server_knowledge INTO stamped FROM households WHERE id = NEW.household_id;
+        END IF;
+        IF stamped IS NOT NULL THEN
+            PERFORM set_config('budget.knowledge', NEW.household_id::text || ' ' || stamped, true);
+        END IF;
     END IF;
+    NEW.knowledge := stamped;
     RETURN NEW;
 END
 $body$;
 
 CREATE OR REPLACE FUNCTION touch_accounts() RETURNS trigger LANGUAGE plpgsql AS $body$
 DECLARE
-    known bigint;
+    touched text := COALESCE(current_setting('budget.touched', true), '');
+    parent uuid;
 BEGIN
-    SELECT server_knowledge INTO known FROM households WHERE id = COALESCE(NEW.household_id, OLD.household_id);
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.parent_id IS NULL THEN
-        UPDATE accounts SET knowledge = knowledge WHERE id = OLD.account_id AND knowledge < known;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.parent_id IS NULL THEN
-        UPDATE accounts SET knowledge = knowledge WHERE id = NEW.account_id AND knowledge < known;
-    END IF;
+    -- Each parent once per write: the ids touched so far are kept in a transaction-local setting.
+    FOREACH parent IN ARRAY ARRAY[
+        CASE WHEN TG_OP <> 'INSERT' AND OLD.parent_id IS NULL THEN OLD.account_id END,
+        CASE WHEN TG_OP <> 'DELETE' AND NEW.parent_id IS NULL THEN NEW.account_id END
+    ] LOOP
+        IF parent IS NOT NULL AND position(parent::text IN touched) = 0 THEN
+            UPDATE accounts SET knowledge = knowledge WHERE id = parent;
+            touched := touched || parent::text || ' ';
+            PERFORM set_config('budget.touched', touched, true);
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $body$;
 
 CREATE OR REPLACE FUNCTION touch_category_groups() RETURNS trigger LANGUAGE plpgsql AS $body$
 DECLARE
-    known bigint;
+    touched text := COALESCE(current_setting('budget.touched', true), '');
+    parent uuid;
 BEGIN
-    SELECT server_knowledge INTO known FROM households WHERE id = COALESCE(NEW.household_id, OLD.household_id);
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE category_groups SET knowledge = knowledge WHERE id = OLD.category_group_id AND knowledge < known;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE category_groups SET knowledge = knowledge WHERE id = NEW.category_group_id AND knowledge < known;
-    END IF;
+    -- Each parent once per write: the ids touched so far are kept in a transaction-local setting.
+    FOREACH parent IN ARRAY ARRAY[
+        CASE WHEN TG_OP <> 'INSERT' THEN OLD.category_group_id END,
+        CASE WHEN TG_OP <> 'DELETE' THEN NEW.category_group_id END
+    ] LOOP
+        IF parent IS NOT NULL AND position(parent::text IN touched) = 0 THEN
+            UPDATE category_groups SET knowledge = knowledge WHERE id = parent;
+            touched := touched || parent::text || ' ';
+            PERFORM set_config('budget.touched', touched, true);
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $body$;
