@@ -124,48 +124,45 @@ pub(super) fn synced_when(table: TableBuilder, stamp_timing: &str) -> TableBuild
 /// stamps the accounts it was and is in, so a delta read returns them with their new balances.
 /// (Split lines share their parent's account and amount, so only parents count.)
 pub(super) fn touch_accounts() -> Function {
-    Function {
-        name: TOUCH_ACCOUNTS.to_owned(),
-        body: "
-DECLARE
-    touched text := COALESCE(current_setting('budget.touched', true), '');
-    parent uuid;
-BEGIN
-    -- Each parent once per write: the ids touched so far are kept in a transaction-local setting.
-    FOREACH parent IN ARRAY ARRAY[
-        CASE WHEN TG_OP <> 'INSERT' AND OLD.parent_id IS NULL THEN OLD.account_id END,
-        CASE WHEN TG_OP <> 'DELETE' AND NEW.parent_id IS NULL THEN NEW.account_id END
-    ] LOOP
-        IF parent IS NOT NULL AND position(parent::text IN touched) = 0 THEN
-            UPDATE accounts SET knowledge = knowledge WHERE id = parent;
-            touched := touched || parent::text || ' ';
-            PERFORM set_config('budget.touched', touched, true);
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END
-"
-        .to_owned(),
-    }
+    touch_parents(
+        TOUCH_ACCOUNTS,
+        "accounts",
+        "account_id",
+        " AND OLD.parent_id IS NULL",
+        " AND NEW.parent_id IS NULL",
+    )
 }
 
 /// A delta read returns a category group whole (with all its categories) when anything in it
 /// changed: a category written, added, moved out or deleted stamps the groups it was and is in.
 pub(super) fn touch_category_groups() -> Function {
+    touch_parents(
+        TOUCH_CATEGORY_GROUPS,
+        "category_groups",
+        "category_group_id",
+        "",
+        "",
+    )
+}
+
+/// An AFTER trigger function that stamps the `parent_table` rows the written row's `column`
+/// named before and after the write (if `old_when` / `new_when` hold), each once per write.
+fn touch_parents(name: &str, parent_table: &str, column: &str, old_when: &str, new_when: &str) -> Function {
     Function {
-        name: TOUCH_CATEGORY_GROUPS.to_owned(),
-        body: "
+        name: name.to_owned(),
+        body: format!(
+            "
 DECLARE
     touched text := COALESCE(current_setting('budget.touched', true), '');
     parent uuid;
 BEGIN
     -- Each parent once per write: the ids touched so far are kept in a transaction-local setting.
     FOREACH parent IN ARRAY ARRAY[
-        CASE WHEN TG_OP <> 'INSERT' THEN OLD.category_group_id END,
-        CASE WHEN TG_OP <> 'DELETE' THEN NEW.category_group_id END
+        CASE WHEN TG_OP <> 'INSERT'{old_when} THEN OLD.{column} END,
+        CASE WHEN TG_OP <> 'DELETE'{new_when} THEN NEW.{column} END
     ] LOOP
         IF parent IS NOT NULL AND position(parent::text IN touched) = 0 THEN
-            UPDATE category_groups SET knowledge = knowledge WHERE id = parent;
+            UPDATE {parent_table} SET knowledge = knowledge WHERE id = parent;
             touched := touched || parent::text || ' ';
             PERFORM set_config('budget.touched', touched, true);
         END IF;
@@ -173,7 +170,7 @@ BEGIN
     RETURN NULL;
 END
 "
-        .to_owned(),
+        ),
     }
 }
 
