@@ -2,11 +2,15 @@
 //! statement), not the role their token was issued with: a demoted owner loses owner rights and a
 //! removed member loses everything at once.
 
+use std::sync::Arc;
+
 use aws_sdk_rdsdata::types::SqlParameter;
 use shared::auth::Claims;
 use shared::db::{Row, Rows, param};
 use shared::domain::Role;
 use shared::http::ApiError;
+
+use crate::idempotency::Scope;
 
 /// The common table expressions every household-scoped statement starts with: `me`, the caller's
 /// role as stored now, or no row once they have left the household (or when the request's
@@ -26,27 +30,41 @@ pub const ME: &str = concat!(
               AND (:idempotency_key::text IS NULL OR EXISTS (SELECT 1 FROM claim)))"
 );
 
-tokio::task_local! {
-    static WRITING: bool;
+/// Whether requests of `method` write: they lock their household and may carry an
+/// `Idempotency-Key`.
+pub fn writes(method: &str) -> bool {
+    matches!(method, "POST" | "PATCH" | "PUT" | "DELETE")
 }
 
-/// Runs `handler` (the glue does, for every request) knowing whether it serves a write request.
-pub async fn serving<F: Future>(method: &lambda_http::http::Method, handler: F) -> F::Output {
-    use lambda_http::http::Method;
-    let writing = [Method::POST, Method::PATCH, Method::PUT, Method::DELETE].contains(method);
-    WRITING.scope(writing, handler).await
+/// What the household statements of one request need to know about it, besides the caller.
+#[derive(Clone)]
+struct Serving {
+    writing: bool,
+    key: Option<Arc<Scope>>,
+}
+
+tokio::task_local! {
+    static SERVING: Serving;
+}
+
+/// Runs `handler` (the glue does, for every request) knowing whether it serves a write and the
+/// request's idempotency key, if it has one.
+pub async fn serving<F: Future>(writing: bool, key: Option<Arc<Scope>>, handler: F) -> F::Output {
+    SERVING.scope(Serving { writing, key }, handler).await
 }
 
 /// The parameters [`ME`] needs (`user_id`, `household_id`, whether the request writes, and its
 /// idempotency key), then the endpoint's own.
 pub fn caller(claims: &Claims, own: impl IntoIterator<Item = SqlParameter>) -> Vec<SqlParameter> {
-    let writing = WRITING.try_with(|writing| *writing).unwrap_or(false);
+    let serving = SERVING.try_with(Clone::clone).ok();
+    let writing = serving.as_ref().is_some_and(|s| s.writing);
+    let key = serving.as_ref().and_then(|s| s.key.as_deref());
     let mut params = vec![
         param("user_id", &claims.sub),
         param("household_id", &claims.hid),
         param("writing", &writing),
     ];
-    params.extend(crate::idempotency::statement_params(claims.hid, claims.sub));
+    params.extend(crate::idempotency::statement_params(key, claims.hid, claims.sub));
     params.extend(own);
     params
 }

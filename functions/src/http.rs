@@ -58,16 +58,16 @@ where
         tokens: app.tokens.clone(),
     };
     let db = app.db.clone();
-    let method = request.method().clone();
+    let writing = crate::access::writes(request.method().as_str());
     let answer = match crate::idempotency::Scope::of(&request) {
-        // Boxed: a handler's future is large, and the task-local scopes would carry it on the
-        // stack once more.
-        Ok(None) => Box::pin(crate::access::serving(&method, handle(app, request)))
-            .await
-            .map(Reply::into_response),
-        Ok(Some(scope)) => {
-            let handled = Box::pin(crate::access::serving(&method, handle(app, request)));
-            Box::pin(keyed(&db, &scope, handled, &request_id)).await
+        Ok(key) => {
+            // Boxed: a handler's future is large, and the task-local scope would carry it on the
+            // stack once more.
+            let handled = Box::pin(crate::access::serving(writing, key.clone(), handle(app, request)));
+            match key {
+                None => handled.await.map(Reply::into_response),
+                Some(scope) => keyed(&db, &scope, handled, &request_id).await,
+            }
         }
         Err(error) => Err(error),
     };
@@ -87,11 +87,11 @@ where
 /// answers from its record, a claimed one has its answer kept.
 async fn keyed(
     db: &shared::db::Db,
-    scope: &std::sync::Arc<crate::idempotency::Scope>,
+    scope: &crate::idempotency::Scope,
     handled: impl Future<Output = Result<Reply, ApiError>>,
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let response = match std::sync::Arc::clone(scope).run(handled).await {
+    let response = match handled.await {
         Ok(reply) => reply.into_response(),
         Err(error) => problem(error, request_id),
     };

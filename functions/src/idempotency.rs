@@ -15,7 +15,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_sdk_rdsdata::types::SqlParameter;
-use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
 use shared::db::{Db, DbError, param};
@@ -61,18 +61,13 @@ pub struct Scope {
     claimed_for: Mutex<Option<(HouseholdId, UserId)>>,
 }
 
-tokio::task_local! {
-    static SCOPE: Arc<Scope>;
-}
-
 impl Scope {
     /// The key of a write request, if it carries one.
     ///
     /// # Errors
     /// 422 for a key that is empty, longer than 255 characters, or not visible ASCII.
     pub fn of(request: &Request) -> Result<Option<Arc<Self>>, ApiError> {
-        let writes = [Method::POST, Method::PATCH, Method::PUT, Method::DELETE];
-        if !writes.contains(request.method()) {
+        if !crate::access::writes(request.method().as_str()) {
             return Ok(None);
         }
         let Some(value) = request.headers().get(HEADER) else {
@@ -97,30 +92,21 @@ impl Scope {
         })))
     }
 
-    /// Runs `future` (the handler) with this scope visible to [`statement_params`].
-    pub async fn run<F: Future>(self: Arc<Self>, future: F) -> F::Output {
-        SCOPE.scope(self, future).await
-    }
-
     fn claimed_for(&self) -> Option<(HouseholdId, UserId)> {
         *self.claimed_for.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// The claim's parameters for a household statement by `user` of `household`: NULL outside a
-/// keyed request. Records who claimed, for [`store`] and [`replay`].
-pub fn statement_params(household: HouseholdId, user: UserId) -> [SqlParameter; 3] {
-    let scope = SCOPE.try_with(Arc::clone).ok();
-    if let Some(scope) = &scope {
+/// The claim's parameters for a household statement by `user` of `household` (NULL without a
+/// key). Records who claimed, for [`store`] and [`replay`].
+pub fn statement_params(scope: Option<&Scope>, household: HouseholdId, user: UserId) -> [SqlParameter; 3] {
+    if let Some(scope) = scope {
         *scope.claimed_for.lock().unwrap_or_else(PoisonError::into_inner) = Some((household, user));
     }
     [
-        param("idempotency_id", &scope.as_ref().map(|s| s.id)),
-        param("idempotency_key", &scope.as_ref().map(|s| s.key.as_str())),
-        param(
-            "idempotency_fingerprint",
-            &scope.as_ref().map(|s| s.fingerprint.as_str()),
-        ),
+        param("idempotency_id", &scope.map(|s| s.id)),
+        param("idempotency_key", &scope.map(|s| s.key.as_str())),
+        param("idempotency_fingerprint", &scope.map(|s| s.fingerprint.as_str())),
     ]
 }
 

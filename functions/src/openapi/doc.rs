@@ -206,7 +206,7 @@ impl Doc {
         }
         // Household writes honour Idempotency-Key (see crate::idempotency); the public auth
         // endpoints have no household to keep answers for.
-        let keyed = !self.public && matches!(self.route.method, "POST" | "PATCH" | "PUT" | "DELETE");
+        let keyed = !self.public && crate::access::writes(self.route.method);
         if keyed {
             parameters.push(json!({
                 "name": crate::idempotency::HEADER, "in": "header", "required": false,
