@@ -51,8 +51,16 @@ pub fn changed(alias: &str) -> String {
 /// the client's knowledge as a JSON array (NULL for a full read or when there are none).
 pub fn columns(kind: &str) -> String {
     format!(
-        "(SELECT server_knowledge FROM households WHERE id = :household_id), \
-         (SELECT json_agg(d.id ORDER BY d.knowledge, d.id)::text FROM tombstones d \
+        "(SELECT server_knowledge FROM households WHERE id = :household_id), {deleted}",
+        deleted = deleted_ids(kind)
+    )
+}
+
+/// The ids of the `kind` rows deleted after the client's knowledge, as a JSON array (NULL for a
+/// full read or when there are none).
+pub fn deleted_ids(kind: &str) -> String {
+    format!(
+        "(SELECT json_agg(d.id ORDER BY d.knowledge, d.id)::text FROM tombstones d \
           WHERE d.household_id = :household_id AND d.kind = '{kind}' AND d.knowledge > :known::bigint)"
     )
 }

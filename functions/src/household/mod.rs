@@ -38,10 +38,9 @@ pub(crate) static COLUMNS: LazyLock<String> = LazyLock::new(|| {
                  'display_name', u.display_name, 'role', u.role, 'joined_at', {joined}) \
                  ORDER BY u.created_at, u.id) \
             FROM users u WHERE u.household_id = h.id AND {changed})::text, \
-         h.server_knowledge, \
-         (SELECT json_agg(d.id ORDER BY d.knowledge, d.id) FROM tombstones d \
-          WHERE d.household_id = h.id AND d.kind = 'users' AND d.knowledge > :known::bigint)::text",
+         h.server_knowledge, {left}",
         changed = crate::sync::changed("u"),
+        left = crate::sync::deleted_ids("users"),
         created = iso!("h.created_at"),
         version = version::version("h"),
         joined = iso!("u.created_at"),
