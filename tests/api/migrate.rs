@@ -208,7 +208,12 @@ async fn the_engine_starts_no_statement_past_its_deadline() {
 
 // --- the function ---
 
-fn cfn_event(request_type: &str, response_url: &str, properties: Value, old: Option<Value>) -> Value {
+pub(crate) fn cfn_event(
+    request_type: &str,
+    response_url: &str,
+    properties: Value,
+    old: Option<Value>,
+) -> Value {
     let mut event = json!({
         "RequestType": request_type,
         "ServiceToken": "arn:aws:lambda:us-east-1:000000000000:function:migrate",

@@ -132,20 +132,15 @@ async fn delta_sync_migrates_a_database_with_data_and_goes_down_and_up_again() {
     assert!(check(&db, &tables::schema()).await.unwrap().is_empty());
 }
 
-/// A CloudFormation Update of `SchemaMigration` from the version before delta sync to it.
+/// A CloudFormation Update of `SchemaMigration` from schema version `from` to `to`.
 fn update_event(response_url: &str, from: i64, to: i64) -> serde_json::Value {
-    serde_json::json!({
-        "RequestType": "Update",
-        "ServiceToken": "arn:aws:lambda:us-east-1:000000000000:function:migrate",
-        "ResponseURL": response_url,
-        "StackId": "arn:aws:cloudformation:us-east-1:000000000000:stack/budget/1234",
-        "RequestId": "req-update",
-        "LogicalResourceId": "SchemaMigration",
-        "ResourceType": "Custom::SchemaMigration",
-        "PhysicalResourceId": "budget-schema-migrations",
-        "ResourceProperties": {"ServiceToken": "x", "SchemaVersion": to.to_string(), "FunctionVersion": "5"},
-        "OldResourceProperties": {"ServiceToken": "x", "SchemaVersion": from.to_string(), "FunctionVersion": "4"},
-    })
+    let properties = |version: i64, function: &str| serde_json::json!({"ServiceToken": "x", "SchemaVersion": version.to_string(), "FunctionVersion": function});
+    crate::migrate::cfn_event(
+        "Update",
+        response_url,
+        properties(to, "5"),
+        Some(properties(from, "4")),
+    )
 }
 
 #[tokio::test]
