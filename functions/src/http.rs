@@ -98,7 +98,12 @@ async fn keyed(
     if crate::idempotency::refused(scope, response.status(), db.calls()) {
         return crate::idempotency::replay(db, scope, response).await;
     }
-    crate::idempotency::store(db, scope, &response).await?;
+    // The write committed with its claim and this is its true answer: a failure to keep it must
+    // not turn it into an error (the client would retry a write that happened). A repeat of
+    // the request then answers 409, as while the first is still running.
+    if let Err(error) = crate::idempotency::store(db, scope, &response).await {
+        tracing::error!(%error, %request_id, "could not keep the answer for its Idempotency-Key");
+    }
     Ok(response)
 }
 

@@ -186,6 +186,7 @@ async fn resuming_errors_are_retried_until_the_run_succeeds() {
         count: 3,
         message: None,
         operations: Some(vec![Operation::BeginTransaction, Operation::ExecuteStatement]),
+        timeout_ms: None,
     });
     let report = migrate::up(&db, &migrations().unwrap(), None).await.unwrap();
     assert_eq!(report.current_version, versions().1);

@@ -28,6 +28,7 @@ fn resuming(count: u32) -> Fault {
         count,
         message: None,
         operations: None,
+        timeout_ms: None,
     }
 }
 

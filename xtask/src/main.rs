@@ -2,6 +2,7 @@
 
 mod bench;
 mod dev;
+mod load;
 mod schema;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +18,8 @@ struct Cli {
 enum Command {
     /// Measure round trips, latency, cold start, size, argon2 and cost into bench/results.md.
     Bench(bench::BenchArgs),
+    /// Households on many phones at once, with faults injected; then check the books.
+    Load(load::LoadArgs),
     /// Run the whole API locally: PostgreSQL, data-api-local, cargo lambda watch, migrations.
     Dev(dev::DevArgs),
     /// Generate migrations from the table mappings, or check the schema for drift.
@@ -74,6 +77,7 @@ async fn main() -> std::process::ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Bench(args) => bench::run(args).await,
+        Command::Load(args) => load::run(args).await,
         Command::Dev(args) => dev::run(args).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::Schema(command) => schema::run(command).await,
         Command::Template => template().map(|()| std::process::ExitCode::SUCCESS),

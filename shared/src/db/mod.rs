@@ -115,6 +115,21 @@ impl DbError {
         matches!(self.sql_state(), Some("40001" | "40P01"))
     }
 
+    /// The server ended the statement's connection (an administrator or a failover terminated
+    /// the backend): PostgreSQL rolled the statement back, and run again on another connection
+    /// it succeeds.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self.sql_state(), Some(code) if code.starts_with("57P") || code.starts_with("08"))
+    }
+
+    /// The database could not finish the statement and the client may try again: a statement
+    /// timeout (the statement was cancelled), a terminated connection, or no connection.
+    pub fn is_transient(&self) -> bool {
+        self.is_interrupted()
+            || matches!(self, Self::Timeout)
+            || matches!(self, Self::Api { code, .. } if code == "DatabaseUnavailableException")
+    }
+
     fn is_retryable(&self) -> bool {
         matches!(self, Self::Resuming)
             || matches!(self, Self::Api { code, .. } if code == "ThrottlingException" || code == "ServiceUnavailableError")
@@ -315,8 +330,9 @@ impl Db {
         self.run(sql, params, Some(&transaction.id)).await
     }
 
-    /// A statement outside a transaction that lost a race ([`DbError::is_conflict`]) left
-    /// nothing behind and is run again, this many times at most, after a short random pause.
+    /// A statement outside a transaction that lost a race ([`DbError::is_conflict`]) or whose
+    /// connection was terminated ([`DbError::is_interrupted`]) left nothing behind and is run
+    /// again, this many times at most, after a short random pause.
     const CONFLICT_ATTEMPTS: u32 = 8;
 
     async fn run(
@@ -329,9 +345,11 @@ impl Db {
         loop {
             match self.run_once(sql, &params, transaction).await {
                 Err(error)
-                    if error.is_conflict() && transaction.is_none() && attempt < Self::CONFLICT_ATTEMPTS =>
+                    if (error.is_conflict() || error.is_interrupted())
+                        && transaction.is_none()
+                        && attempt < Self::CONFLICT_ATTEMPTS =>
                 {
-                    tracing::info!(%error, attempt, "statement lost a race; running it again");
+                    tracing::info!(%error, attempt, "statement rolled back by the server; running it again");
                     let pause = rand::rng().random_range(1..=5 * u64::from(attempt));
                     tokio::time::sleep(Duration::from_millis(pause)).await;
                     attempt += 1;

@@ -77,6 +77,9 @@ pub enum ApiError {
     Unavailable,
     #[error("too many writes to one household at once")]
     Contended,
+    /// The database could not finish the statement (timed out, connection lost): try again.
+    #[error("the database could not finish the request")]
+    Interrupted,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -95,7 +98,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable | Self::Contended => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Contended | Self::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -153,6 +156,13 @@ impl ApiError {
                     .to_owned(),
                 None,
             ),
+            Self::Interrupted => (
+                "interrupted",
+                "The database could not finish this request. Try again in a second; a write sent \
+                 again with the same Idempotency-Key is never applied twice."
+                    .to_owned(),
+                None,
+            ),
             Self::Internal(_) => (
                 "internal",
                 format!("An unexpected error occurred. Quote request id {request_id} when reporting it."),
@@ -175,7 +185,7 @@ impl ApiError {
         let retry_after = match self {
             Self::TooManyRequests { retry_after_seconds } => Some(retry_after_seconds),
             Self::Unavailable => Some(5),
-            Self::Contended => Some(1),
+            Self::Contended | Self::Interrupted => Some(1),
             _ => None,
         };
         if let Some(seconds) = retry_after {
@@ -187,13 +197,15 @@ impl ApiError {
     }
 }
 
-/// Database failures that are not the client's: a cluster still resuming is 503, the rest 500.
+/// Database failures that are not the client's: a cluster still resuming, contention and a
+/// statement the database could not finish are 503 (try again), the rest 500.
 /// Handlers turn the failures that are the client's (a unique violation they expect) into 409 first.
 impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
         match error {
             DbError::Resuming => Self::Unavailable,
             conflict if conflict.is_conflict() => Self::Contended,
+            transient if transient.is_transient() => Self::Interrupted,
             other => Self::Internal(other.to_string()),
         }
     }

@@ -142,6 +142,7 @@ async fn injected_resuming_errors_arrive_typed_then_calls_succeed() {
         count: 2,
         message: None,
         operations: Some(vec![Operation::ExecuteStatement]),
+        timeout_ms: None,
     });
     for _ in 0..2 {
         let error = api

@@ -2,6 +2,7 @@
 //! rewrite `:name` placeholders, bind typed parameters, run it within the statement timeout, and
 //! shape the result (records or JSON, metadata) under the response size limit.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::{TryStreamExt, pin_mut};
@@ -61,6 +62,7 @@ pub async fn execute(
     client: &Client,
     request: &ExecuteStatementRequest,
     limits: Limits,
+    cancelled: &AtomicBool,
 ) -> Result<JsonBody, ApiError> {
     let prepared = prepare_text(request.sql.as_deref())?;
     let parameters = bind(&prepared.names, &request.parameters)?;
@@ -70,6 +72,7 @@ pub async fn execute(
         limits.statement_timeout,
         request.continue_after_timeout,
         run,
+        cancelled,
     )
     .await?;
     // Serialized once: the size limit applies to these bytes, and they are what is sent.
@@ -160,6 +163,7 @@ pub async fn execute_batch_item(
     prepared: &Prepared,
     parameters: &[SqlParameter],
     limits: Limits,
+    cancelled: &AtomicBool,
 ) -> Result<(), ApiError> {
     let bound = bind(&prepared.names, parameters)?;
     let run = async {
@@ -167,30 +171,42 @@ pub async fn execute_batch_item(
         client.execute_raw(&statement, bound.values.iter()).await?;
         Ok(())
     };
-    with_timeout(client, limits.statement_timeout, false, run).await
+    with_timeout(client, limits.statement_timeout, false, run, cancelled).await
 }
 
 /// The Data API's statement timeout: the call answers `StatementTimeoutException`; unless
 /// `continueAfterTimeout` is set, the statement is cancelled as well.
+///
+/// A cancel can arrive after the statement already committed. The call then waits for the
+/// statement's own outcome and answers it: a timeout answer always means nothing was written,
+/// which is what makes a timed-out write safe to send again (docs/retries.md).
+///
+/// PostgreSQL acts on a cancel request some time after it is sent, so a cancel that came too late
+/// for this statement could stop the connection's next one. `cancelled` is set when one was sent:
+/// the caller must then not use the connection again.
 async fn with_timeout<T>(
     client: &Client,
     timeout: Duration,
     continue_after_timeout: bool,
     work: impl Future<Output = Result<T, ApiError>>,
+    cancelled: &AtomicBool,
 ) -> Result<T, ApiError> {
-    match tokio::time::timeout(timeout, work).await {
-        Ok(result) => result,
-        Err(_elapsed) => {
-            if !continue_after_timeout {
-                let token = client.cancel_token();
-                if let Err(error) = token.cancel_query(tokio_postgres::NoTls).await {
-                    tracing::warn!(%error, "could not cancel a timed-out statement");
-                }
-            }
-            Err(ApiError::new(
-                ErrorKind::StatementTimeoutException,
-                "Request timed out",
-            ))
-        }
+    let timed_out = || ApiError::new(ErrorKind::StatementTimeoutException, "Request timed out");
+    let mut work = std::pin::pin!(work);
+    tokio::select! {
+        result = &mut work => return result,
+        () = tokio::time::sleep(timeout) => {}
+    }
+    if continue_after_timeout {
+        return Err(timed_out());
+    }
+    let token = client.cancel_token();
+    cancelled.store(true, Ordering::Relaxed);
+    if let Err(error) = token.cancel_query(tokio_postgres::NoTls).await {
+        tracing::warn!(%error, "could not cancel a timed-out statement");
+    }
+    match work.await {
+        Err(error) if error.sql_state() == Some("57014") => Err(timed_out()),
+        finished => finished,
     }
 }

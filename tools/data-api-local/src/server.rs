@@ -8,7 +8,7 @@
 //! | `POST /CommitTransaction`      | CommitTransaction |
 //! | `POST /RollbackTransaction`    | RollbackTransaction |
 //! | `POST /ExecuteSql`             | refused, as Aurora Serverless v2 refuses it |
-//! | `GET /_local/stats`            | call counters, overall and per database |
+//! | `GET /_local/stats`            | call counters, overall and per database; errors answered |
 //! | `POST /_local/stats/reset`     | zero the counters |
 //! | `POST /_local/faults`          | inject a [`Fault`](crate::Fault); `DELETE` clears them |
 //! | `GET /_local/health`           | `ok` |
@@ -124,12 +124,18 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
 }
 
 /// Answers an operation's result as the SDK expects it, and logs the call.
-fn answer<T: Serialize>(operation: Operation, started: Instant, result: Result<T, ApiError>) -> Response {
-    answer_with(operation, started, result.map(axum::Json))
+fn answer<T: Serialize>(
+    service: &Service,
+    operation: Operation,
+    started: Instant,
+    result: Result<T, ApiError>,
+) -> Response {
+    answer_with(service, operation, started, result.map(axum::Json))
 }
 
 /// As [`answer`], for a body that is already a response (ExecuteStatement's, serialized once).
 fn answer_with<T: IntoResponse>(
+    service: &Service,
     operation: Operation,
     started: Instant,
     result: Result<T, ApiError>,
@@ -142,6 +148,7 @@ fn answer_with<T: IntoResponse>(
         }
         Err(error) => {
             tracing::debug!(?operation, elapsed_ms, error = %error, "error");
+            service.count_error(&error);
             error.into_response()
         }
     }
@@ -157,7 +164,7 @@ async fn execute(State(service): State<Service>, body: Bytes) -> Response {
         );
         service.execute_statement(request).await
     };
-    answer_with(Operation::ExecuteStatement, started, result.await)
+    answer_with(&service, Operation::ExecuteStatement, started, result.await)
 }
 
 async fn batch_execute(State(service): State<Service>, body: Bytes) -> Response {
@@ -166,7 +173,7 @@ async fn batch_execute(State(service): State<Service>, body: Bytes) -> Response 
         let request: BatchExecuteStatementRequest = parse(&body)?;
         service.batch_execute_statement(request).await
     };
-    answer(Operation::BatchExecuteStatement, started, result.await)
+    answer(&service, Operation::BatchExecuteStatement, started, result.await)
 }
 
 async fn begin(State(service): State<Service>, body: Bytes) -> Response {
@@ -176,7 +183,7 @@ async fn begin(State(service): State<Service>, body: Bytes) -> Response {
             .begin_transaction(parse::<BeginTransactionRequest>(&body)?)
             .await
     };
-    answer(Operation::BeginTransaction, started, result.await)
+    answer(&service, Operation::BeginTransaction, started, result.await)
 }
 
 async fn commit(State(service): State<Service>, body: Bytes) -> Response {
@@ -186,7 +193,7 @@ async fn commit(State(service): State<Service>, body: Bytes) -> Response {
             .end_transaction(parse::<EndTransactionRequest>(&body)?, true)
             .await
     };
-    answer(Operation::CommitTransaction, started, result.await)
+    answer(&service, Operation::CommitTransaction, started, result.await)
 }
 
 async fn rollback(State(service): State<Service>, body: Bytes) -> Response {
@@ -196,14 +203,14 @@ async fn rollback(State(service): State<Service>, body: Bytes) -> Response {
             .end_transaction(parse::<EndTransactionRequest>(&body)?, false)
             .await
     };
-    answer(Operation::RollbackTransaction, started, result.await)
+    answer(&service, Operation::RollbackTransaction, started, result.await)
 }
 
 /// `ExecuteSql` served Aurora Serverless v1 only; v2 clusters answer it as unsupported.
 async fn execute_sql(State(service): State<Service>) -> Response {
     let started = Instant::now();
     let result: Result<(), ApiError> = service.refuse_execute_sql();
-    answer(Operation::ExecuteSql, started, result)
+    answer(&service, Operation::ExecuteSql, started, result)
 }
 
 async fn stats(State(service): State<Service>) -> Response {

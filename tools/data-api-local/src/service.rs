@@ -8,6 +8,7 @@
 //! statement is refused rather than queued.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -107,11 +108,15 @@ impl Counters {
     }
 }
 
-/// The counters overall and per database.
+/// The counters overall and per database, and the errors answered by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     pub all: Counters,
     pub databases: HashMap<String, Counters>,
+    /// Error answers by error type (`DatabaseErrorException` with its SQLState), injected ones
+    /// included.
+    #[serde(default)]
+    pub errors: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -122,6 +127,10 @@ impl Stats {
 }
 
 /// Makes the next `count` calls (of `operations`, or of any operation) fail with `error`.
+///
+/// With `timeout_ms`, the calls are not refused: their statements run with a statement timeout of
+/// that many milliseconds instead of 45 s, so one still running then is cancelled midway and
+/// answers `StatementTimeoutException`, as a long statement would on AWS (`error` is then unused).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Fault {
     pub error: ErrorKind,
@@ -130,6 +139,8 @@ pub struct Fault {
     pub message: Option<String>,
     #[serde(default)]
     pub operations: Option<Vec<Operation>>,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
 }
 
 struct Transaction {
@@ -152,6 +163,14 @@ struct Inner {
     transactions: Mutex<HashMap<String, Arc<Transaction>>>,
     stats: Mutex<Stats>,
     faults: Mutex<VecDeque<Fault>>,
+}
+
+/// Closes a pooled connection a statement timeout sent a cancel to, instead of giving it back:
+/// PostgreSQL may act on the cancel late, and it must not stop the next caller's statement.
+fn retire_if_cancelled(connection: deadpool_postgres::Object, cancelled: &AtomicBool) {
+    if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
+        drop(deadpool_postgres::Object::take(connection));
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -187,6 +206,15 @@ impl Service {
         lock(&self.inner.stats).clone()
     }
 
+    /// Counts an error answered to a call.
+    pub fn count_error(&self, error: &ApiError) {
+        let name = match error.sql_state() {
+            Some(code) => format!("{} {code}", error.kind.name()),
+            None => error.kind.name().to_owned(),
+        };
+        *lock(&self.inner.stats).errors.entry(name).or_default() += 1;
+    }
+
     pub fn reset_stats(&self) {
         *lock(&self.inner.stats) = Stats::default();
     }
@@ -199,8 +227,9 @@ impl Service {
         lock(&self.inner.faults).clear();
     }
 
-    /// Counts the call and answers an injected fault if one is due.
-    fn arrive(&self, operation: Operation, database: &str) -> Result<(), ApiError> {
+    /// Counts the call and answers an injected fault if one is due; otherwise the limits the
+    /// call's statements run under (an injected timeout shortens them).
+    fn arrive(&self, operation: Operation, database: &str) -> Result<Limits, ApiError> {
         {
             let mut stats = lock(&self.inner.stats);
             stats.all.count(operation);
@@ -214,8 +243,17 @@ impl Service {
         let due = faults
             .iter_mut()
             .find(|f| f.count > 0 && f.operations.as_ref().is_none_or(|ops| ops.contains(&operation)));
-        let Some(fault) = due else { return Ok(()) };
+        let Some(fault) = due else {
+            return Ok(self.limits());
+        };
         fault.count -= 1;
+        if let Some(ms) = fault.timeout_ms {
+            faults.retain(|f| f.count > 0);
+            return Ok(Limits {
+                statement_timeout: Duration::from_millis(ms),
+                ..self.limits()
+            });
+        }
         let error = ApiError::new(
             fault.error,
             fault
@@ -323,20 +361,24 @@ impl Service {
     ) -> Result<engine::JsonBody, ApiError> {
         if let Some(id) = &request.transaction_id {
             let transaction = self.transaction(id)?;
-            self.arrive(Operation::ExecuteStatement, &transaction.database)?;
+            let limits = self.arrive(Operation::ExecuteStatement, &transaction.database)?;
             Self::check_target(&request.target)?;
             let connection = busy_guard(&transaction)?;
-            let result = engine::execute(&connection, &request, self.limits()).await;
+            // A timed-out statement aborts the transaction anyway; its owner rolls it back.
+            let result = engine::execute(&connection, &request, limits, &AtomicBool::new(false)).await;
             drop(connection);
             self.touch_or_forget(id, &transaction, result.as_ref().err())
                 .await;
             return result;
         }
         let database = self.database_of(&request.target);
-        self.arrive(Operation::ExecuteStatement, &database)?;
+        let limits = self.arrive(Operation::ExecuteStatement, &database)?;
         Self::check_target(&request.target)?;
         let connection = self.pool(&database, &request.target)?.get().await?;
-        engine::execute(&connection, &request, self.limits()).await
+        let cancelled = AtomicBool::new(false);
+        let result = engine::execute(&connection, &request, limits, &cancelled).await;
+        retire_if_cancelled(connection, &cancelled);
+        result
     }
 
     /// `BatchExecuteStatement`: every parameter set, all or nothing.
@@ -344,42 +386,49 @@ impl Service {
         &self,
         request: BatchExecuteStatementRequest,
     ) -> Result<BatchExecuteStatementResponse, ApiError> {
-        let limits = self.limits();
-        let run = async |client: &tokio_postgres::Client| -> Result<BatchExecuteStatementResponse, ApiError> {
+        let cancelled = AtomicBool::new(false);
+        let run = async |client: &tokio_postgres::Client,
+                         limits: Limits|
+               -> Result<BatchExecuteStatementResponse, ApiError> {
             let prepared = engine::prepare_text(request.sql.as_deref())?;
             let mut response = BatchExecuteStatementResponse::default();
             for parameters in &request.parameter_sets {
-                engine::execute_batch_item(client, &prepared, parameters, limits).await?;
+                engine::execute_batch_item(client, &prepared, parameters, limits, &cancelled).await?;
                 response.update_results.push(UpdateResult::default());
             }
             Ok(response)
         };
         if let Some(id) = &request.transaction_id {
             let transaction = self.transaction(id)?;
-            self.arrive(Operation::BatchExecuteStatement, &transaction.database)?;
+            let limits = self.arrive(Operation::BatchExecuteStatement, &transaction.database)?;
             Self::check_target(&request.target)?;
             let connection = busy_guard(&transaction)?;
-            let result = run(&connection).await;
+            let result = run(&connection, limits).await;
             drop(connection);
             self.touch_or_forget(id, &transaction, result.as_ref().err())
                 .await;
             return result;
         }
         let database = self.database_of(&request.target);
-        self.arrive(Operation::BatchExecuteStatement, &database)?;
+        let limits = self.arrive(Operation::BatchExecuteStatement, &database)?;
         Self::check_target(&request.target)?;
         let connection = self.pool(&database, &request.target)?.get().await?;
-        connection.batch_execute("BEGIN").await?;
-        match run(&connection).await {
-            Ok(response) => {
-                connection.batch_execute("COMMIT").await?;
-                Ok(response)
-            }
-            Err(error) => {
-                connection.batch_execute("ROLLBACK").await?;
-                Err(error)
+        let result = async {
+            connection.batch_execute("BEGIN").await?;
+            match run(&connection, limits).await {
+                Ok(response) => {
+                    connection.batch_execute("COMMIT").await?;
+                    Ok(response)
+                }
+                Err(error) => {
+                    connection.batch_execute("ROLLBACK").await?;
+                    Err(error)
+                }
             }
         }
+        .await;
+        retire_if_cancelled(connection, &cancelled);
+        result
     }
 
     /// `ExecuteSql` was Aurora Serverless v1's; Serverless v2 and provisioned clusters refuse it.

@@ -12,7 +12,7 @@ mod migration;
 mod overhead;
 mod report;
 mod resources;
-mod runtime;
+pub(crate) mod runtime;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -63,9 +63,9 @@ fn cold_start_events() -> Vec<(&'static str, serde_json::Value)> {
 }
 
 /// The release data-api-local, as a child process; stopped when dropped.
-struct Emulator {
+pub(crate) struct Emulator {
     child: Child,
-    endpoint: String,
+    pub endpoint: String,
 }
 
 impl Drop for Emulator {
@@ -75,7 +75,11 @@ impl Drop for Emulator {
     }
 }
 
-async fn start_emulator(target: &Path, postgres: &str, database: &str) -> anyhow::Result<Emulator> {
+pub(crate) async fn start_emulator(
+    target: &Path,
+    postgres: &str,
+    database: &str,
+) -> anyhow::Result<Emulator> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let child = Command::new(target.join("data-api-local"))
         .args([
@@ -196,7 +200,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn build_binaries() -> anyhow::Result<()> {
+pub(crate) fn build_binaries() -> anyhow::Result<()> {
     println!("Building the release binaries…");
     let started = Instant::now();
     let status = Command::new("cargo")
@@ -221,7 +225,7 @@ fn build_binaries() -> anyhow::Result<()> {
 }
 
 /// What the functions are configured with, as `cargo xtask dev` configures them.
-fn function_environment(data_api: &str, database: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn function_environment(data_api: &str, database: &str) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL_RDS_DATA", data_api.to_owned()),
         ("AWS_ACCESS_KEY_ID", "local".to_owned()),
@@ -244,7 +248,7 @@ fn function_environment(data_api: &str, database: &str) -> Vec<(&'static str, St
 }
 
 /// A description of this machine for the report.
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|text| {

@@ -26,6 +26,9 @@ pub struct Answer {
     pub body: serde_json::Value,
 }
 
+/// Where a function's log lines go, one call per line.
+pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Events handed over and not yet answered: request id → (when it was handed over, who waits).
 type InFlight = Arc<Mutex<HashMap<String, (Instant, oneshot::Sender<Answer>)>>>;
 
@@ -98,6 +101,17 @@ impl RuntimeApi {
 
     /// Execs `binary` as Lambda would, with `environment` on top of Lambda's own variables.
     pub fn spawn(&self, binary: &Path, environment: &[(&str, String)]) -> anyhow::Result<Function> {
+        self.spawn_logged(binary, environment, None)
+    }
+
+    /// As [`Self::spawn`]; with `logs`, the function logs at `info` and every line it writes
+    /// (its JSON logs, one object a line) is handed to `logs`, as CloudWatch would receive it.
+    pub fn spawn_logged(
+        &self,
+        binary: &Path,
+        environment: &[(&str, String)],
+        logs: Option<LogSink>,
+    ) -> anyhow::Result<Function> {
         let name = binary
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -111,18 +125,38 @@ impl RuntimeApi {
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", if logs.is_some() { "info" } else { "warn" })
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(if logs.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stderr(Stdio::null());
         for (key, value) in environment {
             command.env(key, value);
         }
         let spawned = Instant::now();
-        let child = command
+        let mut child = command
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
+        if let (Some(sink), Some(stdout)) = (logs, child.stdout.take()) {
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                    sink(&line);
+                }
+            });
+        }
         Ok(Function { child, spawned })
+    }
+
+    /// Fails every invocation still waiting for an answer, as Lambda does when the process
+    /// running it dies: their `invoke` returns an error at once.
+    pub fn abandon_in_flight(&self) {
+        if let Ok(mut in_flight) = self.shared.in_flight.lock() {
+            in_flight.clear();
+        }
     }
 
     /// When the current process first asked for work (its init was done).

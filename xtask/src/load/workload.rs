@@ -1,0 +1,424 @@
+//! What each member's phone does while the load runs: a random mix of writes and reads on its
+//! household, many of them racing the other members', each write with an `Idempotency-Key`, and
+//! some sent twice as if the first answer had been lost.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use futures_util::future::join_all;
+use rand::seq::IndexedRandom;
+use serde_json::{Value, json};
+
+use super::client::{Call, Client, Outcome};
+use super::household::{Household, Member};
+use super::ledger::{Ledger, Write, id_of};
+use super::sync_copy::Copy;
+
+/// What every member shares.
+pub struct Shared {
+    pub client: Client,
+    pub ledger: Ledger,
+    pub run: String,
+    pub until: Instant,
+    /// Requests the clients may still start.
+    pub budget: AtomicU64,
+    /// Writes sent again with their key after a pretended lost answer, and replays that differed.
+    pub replays: AtomicU64,
+    pub replay_mismatches: std::sync::Mutex<Vec<String>>,
+    /// Every household's categories and transactions' ids, to try other households' ones.
+    pub households: Vec<Arc<Household>>,
+    /// Answers to another household's ids that were not 404 (reads) or 422 (bodies).
+    pub leaks: std::sync::Mutex<Vec<String>>,
+    pub foreign_tries: AtomicU64,
+}
+
+/// One member's phone.
+pub struct Phone {
+    pub household: Arc<Household>,
+    pub member: usize,
+    sequence: u64,
+    /// Transactions this phone created (not splits), to edit and delete.
+    mine: Vec<String>,
+    pub copy: Copy,
+}
+
+impl Phone {
+    pub fn new(household: Arc<Household>, member: usize) -> Self {
+        Self {
+            household,
+            member,
+            sequence: 0,
+            mine: Vec::new(),
+            copy: Copy::default(),
+        }
+    }
+
+    fn me(&self) -> &Member {
+        &self.household.members[self.member]
+    }
+
+    fn key(&mut self, shared: &Shared) -> String {
+        self.sequence += 1;
+        format!("{}-{}-{}", shared.run, self.me().email, self.sequence)
+    }
+
+    fn month(&self) -> String {
+        self.household
+            .months
+            .choose(&mut rand::rng())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn date(&self) -> String {
+        format!("{}-{:02}", self.month(), rand::random_range(1..=28))
+    }
+
+    fn category(&self) -> String {
+        self.household
+            .categories
+            .choose(&mut rand::rng())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Runs until the time or the request budget is spent.
+    pub async fn run(mut self, shared: &Shared) -> anyhow::Result<Self> {
+        self.copy.sync(&shared.client, &self.me().access()).await?;
+        while Instant::now() < shared.until && take(&shared.budget) {
+            match rand::random_range(0..100) {
+                0..20 => self.create(shared).await?,
+                20..28 => self.transfer(shared).await?,
+                28..35 => self.split(shared).await?,
+                35..41 => self.import(shared).await?,
+                41..50 => self.patch_race(shared).await?,
+                50..55 => self.delete(shared).await?,
+                55..65 => self.assign_race(shared).await?,
+                65..73 => self.read_month(shared).await?,
+                73..76 => self.foreign(shared).await?,
+                76..96 => self.copy.sync(&shared.client, &self.me().access()).await?,
+                _ => self.refresh_race(shared).await?,
+            }
+        }
+        Ok(self)
+    }
+
+    /// Sends a keyed write; a quarter of them are sent again as if the answer had been lost, and
+    /// the second answer must be the first, replayed.
+    async fn write(&mut self, shared: &Shared, call: Call) -> anyhow::Result<Outcome> {
+        let outcome = shared.client.send(&call).await?;
+        let Outcome::Answered(first) = &outcome else {
+            return Ok(outcome);
+        };
+        if rand::random_range(0..4) == 0 && take(&shared.budget) {
+            shared.replays.fetch_add(1, Ordering::Relaxed);
+            if let Outcome::Answered(again) = shared.client.send(&call).await? {
+                let replayed = again.header("idempotent-replayed") == Some("true");
+                // An answer refused before the database (a malformed body) has no record: its
+                // repeat is answered the same, afresh.
+                if again.status != first.status || again.text != first.text || (first.ok() && !replayed) {
+                    let mut mismatches = shared
+                        .replay_mismatches
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    mismatches.push(format!(
+                        "{} {} answered {} {} then {} {} (replayed: {replayed})",
+                        call.method, call.path, first.status, first.text, again.status, again.text
+                    ));
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn post(&mut self, shared: &Shared, path: &str, body: Value) -> Call {
+        let key = self.key(shared);
+        Call::new("POST", path)
+            .token(&self.me().access())
+            .key(key)
+            .body(body)
+    }
+
+    async fn create(&mut self, shared: &Shared) -> anyhow::Result<()> {
+        let marker = self.key(shared);
+        let on_budget: Vec<_> = self.household.accounts.iter().filter(|a| a.on_budget).collect();
+        let account = on_budget
+            .choose(&mut rand::rng())
+            .map(|a| a.id.clone())
+            .unwrap_or_default();
+        let income = rand::random_range(0..5) == 0;
+        let mut body = json!({
+            "account_id": account, "date": self.date(), "memo": marker,
+            "payee_name": format!("Shop {}", rand::random_range(0..6)),
+        });
+        if income {
+            body["amount"] = json!(rand::random_range(100_000..2_000_000_i64));
+        } else {
+            body["amount"] = json!(-rand::random_range(1_000..300_000_i64));
+            body["category_id"] = json!(self.category());
+        }
+        let call = self.post(shared, "/transactions", body);
+        let outcome = self.write(shared, call).await?;
+        if let Some(id) = outcome.answer().filter(|a| a.ok()).and_then(|a| id_of(&a.body)) {
+            self.mine.push(id);
+        }
+        shared.ledger.push(Write::Create {
+            marker,
+            legs: 1,
+            lines: 0,
+            outcome,
+        });
+        Ok(())
+    }
+
+    async fn transfer(&mut self, shared: &Shared) -> anyhow::Result<()> {
+        let marker = self.key(shared);
+        let mut accounts = self.household.accounts.clone();
+        let from = accounts.swap_remove(rand::random_range(0..accounts.len()));
+        let to = accounts.swap_remove(rand::random_range(0..accounts.len()));
+        let mut body = json!({
+            "account_id": from.id, "transfer_account_id": to.id, "date": self.date(),
+            "amount": -rand::random_range(1_000..500_000_i64), "memo": marker,
+        });
+        // Money leaving the budget is spending, and has a category.
+        if from.on_budget && !to.on_budget {
+            body["category_id"] = json!(self.category());
+        }
+        let call = self.post(shared, "/transactions", body);
+        let outcome = self.write(shared, call).await?;
+        if let Some(id) = outcome.answer().filter(|a| a.ok()).and_then(|a| id_of(&a.body)) {
+            self.mine.push(id);
+        }
+        shared.ledger.push(Write::Create {
+            marker,
+            legs: 2,
+            lines: 0,
+            outcome,
+        });
+        Ok(())
+    }
+
+    async fn split(&mut self, shared: &Shared) -> anyhow::Result<()> {
+        let marker = self.key(shared);
+        let lines: Vec<i64> = (0..rand::random_range(2..=3))
+            .map(|_| -rand::random_range(1_000..90_000_i64))
+            .collect();
+        let subtransactions: Vec<Value> = lines
+            .iter()
+            .map(|amount| json!({"amount": amount, "category_id": self.category()}))
+            .collect();
+        let body = json!({
+            "account_id": self.household.accounts[0].id, "date": self.date(), "memo": marker,
+            "amount": lines.iter().sum::<i64>(), "subtransactions": subtransactions,
+        });
+        let call = self.post(shared, "/transactions", body);
+        let outcome = self.write(shared, call).await?;
+        let lines = i64::try_from(lines.len()).unwrap_or(0);
+        shared.ledger.push(Write::Create {
+            marker,
+            legs: 1,
+            lines,
+            outcome,
+        });
+        Ok(())
+    }
+
+    /// A bank export: import ids from a pool the household's phones share, so they overlap.
+    async fn import(&mut self, shared: &Shared) -> anyhow::Result<()> {
+        let marker = self.key(shared);
+        let items = rand::random_range(10..=40);
+        let mut ids: Vec<u32> = (0..items).map(|_| rand::random_range(0..400)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let transactions: Vec<Value> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                json!({
+                    "account_id": self.household.accounts[0].id, "date": self.date(),
+                    "amount": -rand::random_range(100..50_000_i64), "import_id": format!("bank-{n}"),
+                    "memo": format!("{marker}/{i}"), "category_id": self.category(),
+                })
+            })
+            .collect();
+        let call = self.post(shared, "/transactions", json!({"transactions": transactions}));
+        let outcome = self.write(shared, call).await?;
+        shared.ledger.push(Write::Bulk {
+            marker,
+            items: ids.len(),
+            outcome,
+        });
+        Ok(())
+    }
+
+    /// Two or three phones edit one transaction from the same version.
+    async fn patch_race(&mut self, shared: &Shared) -> anyhow::Result<()> {
+        let Some(id) = self.mine.choose(&mut rand::rng()).cloned() else {
+            return self.create(shared).await;
+        };
+        let path = format!("/transactions/{id}");
+        let read = shared
+            .client
+            .send(&Call::new("GET", &path).token(&self.me().access()))
+            .await?;
+        let Some(tag) = read
+            .answer()
+            .filter(|a| a.status == 200)
+            .and_then(|a| a.header("etag"))
+            .map(str::to_owned)
+        else {
+            return Ok(());
+        };
+        let access = self.me().access();
+        let mut racers = Vec::new();
+        for _ in 0..rand::random_range(2..=3) {
+            let call = Call::new("PATCH", &path)
+                .token(&access)
+                .key(self.key(shared))
+                .if_match(Some(&tag))
+                .body(json!({"amount": -rand::random_range(1_000..300_000_i64), "cleared": "cleared"}));
+            racers.push(call);
+        }
+        let outcomes = join_all(racers.iter().map(|call| shared.client.send(call))).await;
+        let outcomes = outcomes.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+        shared.ledger.push(Write::PatchRace { id, outcomes });
+        Ok(())
+    }
+
+    async fn delete(&mut self, shared: &Shared) -> anyhow::Result<()> {
+        if self.mine.is_empty() {
+            return Ok(());
+        }
+        let id = self.mine.swap_remove(rand::random_range(0..self.mine.len()));
+        let key = self.key(shared);
+        let call = Call::new("DELETE", format!("/transactions/{id}"))
+            .token(&self.me().access())
+            .key(key);
+        let outcome = self.write(shared, call).await?;
+        shared.ledger.push(Write::Delete { id, outcome });
+        Ok(())
+    }
+
+    /// Two or three phones assign different amounts to one category in one month at once.
+    async fn assign_race(&mut self, shared: &Shared) -> anyhow::Result<()> {
+        let (category, month) = (self.category(), self.month());
+        let path = format!("/months/{month}/categories/{category}");
+        let access = self.me().access();
+        let mut racers = Vec::new();
+        for _ in 0..rand::random_range(2..=3) {
+            let amount = rand::random_range(0..1_000_000_i64);
+            let call = Call::new("PUT", &path)
+                .token(&access)
+                .key(self.key(shared))
+                .body(json!({"assigned": amount}));
+            racers.push((amount, call));
+        }
+        let outcomes = join_all(racers.iter().map(|(_, call)| shared.client.send(call))).await;
+        let mut amounts = Vec::new();
+        for ((amount, _), outcome) in racers.iter().zip(outcomes) {
+            amounts.push((*amount, outcome?));
+        }
+        shared.ledger.push(Write::AssignRace {
+            category,
+            month,
+            amounts,
+        });
+        Ok(())
+    }
+
+    /// Tries another household's rows: its category in a new transaction's body (422, and no
+    /// trace of it), and its transaction in a path (404, as an unknown id).
+    async fn foreign(&mut self, shared: &Shared) -> anyhow::Result<()> {
+        let others: Vec<&Arc<Household>> = shared
+            .households
+            .iter()
+            .filter(|h| !Arc::ptr_eq(h, &self.household))
+            .collect();
+        let Some(other) = others.choose(&mut rand::rng()).copied() else {
+            return Ok(());
+        };
+        shared.foreign_tries.fetch_add(1, Ordering::Relaxed);
+        let marker = self.key(shared);
+        let category = other
+            .categories
+            .choose(&mut rand::rng())
+            .cloned()
+            .unwrap_or_default();
+        let body = json!({
+            "account_id": self.household.accounts[0].id, "date": self.date(), "memo": marker,
+            "amount": -1_000, "category_id": category,
+        });
+        let call = self.post(shared, "/transactions", body);
+        let outcome = self.write(shared, call).await?;
+        if let Some(answer) = outcome.answer().filter(|a| a.status != 422) {
+            let mut leaks = shared
+                .leaks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            leaks.push(format!(
+                "another household's category in a body answered {}",
+                answer.status
+            ));
+        }
+        shared.ledger.push(Write::Create {
+            marker,
+            legs: 1,
+            lines: 0,
+            outcome,
+        });
+
+        let theirs = other.members[0].access();
+        let list = Call::new("GET", "/transactions").token(&theirs).query("limit", 5);
+        let Some(id) = shared.client.send(&list).await?.answer().and_then(|a| {
+            a.body["transactions"].as_array()?.first()?["id"]
+                .as_str()
+                .map(str::to_owned)
+        }) else {
+            return Ok(());
+        };
+        let read = Call::new("GET", format!("/transactions/{id}")).token(&self.me().access());
+        if let Some(answer) = shared
+            .client
+            .send(&read)
+            .await?
+            .answer()
+            .filter(|a| a.status != 404)
+        {
+            let mut leaks = shared
+                .leaks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            leaks.push(format!(
+                "another household's transaction {id} answered {}",
+                answer.status
+            ));
+        }
+        Ok(())
+    }
+
+    async fn read_month(&mut self, shared: &Shared) -> anyhow::Result<()> {
+        let call = Call::new("GET", format!("/months/{}", self.month())).token(&self.me().access());
+        shared.client.send(&call).await?;
+        Ok(())
+    }
+
+    /// The phone rotates its refresh token twice at once (a retry racing the first try).
+    async fn refresh_race(&mut self, shared: &Shared) -> anyhow::Result<()> {
+        let token = self.me().session().refresh;
+        let call = Call::new("POST", "/auth/refresh").body(json!({"refresh_token": token}));
+        let outcomes = join_all([shared.client.send(&call), shared.client.send(&call)]).await;
+        let outcomes = outcomes.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+        // The loser presented a rotated token: reuse, so the family is revoked. Sign in again.
+        self.me().login(&shared.client).await?;
+        shared.ledger.push(Write::RefreshRace { outcomes });
+        Ok(())
+    }
+}
+
+/// Takes one request from the budget; false when it is spent.
+fn take(budget: &AtomicU64) -> bool {
+    budget
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1))
+        .is_ok()
+}
