@@ -7,6 +7,7 @@ mod auth;
 mod categories;
 mod data_api_local;
 mod domain;
+mod faults;
 mod household;
 mod idempotency;
 mod invitations;

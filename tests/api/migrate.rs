@@ -182,11 +182,8 @@ async fn resuming_errors_are_retried_until_the_run_succeeds() {
         ..RetryPolicy::default()
     });
     api.emulator.service.inject(Fault {
-        error: ErrorKind::DatabaseResumingException,
-        count: 3,
-        message: None,
         operations: Some(vec![Operation::BeginTransaction, Operation::ExecuteStatement]),
-        timeout_ms: None,
+        ..Fault::new(ErrorKind::DatabaseResumingException, 3)
     });
     let report = migrate::up(&db, &migrations().unwrap(), None).await.unwrap();
     assert_eq!(report.current_version, versions().1);

@@ -23,13 +23,7 @@ fn me_request(token: &str, timeout: Duration) -> lambda_http::Request {
 }
 
 fn resuming(count: u32) -> Fault {
-    Fault {
-        error: ErrorKind::DatabaseResumingException,
-        count,
-        message: None,
-        operations: None,
-        timeout_ms: None,
-    }
+    Fault::new(ErrorKind::DatabaseResumingException, count)
 }
 
 #[tokio::test]

@@ -138,11 +138,8 @@ async fn a_statement_over_the_timeout_is_cancelled() {
 async fn injected_resuming_errors_arrive_typed_then_calls_succeed() {
     let api = TestDataApi::start().await.unwrap();
     api.emulator.service.inject(Fault {
-        error: ErrorKind::DatabaseResumingException,
-        count: 2,
-        message: None,
         operations: Some(vec![Operation::ExecuteStatement]),
-        timeout_ms: None,
+        ..Fault::new(ErrorKind::DatabaseResumingException, 2)
     });
     for _ in 0..2 {
         let error = api

@@ -4,6 +4,7 @@ mod errors;
 mod limits;
 mod parameters;
 mod results;
+mod timeouts;
 mod transactions;
 
 use aws_sdk_rdsdata::error::ProvideErrorMetadata;

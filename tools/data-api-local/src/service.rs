@@ -126,7 +126,8 @@ impl Stats {
     }
 }
 
-/// Makes the next `count` calls (of `operations`, or of any operation) fail with `error`.
+/// Makes the next `count` calls (of `operations`, or of any operation) fail with `error`, after
+/// letting `skip` of them through (to fail, say, a request's second call and not its first).
 ///
 /// With `timeout_ms`, the calls are not refused: their statements run with a statement timeout of
 /// that many milliseconds instead of 45 s, so one still running then is cancelled midway and
@@ -141,6 +142,22 @@ pub struct Fault {
     pub operations: Option<Vec<Operation>>,
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub skip: u32,
+}
+
+impl Fault {
+    /// The next `count` calls of any operation fail with `error`.
+    pub fn new(error: ErrorKind, count: u32) -> Self {
+        Self {
+            error,
+            count,
+            message: None,
+            operations: None,
+            timeout_ms: None,
+            skip: 0,
+        }
+    }
 }
 
 struct Transaction {
@@ -246,6 +263,10 @@ impl Service {
         let Some(fault) = due else {
             return Ok(self.limits());
         };
+        if fault.skip > 0 {
+            fault.skip -= 1;
+            return Ok(self.limits());
+        }
         fault.count -= 1;
         if let Some(ms) = fault.timeout_ms {
             faults.retain(|f| f.count > 0);

@@ -1,0 +1,108 @@
+//! Faults in the middle of a request (docs/retries.md): a terminated backend's statement is run
+//! again, a statement timeout answers 503 and the keyed retry applies the write once, and a write
+//! whose answer could not be kept still answers what it did.
+
+use data_api_local::{ErrorKind, Fault, Operation};
+use harness::TestApp;
+use harness::app::{access_token, json_request};
+use lambda_http::http::HeaderValue;
+use serde_json::{Value, json};
+
+async fn post_payee(app: &TestApp, session: &Value, name: &str, key: &str) -> harness::TestResponse {
+    let mut request = json_request(
+        "POST",
+        "/payees",
+        &json!({"name": name}),
+        Some(access_token(session)),
+    );
+    request
+        .headers_mut()
+        .insert("idempotency-key", HeaderValue::from_str(key).unwrap());
+    app.send(functions::payees::create::respond, request).await
+}
+
+async fn payees_named(app: &TestApp, name: &str) -> i64 {
+    let rows = app
+        .api
+        .db()
+        .execute(
+            "SELECT count(*) FROM payees WHERE name = :name",
+            vec![shared::db::param("name", name)],
+        )
+        .await
+        .unwrap();
+    rows.first().unwrap().get(0).unwrap()
+}
+
+#[tokio::test]
+async fn a_statement_whose_backend_is_terminated_is_run_again() {
+    let app = TestApp::spawn().await.unwrap();
+    let direct = app.api.database.connect().await.unwrap();
+    let db = app.app.db.counting();
+    let statement = tokio::spawn({
+        let db = db.clone();
+        async move { db.execute("SELECT 'survived' FROM pg_sleep(0.4)", vec![]).await }
+    });
+    // Terminate the backend once it runs the statement, as a failover or an administrator would.
+    let mut terminated = false;
+    for _ in 0..200 {
+        let rows = direct
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE query LIKE 'SELECT ''survived''%' AND state = 'active' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap();
+        if rows.iter().any(|row| row.get::<_, bool>(0)) {
+            terminated = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(terminated, "the statement was never seen running");
+    let rows = statement.await.unwrap().expect("run again on another connection");
+    assert_eq!(rows.first().unwrap().get::<String>(0).unwrap(), "survived");
+    assert_eq!(db.calls(), 2, "the terminated call, then the one that answered");
+}
+
+#[tokio::test]
+async fn a_statement_timeout_answers_503_and_the_keyed_retry_writes_once() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    app.api
+        .emulator
+        .service
+        .inject(Fault::new(ErrorKind::StatementTimeoutException, 1));
+    let first = post_payee(&app, &ada, "Bakery", "timed-out-once").await;
+    assert_eq!(first.status, 503, "{:?}", first.body);
+    assert_eq!(first.header("retry-after"), Some("1"));
+    assert_eq!(first.body["type"], "/problems/interrupted");
+    assert_eq!(payees_named(&app, "Bakery").await, 0);
+
+    let retried = post_payee(&app, &ada, "Bakery", "timed-out-once").await;
+    assert_eq!(retried.status, 201, "{:?}", retried.body);
+    let again = post_payee(&app, &ada, "Bakery", "timed-out-once").await;
+    assert_eq!((again.status, &again.body), (201, &retried.body));
+    assert_eq!(payees_named(&app, "Bakery").await, 1);
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_cannot_be_kept_answers_what_it_did() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    // The write's call goes through; the next one, keeping its answer, fails.
+    app.api.emulator.service.inject(Fault {
+        skip: 1,
+        operations: Some(vec![Operation::ExecuteStatement]),
+        ..Fault::new(ErrorKind::InternalServerErrorException, 1)
+    });
+    let created = post_payee(&app, &ada, "Bakery", "answer-lost").await;
+    assert_eq!(created.status, 201, "the payee was created: {:?}", created.body);
+    assert_eq!(payees_named(&app, "Bakery").await, 1);
+
+    // Its answer was not kept: a repeat cannot replay it, and must not create it again.
+    let repeat = post_payee(&app, &ada, "Bakery", "answer-lost").await;
+    assert_eq!(repeat.status, 409, "{:?}", repeat.body);
+    assert_eq!(payees_named(&app, "Bakery").await, 1);
+}
