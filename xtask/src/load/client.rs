@@ -179,6 +179,7 @@ impl Client {
                 }
             };
             if answer.status == 503 {
+                self.stats.unavailable(&answer);
                 pause(attempt).await;
                 continue;
             }

@@ -87,6 +87,15 @@ impl Report<'_> {
             let _ = writeln!(out, "| {error} | {count} |");
         }
 
+        let _ = writeln!(
+            out,
+            "\n503 answers, each retried by the phone, by problem type:\n"
+        );
+        let _ = writeln!(out, "| problem | answers |\n|---|---:|");
+        for (kind, count) in self.stats.unavailable_by_type() {
+            let _ = writeln!(out, "| `{kind}` | {count} |");
+        }
+
         let findings = self.findings;
         let _ = writeln!(out, "\n## Invariants checked\n");
         let _ = writeln!(out, "| invariant | cases checked |\n|---|---:|");

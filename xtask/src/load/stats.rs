@@ -27,6 +27,8 @@ struct Inner {
     unexpected: Vec<String>,
     /// The functions' ERROR log lines (the first few), to explain them.
     error_logs: Vec<String>,
+    /// 503 answers by problem type (unavailable, contended, interrupted).
+    unavailable: BTreeMap<String, u64>,
 }
 
 #[derive(Default)]
@@ -53,6 +55,19 @@ impl Stats {
         let endpoint = inner.endpoints.entry(name(route)).or_default();
         endpoint.latencies.push(latency);
         *endpoint.statuses.entry(status).or_default() += 1;
+    }
+
+    /// A 503, counted by its problem type.
+    pub fn unavailable(&self, answer: &Answer) {
+        let kind = answer.body["type"]
+            .as_str()
+            .unwrap_or("(no problem document)")
+            .to_owned();
+        *self.lock().unavailable.entry(kind).or_default() += 1;
+    }
+
+    pub fn unavailable_by_type(&self) -> BTreeMap<String, u64> {
+        self.lock().unavailable.clone()
     }
 
     /// A server error that no injected fault explains.
