@@ -19,6 +19,7 @@ mod months;
 mod report;
 mod stats;
 mod sync_copy;
+mod tenancy;
 mod workload;
 
 use std::path::PathBuf;

@@ -54,11 +54,11 @@ impl Phone {
         }
     }
 
-    fn me(&self) -> &Member {
+    pub(super) fn me(&self) -> &Member {
         &self.household.members[self.member]
     }
 
-    fn key(&mut self, shared: &Shared) -> String {
+    pub(super) fn key(&mut self, shared: &Shared) -> String {
         self.sequence += 1;
         format!("{}-{}-{}", shared.run, self.me().email, self.sequence)
     }
@@ -71,7 +71,7 @@ impl Phone {
             .unwrap_or_default()
     }
 
-    fn date(&self) -> String {
+    pub(super) fn date(&self) -> String {
         format!("{}-{:02}", self.month(), rand::random_range(1..=28))
     }
 
@@ -158,18 +158,32 @@ impl Phone {
             body["amount"] = json!(-rand::random_range(1_000..300_000_i64));
             body["category_id"] = json!(self.category());
         }
+        self.create_one(shared, body, marker, 1, 0).await.map(drop)
+    }
+
+    /// Posts one transaction whose memo is `marker` (`legs` rows, `lines` split lines), keeps it
+    /// to edit later unless it is a split, and records it in the ledger.
+    pub(super) async fn create_one(
+        &mut self,
+        shared: &Shared,
+        body: Value,
+        marker: String,
+        legs: i64,
+        lines: i64,
+    ) -> anyhow::Result<Outcome> {
         let call = self.post(shared, "/transactions", body);
         let outcome = self.write(shared, call).await?;
-        if let Some(id) = outcome.answer().filter(|a| a.ok()).and_then(|a| id_of(&a.body)) {
+        let created = outcome.answer().filter(|a| a.ok()).and_then(|a| id_of(&a.body));
+        if let Some(id) = created.filter(|_| lines == 0) {
             self.mine.push(id);
         }
         shared.ledger.push(Write::Create {
             marker,
-            legs: 1,
-            lines: 0,
-            outcome,
+            legs,
+            lines,
+            outcome: outcome.clone(),
         });
-        Ok(())
+        Ok(outcome)
     }
 
     async fn transfer(&mut self, shared: &Shared) -> anyhow::Result<()> {
@@ -185,18 +199,7 @@ impl Phone {
         if from.on_budget && !to.on_budget {
             body["category_id"] = json!(self.category());
         }
-        let call = self.post(shared, "/transactions", body);
-        let outcome = self.write(shared, call).await?;
-        if let Some(id) = outcome.answer().filter(|a| a.ok()).and_then(|a| id_of(&a.body)) {
-            self.mine.push(id);
-        }
-        shared.ledger.push(Write::Create {
-            marker,
-            legs: 2,
-            lines: 0,
-            outcome,
-        });
-        Ok(())
+        self.create_one(shared, body, marker, 2, 0).await.map(drop)
     }
 
     async fn split(&mut self, shared: &Shared) -> anyhow::Result<()> {
@@ -212,16 +215,8 @@ impl Phone {
             "account_id": self.household.accounts[0].id, "date": self.date(), "memo": marker,
             "amount": lines.iter().sum::<i64>(), "subtransactions": subtransactions,
         });
-        let call = self.post(shared, "/transactions", body);
-        let outcome = self.write(shared, call).await?;
         let lines = i64::try_from(lines.len()).unwrap_or(0);
-        shared.ledger.push(Write::Create {
-            marker,
-            legs: 1,
-            lines,
-            outcome,
-        });
-        Ok(())
+        self.create_one(shared, body, marker, 1, lines).await.map(drop)
     }
 
     /// A bank export: import ids from a pool the household's phones share, so they overlap.
@@ -324,76 +319,6 @@ impl Phone {
             month,
             amounts,
         });
-        Ok(())
-    }
-
-    /// Tries another household's rows: its category in a new transaction's body (422, and no
-    /// trace of it), and its transaction in a path (404, as an unknown id).
-    async fn foreign(&mut self, shared: &Shared) -> anyhow::Result<()> {
-        let others: Vec<&Arc<Household>> = shared
-            .households
-            .iter()
-            .filter(|h| !Arc::ptr_eq(h, &self.household))
-            .collect();
-        let Some(other) = others.choose(&mut rand::rng()).copied() else {
-            return Ok(());
-        };
-        shared.foreign_tries.fetch_add(1, Ordering::Relaxed);
-        let marker = self.key(shared);
-        let category = other
-            .categories
-            .choose(&mut rand::rng())
-            .cloned()
-            .unwrap_or_default();
-        let body = json!({
-            "account_id": self.household.accounts[0].id, "date": self.date(), "memo": marker,
-            "amount": -1_000, "category_id": category,
-        });
-        let call = self.post(shared, "/transactions", body);
-        let outcome = self.write(shared, call).await?;
-        if let Some(answer) = outcome.answer().filter(|a| a.status != 422) {
-            let mut leaks = shared
-                .leaks
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            leaks.push(format!(
-                "another household's category in a body answered {}",
-                answer.status
-            ));
-        }
-        shared.ledger.push(Write::Create {
-            marker,
-            legs: 1,
-            lines: 0,
-            outcome,
-        });
-
-        let theirs = other.members[0].access();
-        let list = Call::new("GET", "/transactions").token(&theirs).query("limit", 5);
-        let Some(id) = shared.client.send(&list).await?.answer().and_then(|a| {
-            a.body["transactions"].as_array()?.first()?["id"]
-                .as_str()
-                .map(str::to_owned)
-        }) else {
-            return Ok(());
-        };
-        let read = Call::new("GET", format!("/transactions/{id}")).token(&self.me().access());
-        if let Some(answer) = shared
-            .client
-            .send(&read)
-            .await?
-            .answer()
-            .filter(|a| a.status != 404)
-        {
-            let mut leaks = shared
-                .leaks
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            leaks.push(format!(
-                "another household's transaction {id} answered {}",
-                answer.status
-            ));
-        }
         Ok(())
     }
 
