@@ -100,7 +100,7 @@ async fn keyed(
     }
     // The write committed with its claim and this is its true answer: a failure to keep it must
     // not turn it into an error (the client would retry a write that happened). A repeat of
-    // the request then answers 409, as while the first is still running.
+    // the request then answers 409: the first request ended without an answer.
     if let Err(error) = crate::idempotency::store(db, scope, &response).await {
         tracing::error!(%error, %request_id, "could not keep the answer for its Idempotency-Key");
     }

@@ -6,7 +6,8 @@
 //! (or a concurrent duplicate, which waits on the first one's insert) finds no `me` row and writes
 //! nothing. The handler then answers 401 as for a removed member; the glue sees that a key was
 //! refused and answers from the kept record instead ([`replay`]): the first answer, 409 while the
-//! first request still runs, or 422 when the key came with a different request.
+//! first request still runs (or after it ended without an answer), or 422 when the key came with
+//! a different request.
 //!
 //! After a request that claimed its key, [`store`] keeps the answer and deletes the household's
 //! expired keys, so no scheduler is needed. Either way a request with a key costs exactly one
@@ -129,13 +130,18 @@ pub fn refused(scope: &Scope, status: StatusCode, calls: u64) -> bool {
     status == StatusCode::UNAUTHORIZED && calls > 0 && scope.claimed_for().is_some()
 }
 
+/// A claim without an answer this old belongs to a request that can no longer be running: the API
+/// functions' `Timeout` in template.yaml is 25 s.
+const STILL_RUNNING_SECONDS: u32 = 30;
+
 /// Longest piece of a kept body per row: the Data API answers rows of at most 64 KB, and
 /// 16,000 characters are under that even at 4 bytes each.
 const PART_CHARS: usize = 16_000;
 
 static REPLAY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT k.fingerprint = :fingerprint, k.status, k.content_type, k.etag, part.text \
+        "SELECT k.fingerprint = :fingerprint, k.status, k.content_type, k.etag, part.text, \
+                k.created_at < now() - interval '{STILL_RUNNING_SECONDS} seconds' \
          FROM idempotency_keys k \
          LEFT JOIN LATERAL ( \
            SELECT n, substr(k.body, n * {PART_CHARS} + 1, {PART_CHARS}) AS text \
@@ -175,11 +181,14 @@ pub async fn replay(db: &Db, scope: &Scope, refusal: Response<Body>) -> Result<R
         ));
     }
     let Some(status) = first.get::<Option<i32>>(1)? else {
-        return Err(ApiError::Conflict(
-            "A request with this Idempotency-Key is still running (or its answer was lost); \
-             read the resource to see its state before trying again."
-                .to_owned(),
-        ));
+        let ended: bool = first.get(5)?;
+        return Err(ApiError::Conflict(if ended {
+            "The first request with this Idempotency-Key ended without an answer (its function \
+             instance stopped); what it did is kept. Read the resource to see its state."
+                .to_owned()
+        } else {
+            "A request with this Idempotency-Key is still running; try again in a few seconds.".to_owned()
+        }));
     };
     let content_type: Option<String> = first.get(2)?;
     let etag: Option<String> = first.get(3)?;

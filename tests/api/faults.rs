@@ -101,8 +101,25 @@ async fn a_write_whose_answer_cannot_be_kept_answers_what_it_did() {
     assert_eq!(created.status, 201, "the payee was created: {:?}", created.body);
     assert_eq!(payees_named(&app, "Bakery").await, 1);
 
-    // Its answer was not kept: a repeat cannot replay it, and must not create it again.
+    // Its answer was not kept: a repeat cannot replay it, and must not create it again. For as
+    // long as a function may run, the first request may still be running.
     let repeat = post_payee(&app, &ada, "Bakery", "answer-lost").await;
     assert_eq!(repeat.status, 409, "{:?}", repeat.body);
+    assert!(repeat.body["detail"].as_str().unwrap().contains("still running"));
+    assert_eq!(payees_named(&app, "Bakery").await, 1);
+
+    // Later, it cannot be: the repeat says the first ended without an answer.
+    app.api
+        .db()
+        .execute(
+            "UPDATE idempotency_keys SET created_at = now() - interval '31 seconds'",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let later = post_payee(&app, &ada, "Bakery", "answer-lost").await;
+    assert_eq!(later.status, 409, "{:?}", later.body);
+    let detail = later.body["detail"].as_str().unwrap();
+    assert!(detail.contains("ended without an answer"), "{detail}");
     assert_eq!(payees_named(&app, "Bakery").await, 1);
 }

@@ -277,7 +277,8 @@ impl Doc {
             responses.entry(status.to_string()).or_insert(response);
         }
         if keyed {
-            let running = "A request with the same `Idempotency-Key` is still running.";
+            let running =
+                "A request with the same `Idempotency-Key` is still running, or ended without an answer.";
             let conflict = responses.entry("409".to_owned()).or_insert_with(
                 || json!({"description": "", "content": {"application/problem+json": {"schema": problem}}}),
             );

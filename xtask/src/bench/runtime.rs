@@ -193,9 +193,10 @@ async fn next(State(shared): State<Shared>) -> (HeaderMap, String) {
     if let Ok(mut in_flight) = shared.in_flight.lock() {
         in_flight.insert(id.clone(), (Instant::now(), reply));
     }
+    // The API functions' `Timeout` in template.yaml (25 s).
     let deadline_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() + 30_000)
+        .map(|d| d.as_millis() + 25_000)
         .unwrap_or_default();
     let mut headers = HeaderMap::new();
     let mut set = |name: &'static str, value: String| {

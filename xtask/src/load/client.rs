@@ -183,8 +183,9 @@ impl Client {
                 pause(attempt).await;
                 continue;
             }
-            // A key whose first request died after its write: the answer is gone for good.
-            if lost && answer.status == 409 && answer.text.contains("still running") {
+            // A key whose first request died after its write: the answer is gone for good (409
+            // "still running" for 30 s, then "ended without an answer").
+            if lost && answer.status == 409 && answer.text.contains("Idempotency-Key") {
                 return Ok(Outcome::Unknown);
             }
             if answer.status >= 500 {
