@@ -68,6 +68,18 @@ pub fn event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&s
     })
 }
 
+/// Puts `pairs` into `event` as its query string, as API Gateway does (raw and parsed).
+pub fn add_query(event: &mut Value, pairs: &[(&str, &str)]) {
+    if pairs.is_empty() {
+        return;
+    }
+    let raw: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    event["rawQueryString"] = json!(raw.join("&"));
+    let parameters: serde_json::Map<String, Value> =
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+    event["queryStringParameters"] = Value::Object(parameters);
+}
+
 fn uuid_like() -> String {
     format!("{:032x}", rand::rng().random::<u128>())
 }

@@ -23,7 +23,7 @@ fn median(mut values: Vec<Duration>) -> Duration {
     values.get(values.len() / 2).copied().unwrap_or_default()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((sorted.len().saturating_sub(1)) as f64 * p).round() as usize;
     sorted.get(rank).copied().unwrap_or_default()
 }

@@ -173,13 +173,8 @@ async fn warm(
     let authorization = format!("Bearer {access}");
     let mut event = harness::app::event("GET", path, &[("authorization", &authorization)], None);
     if let Some(query) = query {
-        event["rawQueryString"] = json!(query);
-        let parameters: serde_json::Map<String, Value> = query
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(k, v)| (k.to_owned(), json!(v)))
-            .collect();
-        event["queryStringParameters"] = Value::Object(parameters);
+        let pairs: Vec<(&str, &str)> = query.split('&').filter_map(|pair| pair.split_once('=')).collect();
+        harness::app::add_query(&mut event, &pairs);
     }
     let event = event.to_string();
     let mut latencies = Vec::with_capacity(samples);

@@ -6,7 +6,7 @@
 //! data-api-local on the local PostgreSQL. This command only orchestrates. Targets are reported,
 //! not asserted: a benchmark informs, the tests decide.
 
-mod functions;
+pub(crate) mod functions;
 mod history;
 mod migration;
 mod overhead;
@@ -282,6 +282,6 @@ pub(crate) fn machine() -> String {
     )
 }
 
-fn ms(duration: Duration) -> f64 {
+pub(crate) fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }

@@ -151,14 +151,6 @@ impl RuntimeApi {
         Ok(Function { child, spawned })
     }
 
-    /// Fails every invocation still waiting for an answer, as Lambda does when the process
-    /// running it dies: their `invoke` returns an error at once.
-    pub fn abandon_in_flight(&self) {
-        if let Ok(mut in_flight) = self.shared.in_flight.lock() {
-            in_flight.clear();
-        }
-    }
-
     /// When the current process first asked for work (its init was done).
     pub fn first_next(&self) -> Option<Instant> {
         self.shared.first_next.lock().ok().and_then(|g| *g)

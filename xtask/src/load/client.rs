@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::http::Route;
 
 use super::fleet::{Invocation, SharedFleet};
@@ -78,16 +78,8 @@ impl Call {
         let borrowed: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let body = self.body.as_ref().map(Value::to_string);
         let mut event = harness::app::event(self.method, &self.path, &borrowed, body.as_deref());
-        if !self.query.is_empty() {
-            let raw: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            event["rawQueryString"] = json!(raw.join("&"));
-            let parameters: serde_json::Map<String, Value> = self
-                .query
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), json!(v)))
-                .collect();
-            event["queryStringParameters"] = Value::Object(parameters);
-        }
+        let query: Vec<(&str, &str)> = self.query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        harness::app::add_query(&mut event, &query);
         event
     }
 }
@@ -194,6 +186,19 @@ impl Client {
             return Ok(Outcome::Answered(answer));
         }
         Ok(Outcome::Unknown)
+    }
+}
+
+impl Client {
+    /// Sends `calls` at once, racing each other; their outcomes in order.
+    pub async fn send_all<'a>(
+        &self,
+        calls: impl IntoIterator<Item = &'a Call>,
+    ) -> anyhow::Result<Vec<Outcome>> {
+        futures_util::future::join_all(calls.into_iter().map(|call| self.send(call)))
+            .await
+            .into_iter()
+            .collect()
     }
 }
 

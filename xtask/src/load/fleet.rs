@@ -13,12 +13,13 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::{Mutex, Semaphore};
 
+use super::take_one;
 use crate::bench::runtime::{Function, LogSink, RuntimeApi};
 
-/// One execution environment: its own Runtime API and process.
+/// One execution environment: its own Runtime API and process (killed when the instance drops).
 struct Instance {
     runtime: RuntimeApi,
-    function: Function,
+    _process: Function,
 }
 
 /// The instances of one endpoint.
@@ -90,12 +91,6 @@ impl Fleet {
         self.kills_due.store(0, Ordering::Relaxed);
     }
 
-    fn take_kill(&self) -> bool {
-        self.kills_due
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |due| due.checked_sub(1))
-            .is_ok()
-    }
-
     /// Hands `event` to an instance of `binary`, waiting for one to be free.
     pub async fn invoke(&self, binary: &str, event: &str) -> anyhow::Result<Invocation> {
         let pool = self
@@ -109,16 +104,18 @@ impl Fleet {
             None => {
                 self.cold_starts.fetch_add(1, Ordering::Relaxed);
                 let runtime = RuntimeApi::start().await?;
-                let function =
+                let process =
                     runtime.spawn_logged(&pool.binary, &self.environment, Some(self.logs.clone()))?;
-                Instance { runtime, function }
+                Instance {
+                    runtime,
+                    _process: process,
+                }
             }
         };
         let started = std::time::Instant::now();
         // A kill lands anywhere from before the handler's first Data API call to after its last.
-        let kill_after = self
-            .take_kill()
-            .then(|| Duration::from_micros(rand::random_range(0..6_000)));
+        let kill_after =
+            take_one(&self.kills_due).then(|| Duration::from_micros(rand::random_range(0..6_000)));
         let answer = instance.runtime.invoke(event);
         let outcome = match kill_after {
             None => Some(answer.await),
@@ -137,10 +134,9 @@ impl Fleet {
                 })
             }
             None => {
+                // The process is killed with its Runtime API; nothing waits on its answer.
+                drop(instance);
                 self.kills.fetch_add(1, Ordering::Relaxed);
-                let Instance { runtime, function } = instance;
-                drop(function);
-                runtime.abandon_in_flight();
                 Ok(Invocation::Killed {
                     latency: started.elapsed(),
                 })

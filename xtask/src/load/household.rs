@@ -79,6 +79,7 @@ pub struct Account {
 }
 
 pub struct Household {
+    pub id: String,
     pub members: Vec<Member>,
     pub accounts: Vec<Account>,
     pub categories: Vec<String>,
@@ -112,6 +113,10 @@ pub async fn set_up(
         Call::new("POST", "/auth/register").body(body)
     };
     let owner_body = expect(client.send(&register(email(0), None)).await?, 201, "register")?;
+    let id = owner_body["household_id"]
+        .as_str()
+        .context("a registration without household_id")?
+        .to_owned();
     let owner = Member {
         email: email(0),
         session: Mutex::new(Session::of(&owner_body)?),
@@ -165,6 +170,7 @@ pub async fn set_up(
         categories.push(body["id"].as_str().context("a category without id")?.to_owned());
     }
     Ok(Household {
+        id,
         members: joined,
         accounts,
         categories,

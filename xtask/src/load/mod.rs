@@ -64,6 +64,13 @@ pub struct LoadArgs {
     output: PathBuf,
 }
 
+/// Takes one from `counter` (requests left, kills due); false when it is at zero.
+fn take_one(counter: &AtomicU64) -> bool {
+    counter
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1))
+        .is_ok()
+}
+
 pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     let target = harness::repository::target_dir()?.join("release");
     if !args.no_build {
@@ -184,16 +191,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         let accounts = expect(client.send(&accounts).await?, 200, "GET /accounts")?;
         let accounts = accounts["accounts"].as_array().cloned().unwrap_or_default();
         books::balances(&direct, &accounts, &mut findings).await?;
-        let household_id = expect(
-            client.send(&Call::new("GET", "/me").token(&token)).await?,
-            200,
-            "GET /me",
-        )?;
-        let household_id = household_id["household_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let rows = months::Rows::read(&direct, &household_id).await?;
+        let rows = months::Rows::read(&direct, &household.id).await?;
         for month in &household.months {
             let call = Call::new("GET", format!("/months/{month}")).token(&token);
             let answer = expect(client.send(&call).await?, 200, "GET /months/{month}")?;

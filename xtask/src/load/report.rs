@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::LoadArgs;
 use super::faults::Injected;
 use super::ledger::Findings;
-use super::stats::{Stats, ms};
+use super::stats::Stats;
+use crate::bench::ms;
 
 pub struct Report<'a> {
     pub args: &'a LoadArgs,

@@ -10,6 +10,8 @@ use serde_json::Value;
 use shared::http::Route;
 
 use super::client::Answer;
+use crate::bench::functions::percentile;
+use crate::bench::ms;
 
 #[derive(Default)]
 struct Endpoint {
@@ -175,13 +177,4 @@ impl Stats {
             percentile(&all, 0.99),
         ]
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((sorted.len().saturating_sub(1)) as f64 * p).round() as usize;
-    sorted.get(rank).copied().unwrap_or_default()
-}
-
-pub fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::client::Call;
 use super::household::Household;
-use super::workload::{Phone, Shared};
+use super::workload::{Phone, Shared, pick};
 
 impl Shared {
     /// Notes an answer to another household's id that was not the one for an unknown id.
@@ -35,11 +35,7 @@ impl Phone {
         };
         shared.foreign_tries.fetch_add(1, Ordering::Relaxed);
         let marker = self.key(shared);
-        let category = other
-            .categories
-            .choose(&mut rand::rng())
-            .cloned()
-            .unwrap_or_default();
+        let category = pick(&other.categories);
         let body = json!({
             "account_id": self.household.accounts[0].id, "date": self.date(), "memo": marker,
             "amount": -1_000, "category_id": category,

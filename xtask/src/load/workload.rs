@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use futures_util::future::join_all;
 use rand::seq::IndexedRandom;
 use serde_json::{Value, json};
 
@@ -14,6 +13,7 @@ use super::client::{Call, Client, Outcome};
 use super::household::{Household, Member};
 use super::ledger::{Ledger, Write, id_of};
 use super::sync_copy::Copy;
+use super::take_one;
 
 /// What every member shares.
 pub struct Shared {
@@ -26,7 +26,7 @@ pub struct Shared {
     /// Writes sent again with their key after a pretended lost answer, and replays that differed.
     pub replays: AtomicU64,
     pub replay_mismatches: std::sync::Mutex<Vec<String>>,
-    /// Every household's categories and transactions' ids, to try other households' ones.
+    /// Every household, for phones to try other households' ids.
     pub households: Vec<Arc<Household>>,
     /// Answers to another household's ids that were not 404 (reads) or 422 (bodies).
     pub leaks: std::sync::Mutex<Vec<String>>,
@@ -64,11 +64,7 @@ impl Phone {
     }
 
     fn month(&self) -> String {
-        self.household
-            .months
-            .choose(&mut rand::rng())
-            .cloned()
-            .unwrap_or_default()
+        pick(&self.household.months)
     }
 
     pub(super) fn date(&self) -> String {
@@ -76,17 +72,13 @@ impl Phone {
     }
 
     fn category(&self) -> String {
-        self.household
-            .categories
-            .choose(&mut rand::rng())
-            .cloned()
-            .unwrap_or_default()
+        pick(&self.household.categories)
     }
 
     /// Runs until the time or the request budget is spent.
     pub async fn run(mut self, shared: &Shared) -> anyhow::Result<Self> {
         self.copy.sync(&shared.client, &self.me().access()).await?;
-        while Instant::now() < shared.until && take(&shared.budget) {
+        while Instant::now() < shared.until && take_one(&shared.budget) {
             match rand::random_range(0..100) {
                 0..20 => self.create(shared).await?,
                 20..28 => self.transfer(shared).await?,
@@ -106,12 +98,12 @@ impl Phone {
 
     /// Sends a keyed write; a quarter of them are sent again as if the answer had been lost, and
     /// the second answer must be the first, replayed.
-    async fn write(&mut self, shared: &Shared, call: Call) -> anyhow::Result<Outcome> {
+    async fn write(&self, shared: &Shared, call: Call) -> anyhow::Result<Outcome> {
         let outcome = shared.client.send(&call).await?;
         let Outcome::Answered(first) = &outcome else {
             return Ok(outcome);
         };
-        if rand::random_range(0..4) == 0 && take(&shared.budget) {
+        if rand::random_range(0..4) == 0 && take_one(&shared.budget) {
             shared.replays.fetch_add(1, Ordering::Relaxed);
             if let Outcome::Answered(again) = shared.client.send(&call).await? {
                 let replayed = again.header("idempotent-replayed") == Some("true");
@@ -275,8 +267,7 @@ impl Phone {
                 .body(json!({"amount": -rand::random_range(1_000..300_000_i64), "cleared": "cleared"}));
             racers.push(call);
         }
-        let outcomes = join_all(racers.iter().map(|call| shared.client.send(call))).await;
-        let outcomes = outcomes.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+        let outcomes = shared.client.send_all(&racers).await?;
         shared.ledger.push(Write::PatchRace { id, outcomes });
         Ok(())
     }
@@ -309,11 +300,11 @@ impl Phone {
                 .body(json!({"assigned": amount}));
             racers.push((amount, call));
         }
-        let outcomes = join_all(racers.iter().map(|(_, call)| shared.client.send(call))).await;
-        let mut amounts = Vec::new();
-        for ((amount, _), outcome) in racers.iter().zip(outcomes) {
-            amounts.push((*amount, outcome?));
-        }
+        let outcomes = shared
+            .client
+            .send_all(racers.iter().map(|(_, call)| call))
+            .await?;
+        let amounts = racers.iter().map(|(amount, _)| *amount).zip(outcomes).collect();
         shared.ledger.push(Write::AssignRace {
             category,
             month,
@@ -332,8 +323,7 @@ impl Phone {
     async fn refresh_race(&mut self, shared: &Shared) -> anyhow::Result<()> {
         let token = self.me().session().refresh;
         let call = Call::new("POST", "/auth/refresh").body(json!({"refresh_token": token}));
-        let outcomes = join_all([shared.client.send(&call), shared.client.send(&call)]).await;
-        let outcomes = outcomes.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+        let outcomes = shared.client.send_all([&call, &call]).await?;
         // The loser presented a rotated token: reuse, so the family is revoked. Sign in again.
         self.me().login(&shared.client).await?;
         shared.ledger.push(Write::RefreshRace { outcomes });
@@ -341,9 +331,7 @@ impl Phone {
     }
 }
 
-/// Takes one request from the budget; false when it is spent.
-fn take(budget: &AtomicU64) -> bool {
-    budget
-        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1))
-        .is_ok()
+/// One of `items` at random (set-up made every list the phones pick from non-empty).
+pub(super) fn pick(items: &[String]) -> String {
+    items.choose(&mut rand::rng()).cloned().unwrap_or_default()
 }
