@@ -24,17 +24,33 @@ pub type BoxedResponse = Pin<Box<dyn Future<Output = Result<Response<Body>, lamb
 /// # Errors
 /// A configuration error at start-up (reported by Lambda as an init error).
 pub fn run(respond: Respond) -> Result<(), lambda_http::Error> {
+    serve(respond, false)
+}
+
+/// As [`run`], for a function that issues access tokens ([`crate::TOKEN_ISSUERS`]): it cannot
+/// start without the signing key.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_issuing(respond: Respond) -> Result<(), lambda_http::Error> {
+    serve(respond, true)
+}
+
+fn serve(respond: Respond, issuing: bool) -> Result<(), lambda_http::Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(serve(respond))
-}
-
-async fn serve(respond: Respond) -> Result<(), lambda_http::Error> {
-    crate::telemetry::init();
-    // Lives as long as the process: built once per cold start, shared by every invocation.
-    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
-    lambda_http::run(lambda_http::service_fn(move |request| respond(app, request))).await
+        .block_on(async move {
+            crate::telemetry::init();
+            let app = if issuing {
+                App::from_env_issuing().await?
+            } else {
+                App::from_env().await?
+            };
+            // Lives as long as the process: built once per cold start, shared by every invocation.
+            let app: &'static App = Box::leak(Box::new(app));
+            lambda_http::run(lambda_http::service_fn(move |request| respond(app, request))).await
+        })
 }
 
 /// Runs `handle` for `request` on `route` and always produces a response.
@@ -56,6 +72,7 @@ where
     let app = App {
         db: app.db.counting().with_retry(retry_policy(&request)),
         tokens: app.tokens.clone(),
+        signer: app.signer.clone(),
     };
     let db = app.db.clone();
     let writing = crate::access::writes(request.method().as_str());

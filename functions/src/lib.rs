@@ -11,7 +11,9 @@ pub mod access;
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod auth_keys;
 pub mod categories;
+pub mod custom_resource;
 pub mod deadline;
 pub mod household;
 pub mod http;
@@ -76,5 +78,9 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("docs", openapi::docs::ROUTE),
 ];
 
+/// The endpoints that issue access tokens: the only functions given the signing secret (the
+/// others verify with public keys). Their binaries start with `http::run_issuing`.
+pub const TOKEN_ISSUERS: &[&str] = &["auth-register", "auth-login", "auth-refresh"];
+
 /// Binaries that are not HTTP endpoints.
-pub const OTHER_FUNCTIONS: &[&str] = &["migrate"];
+pub const OTHER_FUNCTIONS: &[&str] = &["migrate", "auth-keys"];

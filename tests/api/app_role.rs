@@ -152,17 +152,16 @@ async fn the_password_reaches_postgresql_as_the_verifier_it_would_compute_itself
     db.execute(&format!("CREATE ROLE {role} PASSWORD '{password}'"), Vec::new())
         .await
         .unwrap();
-    let rows = db
-        .execute(
-            &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'"),
-            Vec::new(),
-        )
+    // Only a superuser reads pg_authid (Aurora's master cannot): read it over a direct connection.
+    let superuser = api.database.connect().await.unwrap();
+    let stored: String = superuser
+        .query_one("SELECT rolpassword FROM pg_authid WHERE rolname = $1", &[&role])
         .await
-        .unwrap();
+        .unwrap()
+        .get(0);
     db.execute(&format!("DROP ROLE {role}"), Vec::new())
         .await
         .unwrap();
-    let stored: String = rows.iter().next().unwrap().get(0).unwrap();
     let salt_b64 = stored
         .split('$')
         .nth(1)
@@ -229,4 +228,54 @@ async fn the_application_role_runs_its_statements_at_repeatable_read() {
         isolation, "repeatable read",
         "writes from a stale snapshot fail and run again"
     );
+}
+
+#[tokio::test]
+async fn the_role_upkeep_works_as_auroras_master_where_the_old_statement_failed() {
+    // Aurora's master lacks SUPERUSER and REPLICATION, and PostgreSQL refuses any ALTER ROLE that
+    // names them, even to turn them off: the statement the upkeep ran before failed every first
+    // deploy (the migrations committed, the custom resource answered FAILED, the stack rolled back).
+    let api = TestDataApi::with_schema().await.unwrap();
+    let db = api.db();
+    let role = format!("upkeep_check_{}", std::process::id());
+    let password = "a password of sixteen or more characters";
+    let superuser = api.database.connect().await.unwrap();
+    superuser
+        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE IF EXISTS {role}"))
+        .await
+        .ok();
+    assert_eq!(outcome(&db, &format!("CREATE ROLE {role}")).await, "ok");
+    let before = format!(
+        "ALTER ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '{password}'"
+    );
+    assert_eq!(outcome(&db, &before).await, INSUFFICIENT_PRIVILEGE, "{before}");
+
+    let kept = shared::migrate::AppRole::new(&role, password).unwrap();
+    shared::migrate::app_role::keep(&db, &kept).await.unwrap();
+    let attributes = superuser
+        .query_one(
+            "SELECT rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, \
+               array_to_string(rolconfig, ',') FROM pg_roles WHERE rolname = $1",
+            &[&role],
+        )
+        .await
+        .unwrap();
+    let flags: Vec<bool> = (0..6).map(|i| attributes.get(i)).collect();
+    assert_eq!(flags, [true, false, false, false, false, false]);
+    assert_eq!(
+        attributes.get::<_, String>(6),
+        "default_transaction_isolation=repeatable read"
+    );
+
+    // A role a superuser made too powerful cannot be fixed by the master: refused, and said why.
+    superuser
+        .batch_execute(&format!("ALTER ROLE {role} BYPASSRLS"))
+        .await
+        .unwrap();
+    let refused = shared::migrate::app_role::keep(&db, &kept).await.unwrap_err();
+    assert!(refused.to_string().contains("BYPASSRLS"), "{refused}");
+    superuser
+        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .await
+        .unwrap();
 }

@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 use harness::TestApp;
 use harness::app::{event, json_request, request};
 use serde_json::{Value, json};
-use shared::auth::{Claims, Password, TokenKeys, verify_password};
+use shared::auth::{Claims, Password, TokenSigner, TokenVerifier, verify_password};
 use shared::db::param;
 use shared::domain::{HouseholdId, Role, UserId};
 use shared::http::{Route, require_role};
@@ -665,20 +665,15 @@ async fn me_refuses_missing_tampered_expired_and_foreign_tokens() {
         exp: (Utc::now() - Duration::seconds(1)).timestamp(),
         ..claims.clone()
     };
-    assert_eq!(
-        app.get_me(Some(&app.app.tokens.sign(&expired).unwrap()))
-            .await
-            .status,
-        401
-    );
+    assert_eq!(app.get_me(Some(&app.sign(&expired))).await.status, 401);
 
-    let other_key = TokenKeys::new(&[7u8; 32], functions::app::TOKEN_ISSUER).unwrap();
+    let other_key = TokenSigner::new(&[7u8; 32], functions::app::TOKEN_ISSUER).unwrap();
     assert_eq!(
         app.get_me(Some(&other_key.sign(&claims).unwrap())).await.status,
         401,
         "signed with another key"
     );
-    let wrong_issuer = TokenKeys::new(&[7u8; 32], "someone-else").unwrap();
+    let wrong_issuer = TokenSigner::new(&[7u8; 32], "someone-else").unwrap();
     let foreign = Claims {
         iss: "someone-else".into(),
         ..claims.clone()
@@ -693,12 +688,7 @@ async fn me_refuses_missing_tampered_expired_and_foreign_tokens() {
         iss: "someone-else".into(),
         ..claims
     };
-    assert_eq!(
-        app.get_me(Some(&app.app.tokens.sign(&issuer_mismatch).unwrap()))
-            .await
-            .status,
-        401
-    );
+    assert_eq!(app.get_me(Some(&app.sign(&issuer_mismatch))).await.status, 401);
     let unsigned = format!(
         "{}.{}.",
         "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0",
@@ -711,29 +701,24 @@ async fn me_refuses_missing_tampered_expired_and_foreign_tokens() {
 
 #[tokio::test]
 async fn a_key_rotation_rejects_no_valid_token() {
-    // Phase 1: every instance verifies with the next key; phase 2: instances sign with it and
-    // keep verifying with the previous one. A token from either side of the rotation passes
-    // everywhere it can arrive; a key never configured and an expired token still fail.
+    // Phase 1: every instance verifies with the next key too; phase 2: the issuers sign with it
+    // and every instance keeps verifying with the previous one. A token from either side of the
+    // rotation passes everywhere it can arrive; a key never configured and an expired token fail.
     let mut app = TestApp::spawn().await.unwrap();
     let session = app.register("ada@example.com").await;
     let old_token = session["access_token"].as_str().unwrap().to_owned();
     let claims = app.app.tokens.verify(&old_token).unwrap();
     let (old_key, new_key) = ([1u8; 32], [2u8; 32]);
     let issuer = functions::app::TOKEN_ISSUER;
-    let old = TokenKeys::new(&old_key, issuer).unwrap();
-    let new = TokenKeys::new(&new_key, issuer).unwrap();
-    let phase_one = TokenKeys::new(&old_key, issuer)
-        .unwrap()
-        .accepting(&new_key)
-        .unwrap();
-    let phase_two = TokenKeys::new(&new_key, issuer)
-        .unwrap()
-        .accepting(&old_key)
-        .unwrap();
+    let old = TokenSigner::new(&old_key, issuer).unwrap();
+    let new = TokenSigner::new(&new_key, issuer).unwrap();
+    let (old_public, new_public) = (old.public_key().clone(), new.public_key().clone());
+    let phase_one = TokenVerifier::new(&[old_public.clone(), new_public.clone()], issuer).unwrap();
+    let phase_two = TokenVerifier::new(&[new_public, old_public], issuer).unwrap();
     let by_old = old.sign(&claims).unwrap();
     let by_new = new.sign(&claims).unwrap();
     for (instance, name) in [(&phase_one, "phase one"), (&phase_two, "phase two")] {
-        app.app.tokens = instance.clone();
+        app.app.tokens = std::sync::Arc::new(instance.clone());
         for (token, signer) in [(&by_old, "old"), (&by_new, "new")] {
             assert_eq!(
                 app.get_me(Some(token)).await.status,
@@ -741,7 +726,7 @@ async fn a_key_rotation_rejects_no_valid_token() {
                 "{name}, signed by {signer}"
             );
         }
-        let stranger = TokenKeys::new(&[3u8; 32], issuer).unwrap();
+        let stranger = TokenSigner::new(&[3u8; 32], issuer).unwrap();
         assert_eq!(
             app.get_me(Some(&stranger.sign(&claims).unwrap())).await.status,
             401
@@ -752,12 +737,29 @@ async fn a_key_rotation_rejects_no_valid_token() {
         };
         assert_eq!(app.get_me(Some(&old.sign(&expired).unwrap())).await.status, 401);
     }
-    assert!(
-        TokenKeys::new(&new_key, issuer)
-            .unwrap()
-            .accepting(&[0u8; 31])
-            .is_err()
-    );
+    assert!(TokenSigner::new(&[0u8; 31], issuer).is_err());
+}
+
+#[tokio::test]
+async fn only_a_function_holding_the_signing_key_issues_tokens() {
+    // The verifying functions get public keys only: the same App without a signer answers a
+    // login 500 with no token, while it still verifies the tokens the issuers sign.
+    let mut app = TestApp::spawn().await.unwrap();
+    let session = app.register("ada@example.com").await;
+    app.app.signer = None;
+    assert_eq!(app.get_me(session["access_token"].as_str()).await.status, 200);
+    let login = app
+        .post_login(&json!({"email": "ada@example.com", "password": "correct horse battery"}))
+        .await;
+    assert_eq!(login.status, 500);
+    assert!(login.body.get("access_token").is_none());
+    // A signing key whose public key the verifiers do not hold is refused at start-up.
+    let stranger = TokenSigner::new(&[9u8; 32], functions::app::TOKEN_ISSUER).unwrap();
+    let refused = app.app.clone().issuing(stranger).unwrap_err();
+    assert!(matches!(
+        refused,
+        functions::app::ConfigError::SignerNotVerifiable
+    ));
 }
 
 #[tokio::test]
@@ -818,7 +820,7 @@ async fn a_member_is_forbidden_what_only_an_owner_may_do() {
         jti: "x".into(),
         iss: functions::app::TOKEN_ISSUER.into(),
     };
-    let token = app.app.tokens.sign(&claims).unwrap();
+    let token = app.sign(&claims);
     let request = json_request("POST", "/anything", &json!({}), Some(&token));
     let verified = shared::http::bearer(&request, &app.app.tokens).unwrap();
     let error = require_role(&verified, Role::Owner).unwrap_err();

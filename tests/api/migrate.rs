@@ -206,12 +206,20 @@ async fn the_engine_starts_no_statement_past_its_deadline() {
 
 // --- the function ---
 
+/// A CloudFormation request to the `SchemaMigration` resource, whose properties (new and old)
+/// name `api`'s database as template.yaml's do.
 pub(crate) fn cfn_event(
+    api: &TestDataApi,
     request_type: &str,
     response_url: &str,
-    properties: Value,
-    old: Option<Value>,
+    mut properties: Value,
+    mut old: Option<Value>,
 ) -> Value {
+    for properties in std::iter::once(&mut properties).chain(old.as_mut()) {
+        if let Value::Object(map) = harness::schema::target_properties(api) {
+            properties.as_object_mut().unwrap().extend(map);
+        }
+    }
     let mut event = json!({
         "RequestType": request_type,
         "ServiceToken": "arn:aws:lambda:us-east-1:000000000000:function:migrate",
@@ -245,10 +253,14 @@ async fn create_and_update_migrate_and_answer_success() {
         json!({"ServiceToken": "x", "SchemaVersion": newest.to_string(), "FunctionVersion": "3"});
 
     migrator
-        .handle(cfn_event("Create", &url.url, properties.clone(), None), soon(60))
+        .handle(
+            cfn_event(&api, "Create", &url.url, properties.clone(), None),
+            soon(60),
+        )
         .await
         .unwrap();
     let update = cfn_event(
+        &api,
         "Update",
         &url.url,
         json!({"SchemaVersion": newest.to_string(), "FunctionVersion": "4"}),
@@ -288,13 +300,64 @@ async fn create_and_update_migrate_and_answer_success() {
 }
 
 #[tokio::test]
+async fn a_request_migrates_the_database_its_properties_name_not_the_environments() {
+    // A new DatabaseName (or a replaced cluster) changes the properties, so CloudFormation sends an
+    // Update; the function must migrate the database named there, whatever its environment says.
+    let api = TestDataApi::start().await.unwrap();
+    let renamed = harness::TestDatabase::create().await.unwrap();
+    let url = ResponseUrl::start().await;
+    let (all, newest) = versions();
+    let migrator = migrator(&api, migrations().unwrap());
+    let old = json!({"ServiceToken": "x", "SchemaVersion": newest.to_string(), "FunctionVersion": "3"});
+    let mut event = cfn_event(&api, "Update", &url.url, old.clone(), Some(old.clone()));
+    event["ResourceProperties"]["DatabaseName"] = json!(renamed.name);
+    migrator.handle(event, soon(60)).await.unwrap();
+    assert_eq!(url.responses()[0]["Status"], "SUCCESS", "{}", url.responses()[0]);
+    let ledger = "SELECT count(*) FROM schema_migrations";
+    let applied: i64 = renamed
+        .connect()
+        .await
+        .unwrap()
+        .query_one(ledger, &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        applied,
+        i64::try_from(all.len()).unwrap(),
+        "the named database is migrated"
+    );
+    let untouched = api.database.connect().await.unwrap();
+    let exists: Option<String> = untouched
+        .query_one("SELECT to_regclass('schema_migrations')::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(exists, None, "the environment's database is left alone");
+
+    // A request that does not name its database fails, saying what is missing.
+    let mut nameless = cfn_event(&api, "Create", &url.url, old, None);
+    nameless["ResourceProperties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("MasterSecretArn");
+    migrator.handle(nameless, soon(60)).await.unwrap();
+    let failed = &url.responses()[1];
+    assert_eq!(failed["Status"], "FAILED");
+    assert!(
+        failed["Reason"].as_str().unwrap().contains("MasterSecretArn"),
+        "{failed}"
+    );
+}
+
+#[tokio::test]
 async fn delete_answers_success_and_leaves_the_data() {
     let api = TestDataApi::with_schema().await.unwrap();
     let url = ResponseUrl::start().await;
     let migrator = migrator(&api, migrations().unwrap());
     migrator
         .handle(
-            cfn_event("Delete", &url.url, json!({"SchemaVersion": "1"}), None),
+            cfn_event(&api, "Delete", &url.url, json!({"SchemaVersion": "1"}), None),
             soon(60),
         )
         .await
@@ -309,6 +372,7 @@ async fn an_update_back_to_an_older_schema_version_is_a_no_op() {
     let url = ResponseUrl::start().await;
     let migrator = migrator(&api, migrations().unwrap());
     let rollback = cfn_event(
+        &api,
         "Update",
         &url.url,
         json!({"SchemaVersion": "1"}),
@@ -325,7 +389,7 @@ async fn a_failed_migration_answers_failed_with_the_reason() {
     let url = ResponseUrl::start().await;
     let migrator = migrator(&api, broken_second_migration());
     migrator
-        .handle(cfn_event("Create", &url.url, json!({}), None), soon(60))
+        .handle(cfn_event(&api, "Create", &url.url, json!({}), None), soon(60))
         .await
         .unwrap();
     let response = &url.responses()[0];
@@ -358,7 +422,7 @@ async fn an_approaching_deadline_answers_failed_before_the_lambda_times_out() {
     };
     let started = Instant::now();
     migrator
-        .handle(cfn_event("Create", &url.url, json!({}), None), soon(3))
+        .handle(cfn_event(&api, "Create", &url.url, json!({}), None), soon(3))
         .await
         .unwrap();
     assert!(
@@ -457,7 +521,7 @@ async fn a_build_without_migrations_never_reports_success() {
 
     let url = ResponseUrl::start().await;
     for (request_type, old) in [("Create", None), ("Update", Some(json!({"SchemaVersion": "1"})))] {
-        let event = cfn_event(request_type, &url.url, json!({"SchemaVersion": "1"}), old);
+        let event = cfn_event(&api, request_type, &url.url, json!({"SchemaVersion": "1"}), old);
         migrator.handle(event, soon(60)).await.unwrap();
     }
     let responses = url.responses();
@@ -486,6 +550,7 @@ async fn a_build_from_another_checkout_fails_the_deploy() {
     // older one on a create (not a rollback): both refused before any statement runs.
     for expected in [newest + 1, newest - 1] {
         let event = cfn_event(
+            &api,
             "Create",
             &url.url,
             json!({"SchemaVersion": expected.to_string()}),

@@ -133,9 +133,10 @@ async fn delta_sync_migrates_a_database_with_data_and_goes_down_and_up_again() {
 }
 
 /// A CloudFormation Update of `SchemaMigration` from schema version `from` to `to`.
-fn update_event(response_url: &str, from: i64, to: i64) -> serde_json::Value {
+fn update_event(api: &TestDataApi, response_url: &str, from: i64, to: i64) -> serde_json::Value {
     let properties = |version: i64, function: &str| serde_json::json!({"ServiceToken": "x", "SchemaVersion": version.to_string(), "FunctionVersion": function});
     crate::migrate::cfn_event(
+        api,
         "Update",
         response_url,
         properties(to, "5"),
@@ -158,12 +159,15 @@ async fn the_migrate_function_applies_delta_sync_on_a_stack_update_and_a_redeplo
     };
 
     migrator
-        .handle(update_event(&url.url, DELTA_SYNC - 1, DELTA_SYNC), invocation())
+        .handle(
+            update_event(&api, &url.url, DELTA_SYNC - 1, DELTA_SYNC),
+            invocation(),
+        )
         .await
         .unwrap();
     api.emulator.service.reset_stats();
     migrator
-        .handle(update_event(&url.url, DELTA_SYNC, DELTA_SYNC), invocation())
+        .handle(update_event(&api, &url.url, DELTA_SYNC, DELTA_SYNC), invocation())
         .await
         .unwrap();
     assert_eq!(

@@ -130,7 +130,33 @@ fn the_migration_resource_names_the_newest_schema_version_and_api_functions_wait
         migration["Properties"]["SchemaVersion"].as_str(),
         Some(newest.to_string().as_str())
     );
-    assert_eq!(migration["DependsOn"].as_str(), Some("DatabaseWriter"));
+    let depends: Vec<&str> = migration["DependsOn"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        depends,
+        ["DatabaseWriter", "MigrateFunctionEventInvokeConfig"],
+        "a database to migrate, and no Lambda retry in force before the first run"
+    );
+    // The migrate function reads which database to migrate from the request (functions::migrate::Target).
+    let properties = &migration["Properties"];
+    for name in [
+        "ClusterArn",
+        "DatabaseName",
+        "MasterSecretArn",
+        "AppSecretArn",
+        "AppRoleGeneration",
+    ] {
+        assert!(!properties[name].is_null(), "SchemaMigration must pass {name}");
+    }
+    let cluster = serde_yaml::to_string(&properties["ClusterArn"]).unwrap();
+    assert!(
+        cluster.contains("DatabaseCluster.DBClusterArn"),
+        "GetAtt, not a hand-built ARN: {cluster}"
+    );
     for (name, resource) in resources {
         let has_http_event = resource["Properties"]["Events"]
             .as_mapping()
@@ -147,7 +173,12 @@ fn the_migration_resource_names_the_newest_schema_version_and_api_functions_wait
 
 #[test]
 fn the_files_that_list_every_endpoint_are_generated_from_the_endpoints() {
-    let files = harness::template::regenerate_all(functions::ENDPOINTS, functions::OTHER_FUNCTIONS).unwrap();
+    let files = harness::template::regenerate_all(
+        functions::ENDPOINTS,
+        functions::OTHER_FUNCTIONS,
+        functions::TOKEN_ISSUERS,
+    )
+    .unwrap();
     for file in files {
         assert!(
             file.committed == file.generated,
@@ -169,4 +200,35 @@ fn a_request_can_outwait_a_resuming_cluster_and_still_answer_before_api_gateway_
         "{retry_window:?}"
     );
     assert!(timeout < std::time::Duration::from_secs(30), "{timeout:?}");
+}
+
+#[test]
+fn only_the_token_issuers_hold_the_signing_secret_and_every_function_verifies_with_public_keys() {
+    let template = template();
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let bins = root().join("functions/src/bin");
+    for (binary, _) in functions::ENDPOINTS {
+        let function = &template["Resources"][format!("{}Function", harness::template::logical_id(binary))];
+        let variables = &function["Properties"]["Environment"]["Variables"];
+        let issuer = functions::TOKEN_ISSUERS.contains(binary);
+        let public = serde_yaml::to_string(&variables["AUTH_TOKEN_PUBLIC_KEYS"]).unwrap();
+        assert!(
+            public.contains("AuthTokenPublicKeys.PublicKeys"),
+            "{binary}: {public}"
+        );
+        assert_eq!(
+            !variables["AUTH_TOKEN_SIGNING_SECRET"].is_null(),
+            issuer,
+            "{binary}"
+        );
+        let main = std::fs::read_to_string(bins.join(format!("{binary}.rs"))).unwrap();
+        assert_eq!(
+            main.contains("run_issuing("),
+            issuer,
+            "{binary}: issuers start with http::run_issuing"
+        );
+    }
+    // One dynamic reference per issuer, whatever the number of endpoints (CloudFormation allows
+    // 60 per template; .ci/template-check counts them again after the SAM transform).
+    assert_eq!(text.matches("{{resolve:").count(), functions::TOKEN_ISSUERS.len());
 }

@@ -2,12 +2,14 @@
 //! functions' `App` pointed at it. Requests are real API Gateway HTTP API (v2) events, parsed by
 //! `lambda_http` exactly as in Lambda, and handed to the endpoints' `respond`.
 
+use std::sync::Arc;
+
 use functions::App;
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
 use rand::{Rng, RngCore};
 use serde_json::{Value, json};
-use shared::auth::TokenKeys;
+use shared::auth::{TokenSigner, TokenVerifier};
 use shared::db::param;
 
 use crate::data_api::TestDataApi;
@@ -155,15 +157,22 @@ impl TestApp {
         let api = TestDataApi::with_schema().await?;
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
-        let tokens = TokenKeys::new(&secret, functions::app::TOKEN_ISSUER)?;
-        Ok(Self {
-            // The API functions' own login: the application role, as on AWS.
-            app: App {
-                db: api.app_db(),
-                tokens,
-            },
-            api,
-        })
+        let signer = TokenSigner::new(&secret, functions::app::TOKEN_ISSUER)?;
+        let verifier = TokenVerifier::new(&[signer.public_key().clone()], functions::app::TOKEN_ISSUER)?;
+        // The API functions' own login: the application role, as on AWS.
+        let app = App {
+            db: api.app_db(),
+            tokens: Arc::new(verifier),
+            signer: None,
+        }
+        .issuing(signer)?;
+        Ok(Self { app, api })
+    }
+
+    /// Signs `claims` with the key the endpoints issue tokens with (for expired or odd tokens).
+    pub fn sign(&self, claims: &shared::auth::Claims) -> String {
+        let signer = self.app.signer().expect("the test app issues tokens");
+        signer.sign(claims).expect("signing with a valid key")
     }
 
     /// Data API calls made since the last [`Self::reset_calls`].

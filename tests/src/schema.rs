@@ -43,6 +43,17 @@ pub fn app_db(api: &TestDataApi) -> Db {
     )
 }
 
+/// What template.yaml's `SchemaMigration` properties say of a database, for `api`'s: the cluster,
+/// the database and the two logins' secrets.
+pub fn target_properties(api: &TestDataApi) -> serde_json::Value {
+    serde_json::json!({
+        "ClusterArn": RESOURCE_ARN,
+        "DatabaseName": api.database.name,
+        "MasterSecretArn": SECRET_ARN,
+        "AppSecretArn": APP_SECRET_ARN,
+    })
+}
+
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 
 /// The name of a template database holding the committed schema, built on first use. Its name
@@ -92,10 +103,7 @@ async fn build_template() -> anyhow::Result<String> {
                 &[&source],
             )
             .await?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{source}\""))
-            .await
-            .with_context(|| format!("creating template {name}"))?;
+        crate::aurora::create_database(server, &name, &source).await?;
         drop(scratch.database);
     }
     admin

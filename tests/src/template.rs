@@ -2,9 +2,9 @@
 //! `functions::ENDPOINTS`: the API functions of template.yaml, the `cargo lambda watch` router in
 //! the workspace's Cargo.toml and the `[[bin]]` entries of functions/Cargo.toml.
 //!
-//! Every endpoint's function has the same shape (its binary, its route, its log group, the same
-//! least-privilege policy and environment), so it is written once here rather than copied ~30
-//! times by hand. `cargo xtask template` rewrites each file's section between its markers; a test
+//! Every endpoint's function has the same shape (its binary, its route, its log group, the shared
+//! least-privilege role `ApiFunctionRole` and the same environment), so it is written once here
+//! rather than copied per endpoint. `cargo xtask template` rewrites each file's section between its markers; a test
 //! fails when a committed file differs from what this produces.
 
 use anyhow::{Context, bail};
@@ -30,10 +30,17 @@ pub fn logical_id(binary: &str) -> String {
         .collect()
 }
 
-/// One endpoint's function and log group.
-fn function(binary: &str, route: Route) -> String {
+/// One endpoint's function and log group. Every function verifies access tokens with the public
+/// keys of `AuthTokenPublicKeys` (plain text); only one that issues tokens also gets the signing
+/// secret, as the one dynamic reference of its own.
+fn function(binary: &str, route: Route, issues_tokens: bool) -> String {
     let id = logical_id(binary);
     let (method, path) = (route.method, route.path);
+    let signing = if issues_tokens {
+        "\n          AUTH_TOKEN_SIGNING_SECRET: !Sub \"{{resolve:secretsmanager:${AuthTokenSecret}:SecretString:current}}\""
+    } else {
+        ""
+    };
     format!(
         r#"  {id}Function:
     Type: AWS::Serverless::Function
@@ -48,9 +55,7 @@ fn function(binary: &str, route: Route) -> String {
         LogGroup: !Ref {id}Logs
       Environment:
         Variables:
-          AUTH_TOKEN_SECRET: !Sub "{{{{resolve:secretsmanager:${{AuthTokenSecret}}:SecretString:current}}}}"
-          AUTH_TOKEN_SECRET_PREVIOUS: !Sub "{{{{resolve:secretsmanager:${{AuthTokenSecret}}:SecretString:previous}}}}"
-          AUTH_TOKEN_SECRET_NEXT: !Sub "{{{{resolve:secretsmanager:${{AuthTokenSecret}}:SecretString:next}}}}"
+          AUTH_TOKEN_PUBLIC_KEYS: !GetAtt AuthTokenPublicKeys.PublicKeys{signing}
       Events:
         Api:
           Type: HttpApi
@@ -58,14 +63,7 @@ fn function(binary: &str, route: Route) -> String {
             ApiId: !Ref HttpApi
             Method: {method}
             Path: {path}
-      Policies:
-        - Statement:
-            - Effect: Allow
-              Action: rds-data:ExecuteStatement
-              Resource: !Sub arn:${{AWS::Partition}}:rds:${{AWS::Region}}:${{AWS::AccountId}}:cluster:${{DatabaseCluster}}
-            - Effect: Allow
-              Action: secretsmanager:GetSecretValue
-              Resource: !Ref AppDatabaseSecret
+      Role: !GetAtt ApiFunctionRole.Arn
 
   {id}Logs:
     Type: AWS::Logs::LogGroup
@@ -79,11 +77,11 @@ fn function(binary: &str, route: Route) -> String {
 }
 
 /// The whole generated section, markers included.
-pub fn api_functions(endpoints: &[(&str, Route)]) -> String {
+pub fn api_functions(endpoints: &[(&str, Route)], token_issuers: &[&str]) -> String {
     let mut out = String::from(BEGIN);
     out.push('\n');
     for (binary, route) in endpoints {
-        out.push_str(&function(binary, *route));
+        out.push_str(&function(binary, *route, token_issuers.contains(binary)));
     }
     out.push_str(END);
     out
@@ -159,11 +157,17 @@ pub struct GeneratedFile {
 pub fn regenerate_all(
     endpoints: &[(&str, Route)],
     other_binaries: &[&str],
+    token_issuers: &[&str],
 ) -> anyhow::Result<Vec<GeneratedFile>> {
     let mut binaries: Vec<&str> = other_binaries.to_vec();
     binaries.extend(endpoints.iter().map(|(binary, _)| *binary));
     let sections = [
-        ("template.yaml", BEGIN, END, api_functions(endpoints)),
+        (
+            "template.yaml",
+            BEGIN,
+            END,
+            api_functions(endpoints, token_issuers),
+        ),
         ("Cargo.toml", TOML_BEGIN, TOML_END, router(endpoints)),
         ("functions/Cargo.toml", TOML_BEGIN, TOML_END, bins(&binaries)),
     ];

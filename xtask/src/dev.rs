@@ -1,7 +1,8 @@
 //! `cargo xtask dev`: the whole API on a laptop with one command.
 //!
-//! 1. PostgreSQL as the test harness finds it (`DATABASE_URL`, 127.0.0.1:5432, or an ephemeral
-//!    cluster under `target/`), with a `budget` database;
+//! 1. PostgreSQL as the test harness finds it (template.yaml's major: `DATABASE_URL`,
+//!    127.0.0.1:5432, or an ephemeral cluster under `target/`), with a `budget` database owned by
+//!    the Aurora-like master;
 //! 2. data-api-local on 127.0.0.1:8080, with the master's and the application role's secrets;
 //! 3. `cargo lambda watch` on 127.0.0.1:9000 with the functions' environment and the router config,
 //!    so API paths work as behind API Gateway;
@@ -41,22 +42,19 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     ensure_cargo_lambda()?;
 
     let server = harness::postgres::server().await?;
-    let admin = server.connect(server.maintenance_database()).await?;
-    let exists = !admin
-        .query("SELECT 1 FROM pg_database WHERE datname = $1", &[&args.database])
-        .await?
-        .is_empty();
-    if !exists {
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{}\"", args.database))
-            .await?;
-    }
+    ensure_database(server, &args.database).await?;
     println!("PostgreSQL      {}", server.url(&args.database));
 
     let mut config = data_api_local::Config::new(server.base_url());
     config.default_database.clone_from(&args.database);
     config.secrets = [
-        (MASTER_SECRET_ARN.to_owned(), None),
+        (
+            MASTER_SECRET_ARN.to_owned(),
+            Some(data_api_local::Credentials {
+                username: harness::aurora::MASTER_ROLE.to_owned(),
+                password: harness::aurora::MASTER_PASSWORD.to_owned(),
+            }),
+        ),
         (
             APP_SECRET_ARN.to_owned(),
             Some(data_api_local::Credentials {
@@ -92,6 +90,27 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     drop(emulator);
     println!("Stopped.");
     outcome
+}
+
+/// The dev database, created owned by the Aurora-like master as RDS creates a cluster's database.
+/// One made before the master existed (owned by the superuser) cannot be migrated by it: say so.
+async fn ensure_database(server: &harness::postgres::Server, name: &str) -> anyhow::Result<()> {
+    let admin = server.connect(server.maintenance_database()).await?;
+    let owner = admin
+        .query(
+            "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $1",
+            &[&name],
+        )
+        .await?;
+    match owner.first().map(|row| row.get::<_, String>(0)) {
+        None => harness::aurora::create_database(server, name, "template0").await,
+        Some(owner) if owner == harness::aurora::MASTER_ROLE => Ok(()),
+        Some(owner) => bail!(
+            "the database {name} is owned by {owner}, not by the Aurora-like master {}: drop it \
+             (DROP DATABASE {name}) and run again, or pass --database <another name>",
+            harness::aurora::MASTER_ROLE
+        ),
+    }
 }
 
 /// `cargo lambda`, installed from PyPI (a prebuilt wheel) or else built with cargo.
@@ -159,7 +178,7 @@ impl Watch {
             .env("DB_MASTER_SECRET_ARN", MASTER_SECRET_ARN)
             .env("APP_DB_SECRET_ARN", APP_SECRET_ARN)
             .env("DB_NAME", &args.database)
-            .env("AUTH_TOKEN_SECRET", DEV_TOKEN_SECRET)
+            .envs(functions::app::token_environment(DEV_TOKEN_SECRET)?)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),

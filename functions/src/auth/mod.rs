@@ -9,7 +9,7 @@ pub mod register;
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::auth::{REFRESH_TOKEN_TTL, SecretToken, TokenKeys};
+use shared::auth::{REFRESH_TOKEN_TTL, SecretToken, TokenSigner};
 use shared::db::param;
 use shared::domain::{HouseholdId, RefreshTokenId, Role, TokenFamilyId, UserId};
 use shared::http::{ApiError, json_body};
@@ -88,9 +88,9 @@ pub fn presented_token(request: &Request) -> Result<SecretToken, ApiError> {
 /// Signs an access token and pairs it with the refresh token.
 ///
 /// # Errors
-/// 500 if signing fails (it does not with HMAC).
+/// 500 if signing fails (it does not with a valid key).
 pub fn session(
-    keys: &TokenKeys,
+    keys: &TokenSigner,
     user: UserId,
     household: HouseholdId,
     role: Role,

@@ -1,3 +1,3 @@
 fn main() -> Result<(), lambda_http::Error> {
-    functions::http::run(|app, request| Box::pin(functions::auth::refresh::respond(app, request)))
+    functions::http::run_issuing(|app, request| Box::pin(functions::auth::refresh::respond(app, request)))
 }

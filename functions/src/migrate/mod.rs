@@ -67,6 +67,10 @@ pub enum Error {
     AppRoleKeep(DbError),
     #[error("the function is not configured: {0}")]
     Unconfigured(String),
+    #[error(
+        "the custom resource must name the database it migrates: property {0} is missing (template.yaml passes ClusterArn, DatabaseName, MasterSecretArn and AppSecretArn)"
+    )]
+    MissingProperty(&'static str),
 }
 
 impl Error {
@@ -87,6 +91,7 @@ impl Error {
             Self::Check(_) => "CheckFailed",
             Self::AppRoleSecret(_) | Self::AppRole(_) | Self::AppRoleKeep(_) => "AppRoleFailed",
             Self::Unconfigured(_) => "Unconfigured",
+            Self::MissingProperty(_) => "MissingProperty",
         }
     }
 }
@@ -167,8 +172,46 @@ impl AppRoleSecret {
     }
 }
 
+/// The database a CloudFormation request migrates and the logins to use, named by the custom
+/// resource's properties rather than the function's environment: a new database (a changed
+/// `DatabaseName`, a replaced cluster) changes the properties, so CloudFormation runs the function
+/// again, and the run cannot act on a stale environment. The function's IAM policy still bounds
+/// which cluster and secrets it can reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub cluster_arn: String,
+    pub database_name: String,
+    pub master_secret_arn: String,
+    pub app_secret_arn: String,
+}
+
+impl Target {
+    /// From the custom resource's `ResourceProperties`.
+    ///
+    /// # Errors
+    /// [`Error::MissingProperty`] naming the first one missing or empty.
+    pub fn from_properties(properties: &Value) -> Result<Self, Error> {
+        let text = |name: &'static str| {
+            properties
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|value| !value.is_empty())
+                .map(str::to_owned)
+                .ok_or(Error::MissingProperty(name))
+        };
+        Ok(Self {
+            cluster_arn: text("ClusterArn")?,
+            database_name: text("DatabaseName")?,
+            master_secret_arn: text("MasterSecretArn")?,
+            app_secret_arn: text("AppSecretArn")?,
+        })
+    }
+}
+
 /// The migrate function's state, built once per cold start.
 pub struct Migrator {
+    /// The database of direct invocations, from the environment; a CloudFormation request names
+    /// its own ([`Target`]) and reaches it through the same client.
     pub db: Db,
     pub migrations: Result<Vec<Migration>, MigrationFileError>,
     /// The API functions' role, kept after every successful `up`; `None` only in tests of the
@@ -231,9 +274,13 @@ impl Migrator {
 
     /// The database handle, retrying an auto-paused cluster only while the deadline allows.
     fn db_until(&self, invocation: Invocation) -> Db {
+        self.retrying_until(&self.db, invocation)
+    }
+
+    fn retrying_until(&self, db: &Db, invocation: Invocation) -> Db {
         let remaining = invocation.deadline.saturating_duration_since(Instant::now());
         let budget = remaining.saturating_sub(self.margins(invocation).statement);
-        self.db.clone().with_retry(RetryPolicy {
+        db.clone().with_retry(RetryPolicy {
             budget,
             ..RetryPolicy::default()
         })
@@ -274,10 +321,36 @@ impl Migrator {
     /// [`Error`] from the engine (the database is left as it was), or from keeping the role (the
     /// migrations stay applied; the next run keeps the role again).
     pub async fn up(&self, invocation: Invocation) -> Result<migrate::Report, Error> {
+        self.up_on(&self.db, self.app_role.as_ref(), invocation).await
+    }
+
+    /// As [`Self::up`], on the database and with the logins a CloudFormation request names.
+    ///
+    /// # Errors
+    /// As [`Self::up`].
+    pub async fn up_target(&self, target: &Target, invocation: Invocation) -> Result<migrate::Report, Error> {
+        let db = self.db.on(
+            &target.cluster_arn,
+            &target.master_secret_arn,
+            &target.database_name,
+        );
+        let app_role = self.app_role.as_ref().map(|secret| AppRoleSecret {
+            client: secret.client.clone(),
+            arn: target.app_secret_arn.clone(),
+        });
+        self.up_on(&db, app_role.as_ref(), invocation).await
+    }
+
+    async fn up_on(
+        &self,
+        db: &Db,
+        app_role: Option<&AppRoleSecret>,
+        invocation: Invocation,
+    ) -> Result<migrate::Report, Error> {
         let migrations = self.migrations()?;
-        let db = self.db_until(invocation);
+        let db = self.retrying_until(db, invocation);
         let report = migrate::up(&db, migrations, Some(self.statement_deadline(invocation))).await?;
-        if let Some(secret) = &self.app_role {
+        if let Some(secret) = app_role {
             let role = secret.read().await?;
             migrate::app_role::keep(&db, &role)
                 .await

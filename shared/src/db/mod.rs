@@ -256,6 +256,18 @@ impl Db {
         }
     }
 
+    /// A handle on another database (or with another login) through the same client, with the
+    /// same retry policy and a call counter of its own.
+    pub fn on(&self, resource_arn: &str, secret_arn: &str, database: &str) -> Self {
+        Self {
+            resource_arn: resource_arn.to_owned(),
+            secret_arn: secret_arn.to_owned(),
+            database: database.to_owned(),
+            calls: Arc::default(),
+            ..self.clone()
+        }
+    }
+
     /// A handle on the same database with its own call counter, so one request's round trips
     /// can be counted and logged.
     pub fn counting(&self) -> Self {

@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::auth::{Claims, TokenKeys};
+use crate::auth::{Claims, TokenVerifier};
 use crate::db::DbError;
 use crate::domain::{ParseError, Role};
 
@@ -414,7 +414,7 @@ fn strip_position(message: &str) -> String {
 ///
 /// # Errors
 /// 401 when the header is missing, not a bearer token, or the token does not verify.
-pub fn bearer(request: &Request, keys: &TokenKeys) -> Result<Claims, ApiError> {
+pub fn bearer(request: &Request, keys: &TokenVerifier) -> Result<Claims, ApiError> {
     let header = request
         .headers()
         .get(header::AUTHORIZATION)

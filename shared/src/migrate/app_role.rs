@@ -13,6 +13,13 @@
 //! (say, one leg of a transfer from before the other writer's change), and [`crate::db::Db`]
 //! runs it again. Single statements outside a transaction are always safe to run again.
 //!
+//! The master is not a superuser: Aurora's has `CREATEDB CREATEROLE` and membership of
+//! `rds_superuser`, and PostgreSQL refuses a statement that names `SUPERUSER`, `REPLICATION` or
+//! `BYPASSRLS` (even `NOSUPERUSER`) from a role that lacks the attribute itself, so the statement
+//! never names them; a role the master creates has none of them, and one that somehow has is
+//! refused loudly. On PostgreSQL 16+ a `CREATEROLE` role alters only roles it holds `ADMIN OPTION`
+//! on, which it gets for the roles it creates.
+//!
 //! The password reaches PostgreSQL only as a SCRAM-SHA-256 verifier (RFC 5803 / 7677), computed
 //! here, so the plain text never appears in a statement or a database log.
 
@@ -124,7 +131,7 @@ BEGIN
   -- "tuple concurrently updated", so the loser tries again.
   FOR attempt IN 1..5 LOOP
     BEGIN
-      ALTER ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '{verifier}';
+      ALTER ROLE {role} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD '{verifier}';
       ALTER ROLE {role} SET default_transaction_isolation TO 'repeatable read';
       EXIT;
     EXCEPTION WHEN internal_error THEN
@@ -132,6 +139,11 @@ BEGIN
       PERFORM pg_sleep(0.05 * attempt);
     END;
   END LOOP;
+  -- The master cannot name these attributes, even to turn them off (see the module's docs); a role
+  -- a superuser gave them is refused instead of kept.
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}' AND (rolsuper OR rolreplication OR rolbypassrls)) THEN
+    RAISE EXCEPTION 'the application role {role} has SUPERUSER, REPLICATION or BYPASSRLS, which the master cannot remove: a superuser must (ALTER ROLE {role} NOSUPERUSER NOREPLICATION NOBYPASSRLS)';
+  END IF;
   REVOKE CREATE ON SCHEMA public FROM PUBLIC;
   GRANT USAGE ON SCHEMA public TO {role};
   GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};

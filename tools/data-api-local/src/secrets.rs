@@ -49,7 +49,7 @@ pub struct GetSecretValueRequest {
     pub secret_id: Option<String>,
 }
 
-/// A `GetSecretValue` answer: the credentials as the JSON `SecretString` RDS writes.
+/// A `GetSecretValue` answer: for a login, the credentials as the JSON `SecretString` RDS writes.
 #[derive(Debug, Serialize)]
 pub struct GetSecretValueResponse {
     #[serde(rename = "ARN")]
@@ -66,14 +66,19 @@ pub struct GetSecretValueResponse {
 
 impl GetSecretValueResponse {
     pub fn new(arn: &str, credentials: &Credentials) -> Self {
+        let login = serde_json::json!({
+            "username": credentials.username,
+            "password": credentials.password,
+        });
+        Self::text(arn, &login.to_string())
+    }
+
+    /// Any `SecretString`.
+    pub fn text(arn: &str, secret_string: &str) -> Self {
         Self {
             arn: arn.to_owned(),
             name: arn.rsplit(':').next().unwrap_or(arn).to_owned(),
-            secret_string: serde_json::json!({
-                "username": credentials.username,
-                "password": credentials.password,
-            })
-            .to_string(),
+            secret_string: secret_string.to_owned(),
             version_id: "00000000-0000-0000-0000-000000000001".to_owned(),
             version_stages: vec!["AWSCURRENT".to_owned()],
         }

@@ -51,6 +51,9 @@ pub struct Config {
     /// Database logins by secret ARN (see [`crate::secrets`]); `None` is the master (the
     /// PostgreSQL URL's user). Empty: every call is the master, whatever its secret.
     pub secrets: BTreeMap<String, Option<Credentials>>,
+    /// Secrets that are not database logins (a token signing key, say): ARN → `SecretString`,
+    /// served by `GetSecretValue` only; a Data API call naming one is refused like any unknown.
+    pub secret_strings: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -65,6 +68,7 @@ impl Config {
             max_request_bytes: 4 * 1024 * 1024,
             pool_size: 16,
             secrets: BTreeMap::new(),
+            secret_strings: BTreeMap::new(),
         }
     }
 }
@@ -318,7 +322,7 @@ impl Service {
             .ok_or_else(|| ApiError::bad_request(secrets::SECRET_NOT_FOUND))
     }
 
-    /// `GetSecretValue` of a registered secret.
+    /// `GetSecretValue` of a registered secret (a login's, or a `secret_strings` one).
     ///
     /// # Errors
     /// `ResourceNotFoundException` for any other id.
@@ -327,6 +331,9 @@ impl Service {
         request: &secrets::GetSecretValueRequest,
     ) -> Result<secrets::GetSecretValueResponse, ApiError> {
         let id = request.secret_id.as_deref().unwrap_or_default();
+        if let Some(text) = self.inner.config.secret_strings.get(id) {
+            return Ok(secrets::GetSecretValueResponse::text(id, text));
+        }
         let login = self.inner.config.secrets.get(id).ok_or_else(secrets::not_found)?;
         let credentials = login.clone().unwrap_or_else(|| {
             let base = &self.inner.base;

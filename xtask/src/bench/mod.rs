@@ -89,17 +89,9 @@ pub(crate) async fn start_emulator(
             postgres,
             "--default-database",
             database,
-            // The logins of production: the master, and the application role the API uses.
-            "--secret",
-            harness::data_api::SECRET_ARN,
-            "--secret",
-            &format!(
-                "{}={}:{}",
-                harness::data_api::APP_SECRET_ARN,
-                harness::data_api::APP_ROLE,
-                harness::data_api::APP_ROLE_PASSWORD
-            ),
         ])
+        // The logins of production: the Aurora-like master, and the application role the API uses.
+        .args(harness::data_api::secret_arguments())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -226,7 +218,7 @@ pub(crate) fn build_binaries() -> anyhow::Result<()> {
 
 /// What the functions are configured with, as `cargo xtask dev` configures them.
 pub(crate) fn function_environment(data_api: &str, database: &str) -> Vec<(&'static str, String)> {
-    vec![
+    let mut environment = vec![
         ("AWS_ENDPOINT_URL_RDS_DATA", data_api.to_owned()),
         ("AWS_ACCESS_KEY_ID", "local".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
@@ -240,11 +232,12 @@ pub(crate) fn function_environment(data_api: &str, database: &str) -> Vec<(&'sta
         ("DB_MASTER_SECRET_ARN", harness::data_api::SECRET_ARN.to_owned()),
         ("APP_DB_SECRET_ARN", harness::data_api::APP_SECRET_ARN.to_owned()),
         ("DB_NAME", database.to_owned()),
-        (
-            "AUTH_TOKEN_SECRET",
-            "bench-only-signing-secret-0123456789abcdef".to_owned(),
-        ),
-    ]
+    ];
+    environment.extend(
+        ::functions::app::token_environment("bench-only-signing-secret-0123456789abcdef")
+            .expect("a constant secret of 32+ bytes"),
+    );
+    environment
 }
 
 /// A description of this machine for the report.

@@ -1,0 +1,98 @@
+//! Tokens signed in one place: the `AuthTokenPublicKeys` custom resource turns the signing secret
+//! into public keys, the only key material the verifying functions hold.
+
+use functions::auth_keys::KeyPublisher;
+use harness::TestDataApi;
+use harness::data_api::secrets_client;
+use harness::response_url::ResponseUrl;
+use serde_json::{Value, json};
+use shared::auth::{Claims, TokenSigner, TokenVerifier};
+
+const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:auth-tokens";
+const OLD: &str = "the old signing secret, 64 characters in production";
+const NEW: &str = "the new signing secret, 64 characters in production";
+
+fn request(request_type: &str, url: &str, secret_arn: &str) -> Value {
+    let properties = json!({"ServiceToken": "x", "SecretArn": secret_arn, "KeyGeneration": "2"});
+    let mut event = json!({
+        "RequestType": request_type,
+        "ServiceToken": "arn:aws:lambda:us-east-1:000000000000:function:auth-keys",
+        "ResponseURL": url,
+        "StackId": "arn:aws:cloudformation:us-east-1:000000000000:stack/budget/1",
+        "RequestId": format!("req-{request_type}"),
+        "LogicalResourceId": "AuthTokenPublicKeys",
+        "ResourceType": "AWS::CloudFormation::CustomResource",
+        "ResourceProperties": properties,
+    });
+    if request_type != "Create" {
+        event["PhysicalResourceId"] = json!(functions::auth_keys::PHYSICAL_RESOURCE_ID);
+        event["OldResourceProperties"] = properties;
+    }
+    event
+}
+
+fn claims() -> Claims {
+    let now = chrono::Utc::now();
+    Claims {
+        sub: shared::domain::UserId::new(),
+        hid: shared::domain::HouseholdId::new(),
+        role: shared::domain::Role::Owner,
+        iat: now.timestamp(),
+        exp: now.timestamp() + 60,
+        jti: "j".into(),
+        iss: functions::app::TOKEN_ISSUER.into(),
+    }
+}
+
+#[tokio::test]
+async fn the_public_keys_resource_verifies_both_sides_of_a_rotation_and_reveals_no_secret() {
+    let url = ResponseUrl::start().await;
+    let secret = json!({"current": NEW, "previous": OLD, "next": "none"}).to_string();
+    let api = TestDataApi::start_with(|config| {
+        config.secret_strings.insert(SECRET_ARN.into(), secret);
+    })
+    .await
+    .unwrap();
+    let publisher = KeyPublisher {
+        secrets: secrets_client(&api.endpoint()),
+        http: reqwest::Client::new(),
+    };
+    let unknown = "arn:aws:secretsmanager:us-east-1:000000000000:secret:nowhere";
+    for (kind, arn) in [("Create", SECRET_ARN), ("Update", unknown), ("Delete", unknown)] {
+        publisher.handle(request(kind, &url.url, arn)).await.unwrap();
+    }
+    let responses = url.responses();
+    assert_eq!(responses.len(), 3);
+
+    let created = &responses[0];
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    let text = created.to_string();
+    assert!(!text.contains(OLD) && !text.contains(NEW), "no secret in {text}");
+    let keys = created["Data"]["PublicKeys"].as_str().unwrap();
+    let verifier = TokenVerifier::from_list(keys, functions::app::TOKEN_ISSUER).unwrap();
+    for signing in [NEW, OLD] {
+        let signer = TokenSigner::new(signing.as_bytes(), functions::app::TOKEN_ISSUER).unwrap();
+        let token = signer.sign(&claims()).unwrap();
+        assert!(verifier.verify(&token).is_ok(), "signed by {signing:?}");
+    }
+    let stranger = TokenSigner::new(
+        b"a key that was never in the secret!!",
+        functions::app::TOKEN_ISSUER,
+    )
+    .unwrap();
+    assert!(verifier.verify(&stranger.sign(&claims()).unwrap()).is_err());
+
+    let failed = &responses[1];
+    assert_eq!(failed["Status"], "FAILED");
+    assert!(
+        failed["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("ResourceNotFoundException"),
+        "{failed}"
+    );
+    assert_eq!(
+        responses[2]["Status"], "SUCCESS",
+        "a delete never blocks the stack"
+    );
+}
