@@ -32,6 +32,8 @@ const RESOURCE_ARN: &str = "arn:aws:rds:us-east-1:000000000000:cluster:local";
 /// The master login (the migrate function's) and the application role's (the API functions').
 const MASTER_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local";
 const APP_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local-app";
+/// The token signing secret, as AuthTokenSecret holds it, for the auth-keys function.
+const TOKEN_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local-auth-tokens";
 const APP_ROLE: &str = "budget_app";
 /// Local PostgreSQL trusts local connections, so this only has to look like a password.
 const APP_ROLE_PASSWORD: &str = "local-development-only-app-role-password";
@@ -64,6 +66,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         ),
     ]
     .into();
+    let token_secret = serde_json::json!({"current": DEV_TOKEN_SECRET, "previous": "none", "next": "none"});
+    config.secret_strings = [(TOKEN_SECRET_ARN.to_owned(), token_secret.to_string())].into();
     let emulator = data_api_local::spawn(config, ([127, 0, 0, 1], args.data_api_port).into())
         .await
         .with_context(|| {

@@ -30,6 +30,24 @@ enum Command {
     Template,
     /// Write openapi.json, the OpenAPI document generated from the endpoints.
     Openapi,
+    /// Find, install or start the PostgreSQL the tests use (template.yaml's major, with an
+    /// Aurora-like master) and print it.
+    Postgres,
+}
+
+/// The server the tests and the dev stack use, found, installed or started as they would.
+async fn postgres() -> anyhow::Result<()> {
+    let server = harness::postgres::server().await?;
+    let admin = server.connect(server.maintenance_database()).await?;
+    let version: String = admin.query_one("SELECT version()", &[]).await?.get(0);
+    println!("{}", server.base_url());
+    println!("{version}");
+    println!(
+        "master login (like Aurora's): {} in {}",
+        harness::aurora::MASTER_ROLE,
+        harness::aurora::RDS_SUPERUSER
+    );
+    Ok(())
 }
 
 /// Writes the OpenAPI document to openapi.json at the repository root.
@@ -86,6 +104,7 @@ async fn main() -> std::process::ExitCode {
         Command::Schema(command) => schema::run(command).await,
         Command::Template => template().map(|()| std::process::ExitCode::SUCCESS),
         Command::Openapi => openapi().map(|()| std::process::ExitCode::SUCCESS),
+        Command::Postgres => postgres().await.map(|()| std::process::ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
