@@ -6,6 +6,8 @@ use shared::auth::{KeyError, TokenSigner, TokenVerifier};
 use shared::db::{Db, MissingEnv};
 use shared::http::ApiError;
 
+use crate::signing::{SECRET_ARN_VAR, SECRET_VERSION_VAR, Signing};
+
 /// The issuer written into and required of every access token.
 pub const TOKEN_ISSUER: &str = "budget-api";
 
@@ -13,20 +15,21 @@ pub const TOKEN_ISSUER: &str = "budget-api";
 /// previous, next). Not secret: on AWS the template fills it from the `AuthTokenPublicKeys`
 /// custom resource.
 pub const PUBLIC_KEYS_VAR: &str = "AUTH_TOKEN_PUBLIC_KEYS";
-/// The secret that signs access tokens (at least 32 bytes), held only by the functions that issue
-/// them ([`crate::TOKEN_ISSUERS`]); on AWS a dynamic reference to Secrets Manager.
-pub const SIGNING_SECRET_VAR: &str = "AUTH_TOKEN_SIGNING_SECRET";
 
-/// The token variables a function is started with for the signing `secret`: the secret itself and
-/// its public key, as the template gives them on AWS (for local stacks: dev, bench, load).
+/// The token variables a function is started with when the signing secret `secret_arn` holds
+/// `signing_key` as its current key, as the template gives them on AWS (for local stacks: dev,
+/// bench, load). Only the issuers read the secret.
 ///
 /// # Errors
-/// [`KeyError::WeakSecret`] for a short secret.
-pub fn token_environment(secret: &str) -> Result<[(&'static str, String); 2], KeyError> {
-    let public = shared::auth::public_key_of(secret.as_bytes())?;
+/// [`KeyError::WeakSecret`] for a short key.
+pub fn token_environment(
+    secret_arn: &str,
+    signing_key: &str,
+) -> Result<[(&'static str, String); 2], KeyError> {
+    let public = shared::auth::public_key_of(signing_key.as_bytes())?;
     Ok([
-        (SIGNING_SECRET_VAR, secret.to_owned()),
         (PUBLIC_KEYS_VAR, public.to_string()),
+        (SECRET_ARN_VAR, secret_arn.to_owned()),
     ])
 }
 
@@ -36,7 +39,7 @@ pub struct App {
     pub db: Db,
     pub tokens: Arc<TokenVerifier>,
     /// Only in the functions that issue tokens.
-    pub signer: Option<Arc<TokenSigner>>,
+    pub signing: Option<Arc<Signing>>,
 }
 
 /// Why the function cannot start; reported as the Lambda init error.
@@ -46,61 +49,58 @@ pub enum ConfigError {
     Missing(#[from] MissingEnv),
     #[error("{0}: {1}")]
     Key(&'static str, KeyError),
-    #[error(
-        "the public key of {SIGNING_SECRET_VAR} is not among {PUBLIC_KEYS_VAR}: the tokens this function signs would be refused everywhere"
-    )]
-    SignerNotVerifiable,
 }
 
 impl App {
     /// `DB_CLUSTER_ARN`, `DB_SECRET_ARN`, `DB_NAME` (see [`Db::from_env`]) and
-    /// [`PUBLIC_KEYS_VAR`]. A function that issues tokens also needs [`SIGNING_SECRET_VAR`]: see
+    /// [`PUBLIC_KEYS_VAR`]. A function that issues tokens also needs the signing secret: see
     /// [`Self::from_env_issuing`].
     ///
     /// # Errors
     /// [`ConfigError`] naming what is missing or malformed.
     pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::with_config(&shared::db::aws_config().await)
+    }
+
+    fn with_config(config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let keys = std::env::var(PUBLIC_KEYS_VAR).map_err(|_| MissingEnv(PUBLIC_KEYS_VAR))?;
         let tokens = TokenVerifier::from_list(&keys, TOKEN_ISSUER)
             .map_err(|e| ConfigError::Key(PUBLIC_KEYS_VAR, e))?;
         Ok(Self {
-            db: Db::from_env().await?,
+            db: Db::from_env_with_secret("DB_SECRET_ARN", config)?,
             tokens: Arc::new(tokens),
-            signer: None,
+            signing: None,
         })
     }
 
-    /// As [`Self::from_env`], plus the signing key of [`SIGNING_SECRET_VAR`].
+    /// As [`Self::from_env`], plus where the signing key is: [`SECRET_ARN_VAR`] and, on AWS,
+    /// [`SECRET_VERSION_VAR`] (see [`crate::signing`]).
     ///
     /// # Errors
-    /// As [`Self::from_env`], or when the secret is missing, too short, or its public key is not
-    /// one the verifiers accept.
+    /// As [`Self::from_env`], or when the secret's ARN is not set.
     pub async fn from_env_issuing() -> Result<Self, ConfigError> {
-        let secret = std::env::var(SIGNING_SECRET_VAR).map_err(|_| MissingEnv(SIGNING_SECRET_VAR))?;
-        let signer = TokenSigner::new(secret.as_bytes(), TOKEN_ISSUER)
-            .map_err(|e| ConfigError::Key(SIGNING_SECRET_VAR, e))?;
-        Self::from_env().await?.issuing(signer)
-    }
-
-    /// This configuration with a key to sign tokens with, which its verifier must accept.
-    ///
-    /// # Errors
-    /// [`ConfigError::SignerNotVerifiable`].
-    pub fn issuing(mut self, signer: TokenSigner) -> Result<Self, ConfigError> {
-        if !self.tokens.accepts(signer.public_key()) {
-            return Err(ConfigError::SignerNotVerifiable);
-        }
-        self.signer = Some(Arc::new(signer));
-        Ok(self)
+        let config = shared::db::aws_config().await;
+        let arn = std::env::var(SECRET_ARN_VAR)
+            .ok()
+            .filter(|arn| !arn.is_empty())
+            .ok_or(MissingEnv(SECRET_ARN_VAR))?;
+        let version = std::env::var(SECRET_VERSION_VAR).ok();
+        let client = aws_sdk_secretsmanager::Client::new(&config);
+        let mut app = Self::with_config(&config)?;
+        app.signing = Some(Arc::new(Signing::new(client, &arn, version.as_deref())));
+        Ok(app)
     }
 
     /// The key that signs access tokens.
     ///
     /// # Errors
-    /// 500 in a function that was not started to issue tokens.
-    pub fn signer(&self) -> Result<&TokenSigner, ApiError> {
-        self.signer
-            .as_deref()
-            .ok_or_else(|| ApiError::Internal("this function holds no token signing key".to_owned()))
+    /// 500 in a function that was not started to issue tokens, or whose key is unusable.
+    pub async fn signer(&self) -> Result<&TokenSigner, ApiError> {
+        match &self.signing {
+            Some(signing) => signing.signer(&self.tokens).await,
+            None => Err(ApiError::Internal(
+                "this function holds no token signing key".to_owned(),
+            )),
+        }
     }
 }

@@ -4,10 +4,15 @@
 //! Only this function and the token issuers ([`crate::TOKEN_ISSUERS`]) can read the secret. On
 //! `Create` and `Update` it reads the secret named by the `SecretArn` property and answers the
 //! public keys of its `current`, `previous` and `next` keys as `PublicKeys` (comma-separated,
-//! current first), which the template passes to the functions as plain environment: one dynamic
-//! reference per issuer instead of three per function. Raising `KeyGeneration` (the template's
-//! `AuthTokenKeyGeneration`) after changing the secret makes CloudFormation ask again. `Delete`
-//! does nothing.
+//! current first), which the template passes to the functions as plain environment, and the
+//! secret's `SecretVersionId`, at which the issuers read their signing key ([`crate::signing`]).
+//! Raising `KeyGeneration` (the template's `AuthTokenKeyGeneration`) after changing the secret
+//! makes CloudFormation ask again. `Delete` does nothing.
+//!
+//! Rollbacks never fail here: the physical id names the secret version, so a new version is a new
+//! resource and a rollback simply keeps the old one (CloudFormation deletes the new); an update
+//! whose `KeyGeneration` went down is a rollback of one that kept its version, and is answered
+//! from the version its physical id names, not whatever the secret holds now.
 
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use serde_json::Value;
@@ -15,10 +20,11 @@ use shared::auth::public_keys_of_secret;
 
 use crate::custom_resource::{self, Outcome, Request};
 
-/// Never changes: a new id would make CloudFormation delete the "old" resource.
+/// The physical id's stem; the secret version follows it.
 pub const PHYSICAL_RESOURCE_ID: &str = "budget-auth-token-public-keys";
-/// The attribute the template reads with `Fn::GetAtt`.
+/// The attributes the template reads with `Fn::GetAtt`.
 pub const PUBLIC_KEYS: &str = "PublicKeys";
+pub const SECRET_VERSION_ID: &str = "SecretVersionId";
 
 /// Why the public keys could not be given.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +35,7 @@ pub enum Error {
     NoSecretArn,
     #[error("reading the signing secret failed: {0}")]
     Secret(String),
-    #[error("the signing secret has no SecretString")]
+    #[error("the signing secret has no SecretString or VersionId")]
     NotText,
     #[error(transparent)]
     Keys(#[from] shared::auth::KeyError),
@@ -65,25 +71,48 @@ impl KeyPublisher {
     /// [`Error::UnrecognisedEvent`] when `event` is not a request (there is nowhere to answer).
     pub async fn handle(&self, event: Value) -> Result<Value, Error> {
         let request = custom_resource::parse(event).map_err(|e| Error::UnrecognisedEvent(e.to_string()))?;
-        let outcome = match custom_resource::properties(&request) {
-            None if matches!(request, Request::Delete(_)) => Outcome::success("nothing to delete"),
-            None => Outcome::success("nothing to do for this request type"),
-            Some(properties) => match self.public_keys(properties).await {
-                Ok(keys) => {
-                    let mut outcome = Outcome::success(format!("{} public key(s)", keys.split(',').count()));
-                    outcome.data.insert(PUBLIC_KEYS.to_owned(), keys);
-                    outcome
-                }
-                Err(error) => {
-                    tracing::error!(%error, "publishing the token public keys failed");
-                    Outcome::failed(error.to_string())
-                }
-            },
+        let (physical_id, outcome) = match &request {
+            Request::Create(create) => self.publish(&create.resource_properties, None).await,
+            Request::Update(update) => {
+                let pinned = is_rollback(update).then_some(update.physical_resource_id.as_str());
+                self.publish(&update.resource_properties, pinned).await
+            }
+            Request::Delete(delete) => (
+                delete.physical_resource_id.clone(),
+                Outcome::success("nothing to delete"),
+            ),
+            _ => (
+                PHYSICAL_RESOURCE_ID.to_owned(),
+                Outcome::success("nothing to do for this request type"),
+            ),
         };
-        Ok(custom_resource::answer(&self.http, &request, PHYSICAL_RESOURCE_ID, outcome).await)
+        Ok(custom_resource::answer(&self.http, &request, &physical_id, outcome).await)
     }
 
-    async fn public_keys(&self, properties: &Value) -> Result<String, Error> {
+    /// The public keys of the secret the properties name (at the version `pinned` names, if any),
+    /// and the physical id of that version.
+    async fn publish(&self, properties: &Value, pinned: Option<&str>) -> (String, Outcome) {
+        let version = pinned.and_then(|id| id.strip_prefix(PHYSICAL_RESOURCE_ID)?.strip_prefix('/'));
+        match self.public_keys(properties, version).await {
+            Ok((keys, version)) => {
+                let mut outcome = Outcome::success(format!("{} public key(s)", keys.split(',').count()));
+                outcome.data.insert(PUBLIC_KEYS.to_owned(), keys);
+                outcome.data.insert(SECRET_VERSION_ID.to_owned(), version.clone());
+                (format!("{PHYSICAL_RESOURCE_ID}/{version}"), outcome)
+            }
+            Err(error) => {
+                tracing::error!(%error, "publishing the token public keys failed");
+                let id = pinned.map_or_else(|| PHYSICAL_RESOURCE_ID.to_owned(), str::to_owned);
+                (id, Outcome::failed(error.to_string()))
+            }
+        }
+    }
+
+    async fn public_keys(
+        &self,
+        properties: &Value,
+        version: Option<&str>,
+    ) -> Result<(String, String), Error> {
         let arn = properties
             .get("SecretArn")
             .and_then(Value::as_str)
@@ -93,11 +122,30 @@ impl KeyPublisher {
             .secrets
             .get_secret_value()
             .secret_id(arn)
+            .set_version_id(version.map(str::to_owned))
             .send()
             .await
             .map_err(|e| Error::Secret(DisplayErrorContext(e).to_string()))?;
         let text = output.secret_string().ok_or(Error::NotText)?;
+        let version = output.version_id().ok_or(Error::NotText)?.to_owned();
         let keys = public_keys_of_secret(text)?;
-        Ok(keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+        Ok((
+            keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+            version,
+        ))
     }
+}
+
+/// CloudFormation rolls an update back by sending another with the previous properties: here, a
+/// lower `KeyGeneration` than the one being left.
+fn is_rollback(update: &aws_lambda_events::cloudformation::UpdateRequest<Value, Value>) -> bool {
+    let generation = |properties: &Value| match properties.get("KeyGeneration") {
+        Some(Value::String(text)) => text.parse::<u64>().ok(),
+        Some(Value::Number(number)) => number.as_u64(),
+        _ => None,
+    };
+    matches!(
+        (generation(&update.resource_properties), generation(&update.old_resource_properties)),
+        (Some(new), Some(old)) if new < old
+    )
 }

@@ -28,7 +28,7 @@ pub fn run(respond: Respond) -> Result<(), lambda_http::Error> {
 }
 
 /// As [`run`], for a function that issues access tokens ([`crate::TOKEN_ISSUERS`]): it cannot
-/// start without the signing key.
+/// start without knowing where its signing key is ([`crate::signing`]).
 ///
 /// # Errors
 /// As [`run`].
@@ -72,7 +72,7 @@ where
     let app = App {
         db: app.db.counting().with_retry(retry_policy(&request)),
         tokens: app.tokens.clone(),
-        signer: app.signer.clone(),
+        signing: app.signing.clone(),
     };
     let db = app.db.clone();
     let writing = crate::access::writes(request.method().as_str());

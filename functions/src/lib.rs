@@ -25,6 +25,7 @@ pub mod migrate;
 pub mod months;
 pub mod openapi;
 pub mod payees;
+pub mod signing;
 pub mod sync;
 pub mod telemetry;
 pub mod transactions;
@@ -78,8 +79,8 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("docs", openapi::docs::ROUTE),
 ];
 
-/// The endpoints that issue access tokens: the only functions given the signing secret (the
-/// others verify with public keys). Their binaries start with `http::run_issuing`.
+/// The endpoints that issue access tokens: the only functions allowed to read the signing secret
+/// (the others verify with public keys). Their binaries start with `http::run_issuing`.
 pub const TOKEN_ISSUERS: &[&str] = &["auth-register", "auth-login", "auth-refresh"];
 
 /// Binaries that are not HTTP endpoints.

@@ -742,24 +742,42 @@ async fn a_key_rotation_rejects_no_valid_token() {
 
 #[tokio::test]
 async fn only_a_function_holding_the_signing_key_issues_tokens() {
-    // The verifying functions get public keys only: the same App without a signer answers a
-    // login 500 with no token, while it still verifies the tokens the issuers sign.
+    // The verifying functions get public keys only: the same App without a signing secret answers
+    // a login 500 with no token, while it still verifies the tokens the issuers sign.
     let mut app = TestApp::spawn().await.unwrap();
     let session = app.register("ada@example.com").await;
-    app.app.signer = None;
+    let issuing = app.app.signing.take();
     assert_eq!(app.get_me(session["access_token"].as_str()).await.status, 200);
-    let login = app
-        .post_login(&json!({"email": "ada@example.com", "password": "correct horse battery"}))
-        .await;
-    assert_eq!(login.status, 500);
-    assert!(login.body.get("access_token").is_none());
-    // A signing key whose public key the verifiers do not hold is refused at start-up.
+    let login = json!({"email": "ada@example.com", "password": "correct horse battery"});
+    let refused = app.post_login(&login).await;
+    assert_eq!(refused.status, 500);
+    assert!(refused.body.get("access_token").is_none());
+    app.app.signing = issuing;
+    assert_eq!(
+        app.post_login(&login).await.status,
+        200,
+        "the issuer reads its key on first use"
+    );
+
+    // A signing secret whose key the verifiers do not hold signs nothing: its tokens would be
+    // refused everywhere. (It names a secret the emulator does not hold, then one it does.)
+    let nowhere = "arn:aws:secretsmanager:us-east-1:000000000000:secret:nowhere";
+    let secrets = harness::data_api::secrets_client(&app.api.endpoint());
+    app.app.signing = Some(std::sync::Arc::new(functions::signing::Signing::new(
+        secrets.clone(),
+        nowhere,
+        None,
+    )));
+    assert_eq!(app.post_login(&login).await.status, 500);
     let stranger = TokenSigner::new(&[9u8; 32], functions::app::TOKEN_ISSUER).unwrap();
-    let refused = app.app.clone().issuing(stranger).unwrap_err();
-    assert!(matches!(
-        refused,
-        functions::app::ConfigError::SignerNotVerifiable
-    ));
+    app.app.tokens = std::sync::Arc::new(
+        TokenVerifier::new(&[stranger.public_key().clone()], functions::app::TOKEN_ISSUER).unwrap(),
+    );
+    let arn = harness::data_api::TOKEN_SECRET_ARN;
+    app.app.signing = Some(std::sync::Arc::new(functions::signing::Signing::new(
+        secrets, arn, None,
+    )));
+    assert_eq!(app.post_login(&login).await.status, 500);
 }
 
 #[tokio::test]

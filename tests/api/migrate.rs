@@ -351,6 +351,40 @@ async fn a_request_migrates_the_database_its_properties_name_not_the_environment
 }
 
 #[tokio::test]
+async fn a_rollback_after_a_new_database_touches_nothing_it_may_no_longer_reach() {
+    // The forward deploy replaced the cluster: the function's role now reaches only the new one.
+    // The rollback update names the old cluster and secrets again, with the older function
+    // version: it must answer SUCCESS without a call, or the stack ends UPDATE_ROLLBACK_FAILED.
+    let api = TestDataApi::start().await.unwrap();
+    let url = ResponseUrl::start().await;
+    let (_, newest) = versions();
+    let migrator = migrator(&api, migrations().unwrap());
+    let properties = |function: &str, generation: &str| {
+        json!({"ServiceToken": "x", "SchemaVersion": newest.to_string(),
+               "FunctionVersion": format!("arn:aws:lambda:us-east-1:000000000000:function:migrate:{function}"),
+               "AppRoleGeneration": generation})
+    };
+    let unreachable = "arn:aws:secretsmanager:us-east-1:000000000000:secret:the-old-clusters-master";
+    for (new, old) in [
+        (properties("7", "1"), properties("8", "1")),
+        (properties("8", "1"), properties("8", "2")),
+    ] {
+        let mut event = cfn_event(&api, "Update", &url.url, new, Some(old));
+        event["ResourceProperties"]["MasterSecretArn"] = json!(unreachable);
+        api.emulator.service.reset_stats();
+        migrator.handle(event, soon(60)).await.unwrap();
+        assert_eq!(api.calls().total, 0, "nothing was touched");
+    }
+    for response in url.responses() {
+        assert_eq!(response["Status"], "SUCCESS", "{response}");
+        assert!(
+            response["Reason"].as_str().unwrap().contains("rollback"),
+            "{response}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn delete_answers_success_and_leaves_the_data() {
     let api = TestDataApi::with_schema().await.unwrap();
     let url = ResponseUrl::start().await;

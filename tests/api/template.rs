@@ -203,7 +203,7 @@ fn a_request_can_outwait_a_resuming_cluster_and_still_answer_before_api_gateway_
 }
 
 #[test]
-fn only_the_token_issuers_hold_the_signing_secret_and_every_function_verifies_with_public_keys() {
+fn only_the_token_issuers_can_read_the_signing_secret_and_every_function_verifies_with_public_keys() {
     let template = template();
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
     let bins = root().join("functions/src/bin");
@@ -216,11 +216,20 @@ fn only_the_token_issuers_hold_the_signing_secret_and_every_function_verifies_wi
             public.contains("AuthTokenPublicKeys.PublicKeys"),
             "{binary}: {public}"
         );
+        let version = serde_yaml::to_string(&variables["AUTH_TOKEN_SECRET_VERSION"]).unwrap();
         assert_eq!(
-            !variables["AUTH_TOKEN_SIGNING_SECRET"].is_null(),
+            version.contains("AuthTokenPublicKeys.SecretVersionId"),
             issuer,
             "{binary}"
         );
+        assert_eq!(!variables["AUTH_TOKEN_SECRET_ARN"].is_null(), issuer, "{binary}");
+        let role = serde_yaml::to_string(&function["Properties"]["Role"]).unwrap();
+        let expected = if issuer {
+            "TokenIssuerRole.Arn"
+        } else {
+            "ApiFunctionRole.Arn"
+        };
+        assert!(role.contains(expected), "{binary}: {role}");
         let main = std::fs::read_to_string(bins.join(format!("{binary}.rs"))).unwrap();
         assert_eq!(
             main.contains("run_issuing("),
@@ -228,7 +237,7 @@ fn only_the_token_issuers_hold_the_signing_secret_and_every_function_verifies_wi
             "{binary}: issuers start with http::run_issuing"
         );
     }
-    // One dynamic reference per issuer, whatever the number of endpoints (CloudFormation allows
-    // 60 per template; .ci/template-check counts them again after the SAM transform).
-    assert_eq!(text.matches("{{resolve:").count(), functions::TOKEN_ISSUERS.len());
+    // No function holds a secret in its environment, so no dynamic reference at all (CloudFormation
+    // allows 60 per template; .ci/template-check counts them again after the SAM transform).
+    assert_eq!(text.matches("{{resolve:").count(), 0);
 }

@@ -1,6 +1,7 @@
 //! Tokens signed in one place: the `AuthTokenPublicKeys` custom resource turns the signing secret
 //! into public keys, the only key material the verifying functions hold.
 
+use data_api_local::secrets::VERSION_ID;
 use functions::auth_keys::KeyPublisher;
 use harness::TestDataApi;
 use harness::data_api::secrets_client;
@@ -14,6 +15,11 @@ const NEW: &str = "the new signing secret, 64 characters in production";
 
 fn request(request_type: &str, url: &str, secret_arn: &str) -> Value {
     let properties = json!({"ServiceToken": "x", "SecretArn": secret_arn, "KeyGeneration": "2"});
+    update(request_type, url, properties.clone(), properties)
+}
+
+/// A request with `properties`, and `old` ones for an update.
+fn update(request_type: &str, url: &str, properties: Value, old: Value) -> Value {
     let mut event = json!({
         "RequestType": request_type,
         "ServiceToken": "arn:aws:lambda:us-east-1:000000000000:function:auth-keys",
@@ -25,8 +31,11 @@ fn request(request_type: &str, url: &str, secret_arn: &str) -> Value {
         "ResourceProperties": properties,
     });
     if request_type != "Create" {
-        event["PhysicalResourceId"] = json!(functions::auth_keys::PHYSICAL_RESOURCE_ID);
-        event["OldResourceProperties"] = properties;
+        event["PhysicalResourceId"] = json!(format!(
+            "{}/{VERSION_ID}",
+            functions::auth_keys::PHYSICAL_RESOURCE_ID
+        ));
+        event["OldResourceProperties"] = old;
     }
     event
 }
@@ -66,6 +75,13 @@ async fn the_public_keys_resource_verifies_both_sides_of_a_rotation_and_reveals_
 
     let created = &responses[0];
     assert_eq!(created["Status"], "SUCCESS", "{created}");
+    // The version the issuers read their key at, also in the physical id: a new version is a new
+    // resource, so a rollback keeps the old keys.
+    assert_eq!(created["Data"]["SecretVersionId"], VERSION_ID);
+    assert_eq!(
+        created["PhysicalResourceId"],
+        format!("{}/{VERSION_ID}", functions::auth_keys::PHYSICAL_RESOURCE_ID)
+    );
     let text = created.to_string();
     assert!(!text.contains(OLD) && !text.contains(NEW), "no secret in {text}");
     let keys = created["Data"]["PublicKeys"].as_str().unwrap();
@@ -94,5 +110,40 @@ async fn the_public_keys_resource_verifies_both_sides_of_a_rotation_and_reveals_
     assert_eq!(
         responses[2]["Status"], "SUCCESS",
         "a delete never blocks the stack"
+    );
+}
+
+#[tokio::test]
+async fn a_rollback_is_answered_from_the_version_its_physical_id_names() {
+    // CloudFormation rolls a failed update back with another update (KeyGeneration going down);
+    // the answer must come from the version the resource had, not from whatever the secret holds
+    // now (a broken hand edit would otherwise fail the rollback too: UPDATE_ROLLBACK_FAILED).
+    let url = ResponseUrl::start().await;
+    let secret = json!({"current": NEW, "previous": "none", "next": "none"}).to_string();
+    let api = TestDataApi::start_with(|config| {
+        config.secret_strings.insert(SECRET_ARN.into(), secret);
+    })
+    .await
+    .unwrap();
+    let publisher = KeyPublisher {
+        secrets: secrets_client(&api.endpoint()),
+        http: reqwest::Client::new(),
+    };
+    let at =
+        |generation: &str| json!({"ServiceToken": "x", "SecretArn": SECRET_ARN, "KeyGeneration": generation});
+    let mut rollback = update("Update", &url.url, at("1"), at("2"));
+    publisher.handle(rollback.clone()).await.unwrap();
+    rollback["PhysicalResourceId"] = json!(format!(
+        "{}/a-version-that-is-gone",
+        functions::auth_keys::PHYSICAL_RESOURCE_ID
+    ));
+    publisher.handle(rollback).await.unwrap();
+    let responses = url.responses();
+    assert_eq!(responses[0]["Status"], "SUCCESS", "{}", responses[0]);
+    assert_eq!(responses[0]["Data"]["SecretVersionId"], VERSION_ID);
+    assert_eq!(
+        responses[1]["Status"], "FAILED",
+        "read at the pinned version: {}",
+        responses[1]
     );
 }

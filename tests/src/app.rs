@@ -5,11 +5,14 @@
 use std::sync::Arc;
 
 use functions::App;
+use functions::signing::Signing;
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
-use rand::{Rng, RngCore};
+use rand::Rng;
 use serde_json::{Value, json};
 use shared::auth::{TokenSigner, TokenVerifier};
+
+use crate::data_api::{TOKEN_SECRET_ARN, TOKEN_SIGNING_KEY, secrets_client};
 use shared::db::param;
 
 use crate::data_api::TestDataApi;
@@ -17,6 +20,8 @@ use crate::data_api::TestDataApi;
 pub struct TestApp {
     pub app: App,
     pub api: TestDataApi,
+    /// The key the issuers read from the emulator's secret, for tests' own odd tokens.
+    pub signer: TokenSigner,
 }
 
 /// A response, with the body parsed as JSON (`Null` when empty).
@@ -149,30 +154,29 @@ pub async fn read(response: Response<Body>) -> TestResponse {
 }
 
 impl TestApp {
-    /// A fresh database with the schema, its emulator, and an `App` with a random signing key.
+    /// A fresh database with the schema, its emulator, and an `App` that issues tokens.
     ///
     /// # Errors
     /// When PostgreSQL or the schema template is unavailable.
     pub async fn spawn() -> anyhow::Result<Self> {
         let api = TestDataApi::with_schema().await?;
-        let mut secret = [0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        let signer = TokenSigner::new(&secret, functions::app::TOKEN_ISSUER)?;
-        let verifier = TokenVerifier::new(&[signer.public_key().clone()], functions::app::TOKEN_ISSUER)?;
-        // The API functions' own login: the application role, as on AWS.
+        let issuer = functions::app::TOKEN_ISSUER;
+        let signer = TokenSigner::new(TOKEN_SIGNING_KEY.as_bytes(), issuer)?;
+        let verifier = TokenVerifier::new(&[signer.public_key().clone()], issuer)?;
+        // As on AWS: the API functions log in as the application role, and the issuers read the
+        // signing key from Secrets Manager (the emulator's) on first use.
+        let signing = Signing::new(secrets_client(&api.endpoint()), TOKEN_SECRET_ARN, None);
         let app = App {
             db: api.app_db(),
             tokens: Arc::new(verifier),
-            signer: None,
-        }
-        .issuing(signer)?;
-        Ok(Self { app, api })
+            signing: Some(Arc::new(signing)),
+        };
+        Ok(Self { app, api, signer })
     }
 
     /// Signs `claims` with the key the endpoints issue tokens with (for expired or odd tokens).
     pub fn sign(&self, claims: &shared::auth::Claims) -> String {
-        let signer = self.app.signer().expect("the test app issues tokens");
-        signer.sign(claims).expect("signing with a valid key")
+        self.signer.sign(claims).expect("signing with a valid key")
     }
 
     /// Data API calls made since the last [`Self::reset_calls`].

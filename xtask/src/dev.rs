@@ -182,7 +182,10 @@ impl Watch {
             .env("DB_MASTER_SECRET_ARN", MASTER_SECRET_ARN)
             .env("APP_DB_SECRET_ARN", APP_SECRET_ARN)
             .env("DB_NAME", &args.database)
-            .envs(functions::app::token_environment(DEV_TOKEN_SECRET)?)
+            .envs(functions::app::token_environment(
+                TOKEN_SECRET_ARN,
+                DEV_TOKEN_SECRET,
+            )?)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),

@@ -136,7 +136,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     params.extend(refresh.params());
     app.db.execute(RECORD_SUCCESS, params).await?;
     Ok(Reply::ok(&session(
-        app.signer()?,
+        app.signer().await?,
         user_id,
         household,
         role,

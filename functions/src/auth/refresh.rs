@@ -71,7 +71,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     };
     let (user, household, role): (UserId, HouseholdId, Role) = (row.get(0)?, row.get(1)?, row.get(2)?);
     Ok(Reply::ok(&session(
-        app.signer()?,
+        app.signer().await?,
         user,
         household,
         role,

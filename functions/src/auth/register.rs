@@ -251,6 +251,6 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     };
     let household: HouseholdId = row.get(0)?;
     let role: Role = row.get(1)?;
-    let session = session(app.signer()?, user, household, role, &refresh.token, now)?;
+    let session = session(app.signer().await?, user, household, role, &refresh.token, now)?;
     Ok(Reply::created(&session))
 }

@@ -6,10 +6,10 @@
 //!   `Delete` leaves the data alone. Both first
 //!   check that the newest embedded migration is the template's `SchemaVersion`: a function built
 //!   from another checkout (or with no migrations at all) answers FAILED, never SUCCESS.
-//! - An `Update` whose new `SchemaVersion` property is older than the old one is a stack rollback:
-//!   the database keeps its newer schema (migrations are expand-only, so old code runs on it) and
-//!   the answer is SUCCESS without touching it. Failing here would leave the stack in
-//!   UPDATE_ROLLBACK_FAILED.
+//! - An `Update` whose `SchemaVersion`, `FunctionVersion` or `AppRoleGeneration` went down is a
+//!   stack rollback ([`is_rollback`]): the database keeps its newer schema (migrations are
+//!   expand-only, so old code runs on it) and the answer is SUCCESS without touching it. Failing
+//!   here would leave the stack in UPDATE_ROLLBACK_FAILED.
 //! - A response is always PUT to `ResponseURL` ([`custom_resource`]), failures included, and a
 //!   watchdog answers FAILED shortly before the Lambda deadline if the work has not finished, so a
 //!   stack never hangs for CloudFormation's hour-long timeout.
@@ -115,14 +115,27 @@ async fn apply(
 }
 
 fn schema_version(properties: &Value) -> Option<i64> {
-    match properties.get(SCHEMA_VERSION)? {
-        Value::String(text) => text.parse().ok(),
+    number(properties, SCHEMA_VERSION)
+}
+
+/// A property CloudFormation sends as text (or a number), read as a number; for `FunctionVersion`,
+/// a version ARN, the version after its last `:`.
+fn number(properties: &Value, name: &str) -> Option<i64> {
+    match properties.get(name)? {
+        Value::String(text) => text.rsplit(':').next()?.parse().ok(),
         Value::Number(number) => number.as_i64(),
         _ => None,
     }
 }
 
-/// CloudFormation rolls an update back by sending another update with the previous properties.
+/// CloudFormation rolls an update back by sending another update with the previous properties:
+/// the schema version, the function's published version or the role generation goes down (each
+/// only ever rises in a forward deploy). The database it names was left as it was, and the
+/// function's role may no longer reach it (after a cluster replacement its policy already names
+/// the new one), so a rollback answers SUCCESS without touching anything; failing would leave
+/// the stack in UPDATE_ROLLBACK_FAILED.
 fn is_rollback(new: &Value, old: &Value) -> bool {
-    matches!((schema_version(new), schema_version(old)), (Some(new), Some(old)) if new < old)
+    [SCHEMA_VERSION, "FunctionVersion", "AppRoleGeneration"]
+        .iter()
+        .any(|name| matches!((number(new, name), number(old, name)), (Some(new), Some(old)) if new < old))
 }

@@ -24,6 +24,8 @@ use crate::domain::{HouseholdId, Role, UserId};
 
 /// How long an access token lives.
 pub const ACCESS_TOKEN_TTL: Duration = Duration::minutes(15);
+/// How far in the future a token's `iat` may be (instances' clocks differ slightly).
+const CLOCK_SKEW_SECONDS: i64 = 60;
 /// The shortest signing secret accepted.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Separates this use of the secret from any other.
@@ -202,6 +204,21 @@ impl TokenSigner {
         })
     }
 
+    /// The key of the `current` slot of the template's signing secret (see
+    /// [`public_keys_of_secret`]).
+    ///
+    /// # Errors
+    /// [`KeyError`] for another shape, an empty `current` slot or a short key.
+    pub fn from_secret(secret_string: &str, issuer: &str) -> Result<Self, KeyError> {
+        let value: serde_json::Value =
+            serde_json::from_str(secret_string).map_err(|_| KeyError::NotAKeySet)?;
+        match value["current"].as_str() {
+            None => Err(KeyError::NotAKeySet),
+            Some(NO_KEY) => Err(KeyError::NoPublicKey),
+            Some(current) => Self::new(current.as_bytes(), issuer),
+        }
+    }
+
     /// The key that verifies what this signs.
     pub fn public_key(&self) -> &PublicKey {
         &self.public
@@ -327,9 +344,18 @@ impl TokenVerifier {
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.leeway = 0;
-        jsonwebtoken::decode::<Claims>(token, key, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
-            .map_err(|e| InvalidToken(e.to_string()))
+            .map_err(|e| InvalidToken(e.to_string()))?;
+        // Ours never live longer than the TTL nor start in the future: a token that does was not
+        // issued by [`TokenSigner::issue`], whatever key signed it.
+        let now = chrono::Utc::now().timestamp();
+        if claims.exp - claims.iat > ACCESS_TOKEN_TTL.num_seconds() || claims.iat > now + CLOCK_SKEW_SECONDS {
+            return Err(InvalidToken(
+                "the token's lifetime is not one this service issues".to_owned(),
+            ));
+        }
+        Ok(claims)
     }
 }
 
@@ -456,6 +482,18 @@ mod tests {
         let mut foreign = claims(Utc::now());
         foreign.iss = "someone-else".to_owned();
         assert!(verifier.verify(&ours.sign(&foreign).unwrap()).is_err());
+        let mut forever = claims(Utc::now());
+        forever.exp = forever.iat + ACCESS_TOKEN_TTL.num_seconds() + 1;
+        assert!(
+            verifier.verify(&ours.sign(&forever).unwrap()).is_err(),
+            "longer than we issue"
+        );
+        let mut early = claims(Utc::now() + Duration::minutes(5));
+        early.exp = early.iat + 60;
+        assert!(
+            verifier.verify(&ours.sign(&early).unwrap()).is_err(),
+            "issued in the future"
+        );
         // An HS256 token made with the public key as its HMAC secret (the classic confusion).
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(ours.public_key().key_id());

@@ -33,6 +33,15 @@ struct Args {
     /// unknown secret ARN is refused.
     #[arg(long = "secret", value_name = "ARN[=USER:PASSWORD]", value_parser = parse_secret)]
     secrets: Vec<(String, Option<data_api_local::Credentials>)>,
+    /// A secret that is not a database login (repeatable): `GetSecretValue` of ARN answers TEXT.
+    #[arg(long = "secret-string", value_name = "ARN=TEXT", value_parser = parse_secret_string)]
+    secret_strings: Vec<(String, String)>,
+}
+
+fn parse_secret_string(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(arn, value)| (arn.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("expected ARN=TEXT, got {text:?}"))
 }
 
 fn parse_secret(text: &str) -> Result<(String, Option<data_api_local::Credentials>), String> {
@@ -56,6 +65,7 @@ async fn main() -> std::io::Result<()> {
     config.transaction_idle_timeout = Duration::from_secs(args.transaction_timeout);
     config.statement_timeout = Duration::from_secs(args.statement_timeout);
     config.secrets = args.secrets.into_iter().collect();
+    config.secret_strings = args.secret_strings.into_iter().collect();
     let running = data_api_local::spawn(config, args.listen).await?;
     tracing::info!(endpoint = %running.endpoint(), "data-api-local listening");
     tokio::signal::ctrl_c().await?;

@@ -47,7 +47,13 @@ pub const SECRET_NOT_FOUND: &str = "Secrets Manager can't find the specified sec
 pub struct GetSecretValueRequest {
     #[serde(rename = "SecretId")]
     pub secret_id: Option<String>,
+    /// A version other than [`VERSION_ID`] does not exist here, as on AWS.
+    #[serde(rename = "VersionId")]
+    pub version_id: Option<String>,
 }
+
+/// The one version every secret has here.
+pub const VERSION_ID: &str = "00000000-0000-0000-0000-000000000001";
 
 /// A `GetSecretValue` answer: for a login, the credentials as the JSON `SecretString` RDS writes.
 #[derive(Debug, Serialize)]
@@ -79,7 +85,7 @@ impl GetSecretValueResponse {
             arn: arn.to_owned(),
             name: arn.rsplit(':').next().unwrap_or(arn).to_owned(),
             secret_string: secret_string.to_owned(),
-            version_id: "00000000-0000-0000-0000-000000000001".to_owned(),
+            version_id: VERSION_ID.to_owned(),
             version_stages: vec!["AWSCURRENT".to_owned()],
         }
     }

@@ -331,6 +331,13 @@ impl Service {
         request: &secrets::GetSecretValueRequest,
     ) -> Result<secrets::GetSecretValueResponse, ApiError> {
         let id = request.secret_id.as_deref().unwrap_or_default();
+        if request
+            .version_id
+            .as_deref()
+            .is_some_and(|v| v != secrets::VERSION_ID)
+        {
+            return Err(secrets::not_found());
+        }
         if let Some(text) = self.inner.config.secret_strings.get(id) {
             return Ok(secrets::GetSecretValueResponse::text(id, text));
         }

@@ -234,8 +234,11 @@ pub(crate) fn function_environment(data_api: &str, database: &str) -> Vec<(&'sta
         ("DB_NAME", database.to_owned()),
     ];
     environment.extend(
-        ::functions::app::token_environment("bench-only-signing-secret-0123456789abcdef")
-            .expect("a constant secret of 32+ bytes"),
+        ::functions::app::token_environment(
+            harness::data_api::TOKEN_SECRET_ARN,
+            harness::data_api::TOKEN_SIGNING_KEY,
+        )
+        .expect("a constant key of 32+ bytes"),
     );
     environment
 }
