@@ -108,9 +108,13 @@ async fn keyed(
     handled: impl Future<Output = Result<Reply, ApiError>>,
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let response = match handled.await {
-        Ok(reply) => reply.into_response(),
-        Err(error) => problem(error, request_id),
+    // What is kept for a replay: the answer without the secrets it shows only once.
+    let (response, kept) = match handled.await {
+        Ok(reply) => {
+            let kept = (!reply.secret_fields.is_empty()).then(|| reply.keepable_response());
+            (reply.into_response(), kept)
+        }
+        Err(error) => (problem(error, request_id), None),
     };
     if crate::idempotency::refused(scope, response.status(), db.calls()) {
         return crate::idempotency::replay(db, scope, response).await;
@@ -118,7 +122,7 @@ async fn keyed(
     // The write committed with its claim and this is its true answer: a failure to keep it must
     // not turn it into an error (the client would retry a write that happened). A repeat of
     // the request then answers 409: the first request ended without an answer.
-    if let Err(error) = crate::idempotency::store(db, scope, &response).await {
+    if let Err(error) = crate::idempotency::store(db, scope, kept.as_ref().unwrap_or(&response)).await {
         tracing::error!(%error, %request_id, "could not keep the answer for its Idempotency-Key");
     }
     Ok(response)

@@ -2,7 +2,10 @@
 //!
 //! The key is claimed in the endpoint's own statement: [`crate::access::ME`] includes inserting
 //! the key into `idempotency_keys`, and the caller counts as a member only if that insert
-//! happened. So the claim and the write commit together or not at all, and a repeat of a key
+//! happened. A key belongs to the member who sent it: a kept answer is repeated only to its sender,
+//! only while they are still a member with the role they had (an owner's answer is not repeated
+//! to them once demoted: 403), and the same key from another member is refused (409), never
+//! answered from the sender's record. So the claim and the write commit together or not at all, and a repeat of a key
 //! (or a concurrent duplicate, which waits on the first one's insert) finds no `me` row and writes
 //! nothing. The handler then answers 401 as for a removed member; the glue sees that a key was
 //! refused and answers from the kept record instead ([`replay`]): the first answer, 409 while the
@@ -39,14 +42,16 @@ pub const MAX_KEY_LEN: usize = 255;
 macro_rules! claim_sql {
     () => {
         "claim AS ( \
-           INSERT INTO idempotency_keys (id, household_id, key, fingerprint, expires_at) \
-           SELECT :idempotency_id, :household_id, :idempotency_key, :idempotency_fingerprint, \
+           INSERT INTO idempotency_keys (id, household_id, user_id, role, key, fingerprint, expires_at) \
+           SELECT :idempotency_id, :household_id, :user_id, u.role, :idempotency_key, :idempotency_fingerprint, \
                   now() + interval '24 hours' \
-           WHERE :idempotency_key::text IS NOT NULL \
-             AND EXISTS (SELECT 1 FROM users WHERE id = :user_id AND household_id = :household_id) \
+           FROM users u \
+           WHERE :idempotency_key::text IS NOT NULL AND u.id = :user_id AND u.household_id = :household_id \
            ON CONFLICT (household_id, key) DO UPDATE \
-             SET id = EXCLUDED.id, fingerprint = EXCLUDED.fingerprint, status = NULL, content_type = NULL, \
-                 etag = NULL, body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at \
+             SET id = EXCLUDED.id, fingerprint = EXCLUDED.fingerprint, user_id = EXCLUDED.user_id, \
+                 role = EXCLUDED.role, status = NULL, \
+                 content_type = NULL, etag = NULL, body = NULL, created_at = now(), \
+                 expires_at = EXCLUDED.expires_at \
              WHERE idempotency_keys.expires_at <= now() \
            RETURNING id)"
     };
@@ -141,14 +146,15 @@ const PART_CHARS: usize = 16_000;
 static REPLAY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT k.fingerprint = :fingerprint, k.status, k.content_type, k.etag, part.text, \
-                k.created_at < now() - interval '{STILL_RUNNING_SECONDS} seconds' \
+                k.created_at < now() - interval '{STILL_RUNNING_SECONDS} seconds', \
+                k.user_id IS NOT DISTINCT FROM :user_id, (k.role = 'member' OR u.role = 'owner') \
          FROM idempotency_keys k \
+         JOIN users u ON u.id = :user_id AND u.household_id = k.household_id \
          LEFT JOIN LATERAL ( \
            SELECT n, substr(k.body, n * {PART_CHARS} + 1, {PART_CHARS}) AS text \
            FROM generate_series(0, greatest(char_length(k.body) - 1, 0) / {PART_CHARS}) AS n \
            WHERE k.body IS NOT NULL) AS part ON true \
          WHERE k.household_id = :household_id AND k.key = :key \
-           AND EXISTS (SELECT 1 FROM users WHERE id = :user_id AND household_id = :household_id) \
          ORDER BY part.n"
     )
 });
@@ -174,6 +180,18 @@ pub async fn replay(db: &Db, scope: &Scope, refusal: Response<Body>) -> Result<R
         return Ok(refusal);
     };
     let same_request: bool = first.get(0)?;
+    let (mine, still_allowed): (bool, bool) = (first.get(6)?, first.get(7)?);
+    if !mine {
+        return Err(ApiError::Conflict(
+            "This Idempotency-Key was already used by another member of your household; send your request with a key of your own (a new UUID)."
+                .to_owned(),
+        ));
+    }
+    if !still_allowed {
+        return Err(ApiError::Forbidden(
+            "The first request with this Idempotency-Key was made as an owner, which you no longer are; its answer is not repeated.",
+        ));
+    }
     if !same_request {
         return Err(ApiError::invalid(
             HEADER,

@@ -10,6 +10,7 @@ mod domain;
 mod faults;
 mod household;
 mod idempotency;
+mod idempotency_members;
 mod invitations;
 mod members;
 mod migrate;

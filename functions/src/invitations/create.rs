@@ -26,7 +26,10 @@ pub fn doc() -> Doc {
         "Invite someone by email (owners); the token is shown only now",
     )
     .body::<InviteBody>(json!({"email": "bob@example.com", "role": "member"}))
-    .answers::<Invitation>(201, "The invitation, with its `invitation_token` to pass on.")
+    .answers::<Invitation>(
+            201,
+            "The invitation, with its `invitation_token` to pass on. Shown only now: a retry with the same `Idempotency-Key` answers it as `null` (the token is never kept); revoke and invite again if it was lost.",
+        )
     .problem(403, "Only an owner of the household may do this.")
     .problem(
         409,
@@ -105,5 +108,5 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     }
     let mut invitation = Invitation::from_row(&row, 3)?;
     invitation.invitation_token = Some(token.secret().to_owned());
-    Ok(Reply::created(&invitation))
+    Ok(Reply::created(&invitation).with_secrets(&["invitation_token"]))
 }

@@ -213,7 +213,9 @@ impl Doc {
                 "description": "Makes a retry safe: the first request with a key runs and its answer is kept \
                                 for 24 hours; a repeat with the same key and the same request answers the same \
                                 status and body (with `Idempotent-Replayed: true`) without running again. \
-                                1 to 255 visible ASCII characters; keys are per household.",
+                                1 to 255 visible ASCII characters. A key belongs to the member who sends it: \
+                                its answer is repeated only to them, only while they keep the role they sent \
+                                it with, and another member's request with the same key is refused (409).",
                 "schema": {"type": "string", "minLength": 1, "maxLength": crate::idempotency::MAX_KEY_LEN,
                            "pattern": "^[!-~]+$"},
             }));
@@ -277,15 +279,25 @@ impl Doc {
             responses.entry(status.to_string()).or_insert(response);
         }
         if keyed {
-            let running =
-                "A request with the same `Idempotency-Key` is still running, or ended without an answer.";
-            let conflict = responses.entry("409".to_owned()).or_insert_with(
-                || json!({"description": "", "content": {"application/problem+json": {"schema": problem}}}),
-            );
-            conflict["description"] = match conflict["description"].as_str() {
-                Some(own) if !own.is_empty() => json!(format!("{own} Or: {running}")),
-                _ => json!(running),
-            };
+            let keyed_problems = [
+                (
+                    "409",
+                    "A request with the same `Idempotency-Key` is still running, or ended without an answer, or was sent by another member.",
+                ),
+                (
+                    "403",
+                    "The first request with this `Idempotency-Key` was made as an owner, which you no longer are.",
+                ),
+            ];
+            for (status, text) in keyed_problems {
+                let entry = responses.entry(status.to_owned()).or_insert_with(
+                    || json!({"description": "", "content": {"application/problem+json": {"schema": problem}}}),
+                );
+                entry["description"] = match entry["description"].as_str() {
+                    Some(own) if !own.is_empty() => json!(format!("{own} Or: {text}")),
+                    _ => json!(text),
+                };
+            }
             for (status, _, _) in &self.successes {
                 if let Some(success) = responses.get_mut(&status.to_string()) {
                     success["headers"][crate::idempotency::REPLAYED] = json!({

@@ -455,6 +455,9 @@ pub struct Reply {
     pub body: Content,
     /// The resource's version, sent as `ETag`.
     pub etag: Option<String>,
+    /// Top-level fields of a JSON body that are secrets the client sees only now (an invitation
+    /// token): never kept for an `Idempotency-Key` replay, which answers them as `null`.
+    pub secret_fields: &'static [&'static str],
 }
 
 /// What a successful answer carries.
@@ -473,6 +476,7 @@ impl Reply {
             status: StatusCode::OK,
             body: Content::Json(serde_json::to_value(body).unwrap_or_default()),
             etag: None,
+            secret_fields: &[],
         }
     }
 
@@ -487,6 +491,7 @@ impl Reply {
             status: StatusCode::CREATED,
             body: Content::Json(serde_json::to_value(body).unwrap_or_default()),
             etag: None,
+            secret_fields: &[],
         }
     }
 
@@ -495,6 +500,7 @@ impl Reply {
             status: StatusCode::NO_CONTENT,
             body: Content::None,
             etag: None,
+            secret_fields: &[],
         }
     }
 
@@ -504,7 +510,38 @@ impl Reply {
             status: StatusCode::OK,
             body: Content::Text(content_type, text),
             etag: None,
+            secret_fields: &[],
         }
+    }
+
+    /// Marks `fields` of the body as secrets (see [`Self::secret_fields`]).
+    pub fn with_secrets(mut self, fields: &'static [&'static str]) -> Self {
+        self.secret_fields = fields;
+        self
+    }
+
+    /// The response to keep for an `Idempotency-Key` replay: this one, with its secret fields
+    /// answered as `null`.
+    pub fn keepable_response(&self) -> Response<Body> {
+        let mut body = match &self.body {
+            Content::Json(value) => Content::Json(value.clone()),
+            Content::Text(content_type, text) => Content::Text(content_type, text.clone()),
+            Content::None => Content::None,
+        };
+        if let Content::Json(serde_json::Value::Object(fields)) = &mut body {
+            for name in self.secret_fields {
+                if let Some(value) = fields.get_mut(*name) {
+                    *value = serde_json::Value::Null;
+                }
+            }
+        }
+        Self {
+            status: self.status,
+            body,
+            etag: self.etag.clone(),
+            secret_fields: &[],
+        }
+        .into_response()
     }
 
     pub fn into_response(self) -> Response<Body> {

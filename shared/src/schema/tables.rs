@@ -313,10 +313,21 @@ fn budget_allocations() -> Table {
 
 /// A request made with an `Idempotency-Key`, claimed in the same statement as its write, and
 /// its answer once it has one (`status` is NULL while the request runs). Kept 24 hours.
+///
+/// A key belongs to the member who sent it (`user_id`, with the `role` they had then): its answer
+/// is repeated only to them, only while they still have that role, and another member's request
+/// with the same key is refused. Rows from before migration 0005 have neither and are never
+/// repeated. Keys stay unique per household, not per member: the release before 0005 claims with
+/// `ON CONFLICT (household_id, key)`, and must keep working while a deploy updates the functions.
 fn idempotency_keys() -> Table {
     TableBuilder::new("idempotency_keys")
         .id::<IdempotencyRecordId>()
         .tenant::<HouseholdId>()
+        .column::<Option<UserId>>("user_id")
+        .references_in_household("user_id", "users", Action::Cascade)
+        .index(&["household_id", "user_id"])
+        .column::<Option<String>>("role")
+        .check("role", "role IN ('owner', 'member')")
         .column::<String>("key")
         .unique(&["household_id", "key"])
         .check("key_visible_ascii", "key ~ '^[!-~]{1,255}$'")
