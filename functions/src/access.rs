@@ -13,8 +13,9 @@ use shared::http::ApiError;
 use crate::idempotency::Scope;
 
 /// The common table expressions every household-scoped statement starts with: `me`, the caller's
-/// role as stored now, or no row once they have left the household (or when the request's
-/// `Idempotency-Key` was already claimed, see [`crate::idempotency`]). Its parameters come from
+/// role as stored now, or no row once they have left the household or their session has ended
+/// ([`crate::live_session_sql`]), or when the request's `Idempotency-Key` was already claimed
+/// (see [`crate::idempotency`]). Its parameters come from
 /// [`caller`]; the statement answers `(SELECT role FROM me)` as its first column, and every write
 /// in it requires a `me` row.
 ///
@@ -27,8 +28,24 @@ pub const ME: &str = concat!(
     crate::claim_sql!(),
     ", me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id \
               AND (NOT :writing::boolean OR EXISTS (SELECT 1 FROM household)) \
-              AND (:idempotency_key::text IS NULL OR EXISTS (SELECT 1 FROM claim)))"
+              AND (:idempotency_key::text IS NULL OR EXISTS (SELECT 1 FROM claim)) \
+              AND ",
+    crate::live_session_sql!(),
+    ")"
 );
+
+/// The caller's session (`:session_id`, the token's `sid`) has not ended: its refresh-token
+/// family still holds a live token. Logout, a reused refresh token, a password change or the
+/// session's absolute end revoke the family, and the next request with one of its access tokens
+/// is refused, in the statement it runs anyway (no extra call). A macro so that `ME` can be one
+/// constant.
+#[macro_export]
+macro_rules! live_session_sql {
+    () => {
+        "EXISTS (SELECT 1 FROM refresh_tokens s WHERE s.family_id = :session_id \
+           AND s.user_id = :user_id AND s.revoked_at IS NULL AND s.expires_at > now())"
+    };
+}
 
 /// Whether requests of `method` write: they lock their household and may carry an
 /// `Idempotency-Key`.
@@ -53,8 +70,8 @@ pub async fn serving<F: Future>(writing: bool, key: Option<Arc<Scope>>, handler:
     SERVING.scope(Serving { writing, key }, handler).await
 }
 
-/// The parameters [`ME`] needs (`user_id`, `household_id`, whether the request writes, and its
-/// idempotency key), then the endpoint's own.
+/// The parameters [`ME`] needs (`user_id`, `household_id`, `session_id`, whether the request
+/// writes, and its idempotency key), then the endpoint's own.
 pub fn caller(claims: &Claims, own: impl IntoIterator<Item = SqlParameter>) -> Vec<SqlParameter> {
     let serving = SERVING.try_with(Clone::clone).ok();
     let writing = serving.as_ref().is_some_and(|s| s.writing);
@@ -62,9 +79,10 @@ pub fn caller(claims: &Claims, own: impl IntoIterator<Item = SqlParameter>) -> V
     let mut params = vec![
         param("user_id", &claims.sub),
         param("household_id", &claims.hid),
+        param("session_id", &claims.sid),
         param("writing", &writing),
     ];
-    params.extend(crate::idempotency::statement_params(key, claims.hid, claims.sub));
+    params.extend(crate::idempotency::statement_params(key, claims));
     params.extend(own);
     params
 }

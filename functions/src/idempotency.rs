@@ -22,8 +22,9 @@ use aws_sdk_rdsdata::types::SqlParameter;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
+use shared::auth::Claims;
 use shared::db::{Db, DbError, param};
-use shared::domain::{HouseholdId, IdempotencyRecordId, UserId};
+use shared::domain::{HouseholdId, IdempotencyRecordId, TokenFamilyId, UserId};
 use shared::http::ApiError;
 
 /// The request header, as clients send it.
@@ -41,19 +42,23 @@ pub const MAX_KEY_LEN: usize = 255;
 #[macro_export]
 macro_rules! claim_sql {
     () => {
-        "claim AS ( \
+        concat!(
+            "claim AS ( \
            INSERT INTO idempotency_keys (id, household_id, user_id, role, key, fingerprint, expires_at) \
            SELECT :idempotency_id, :household_id, :user_id, u.role, :idempotency_key, :idempotency_fingerprint, \
                   now() + interval '24 hours' \
            FROM users u \
            WHERE :idempotency_key::text IS NOT NULL AND u.id = :user_id AND u.household_id = :household_id \
-           ON CONFLICT (household_id, key) DO UPDATE \
+             AND ",
+            $crate::live_session_sql!(),
+            " ON CONFLICT (household_id, key) DO UPDATE \
              SET id = EXCLUDED.id, fingerprint = EXCLUDED.fingerprint, user_id = EXCLUDED.user_id, \
                  role = EXCLUDED.role, status = NULL, \
                  content_type = NULL, etag = NULL, body = NULL, created_at = now(), \
                  expires_at = EXCLUDED.expires_at \
              WHERE idempotency_keys.expires_at <= now() \
            RETURNING id)"
+        )
     };
 }
 
@@ -64,7 +69,7 @@ pub struct Scope {
     key: String,
     fingerprint: String,
     /// Who the handler's statement claimed for, once it built one.
-    claimed_for: Mutex<Option<(HouseholdId, UserId)>>,
+    claimed_for: Mutex<Option<(HouseholdId, UserId, TokenFamilyId)>>,
 }
 
 impl Scope {
@@ -98,16 +103,17 @@ impl Scope {
         })))
     }
 
-    fn claimed_for(&self) -> Option<(HouseholdId, UserId)> {
+    fn claimed_for(&self) -> Option<(HouseholdId, UserId, TokenFamilyId)> {
         *self.claimed_for.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// The claim's parameters for a household statement by `user` of `household` (NULL without a
 /// key). Records who claimed, for [`store`] and [`replay`].
-pub fn statement_params(scope: Option<&Scope>, household: HouseholdId, user: UserId) -> [SqlParameter; 3] {
+pub fn statement_params(scope: Option<&Scope>, claims: &Claims) -> [SqlParameter; 3] {
     if let Some(scope) = scope {
-        *scope.claimed_for.lock().unwrap_or_else(PoisonError::into_inner) = Some((household, user));
+        let claimer = (claims.hid, claims.sub, claims.sid);
+        *scope.claimed_for.lock().unwrap_or_else(PoisonError::into_inner) = Some(claimer);
     }
     [
         param("idempotency_id", &scope.map(|s| s.id)),
@@ -150,12 +156,14 @@ static REPLAY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                 k.user_id IS NOT DISTINCT FROM :user_id, (k.role = 'member' OR u.role = 'owner') \
          FROM idempotency_keys k \
          JOIN users u ON u.id = :user_id AND u.household_id = k.household_id \
+           AND {live_session} \
          LEFT JOIN LATERAL ( \
            SELECT n, substr(k.body, n * {PART_CHARS} + 1, {PART_CHARS}) AS text \
            FROM generate_series(0, greatest(char_length(k.body) - 1, 0) / {PART_CHARS}) AS n \
            WHERE k.body IS NOT NULL) AS part ON true \
          WHERE k.household_id = :household_id AND k.key = :key \
-         ORDER BY part.n"
+         ORDER BY part.n",
+        live_session = crate::live_session_sql!(),
     )
 });
 
@@ -166,12 +174,13 @@ static REPLAY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// # Errors
 /// A database failure.
 pub async fn replay(db: &Db, scope: &Scope, refusal: Response<Body>) -> Result<Response<Body>, ApiError> {
-    let Some((household, user)) = scope.claimed_for() else {
+    let Some((household, user, session)) = scope.claimed_for() else {
         return Ok(refusal);
     };
     let params = vec![
         param("household_id", &household),
         param("user_id", &user),
+        param("session_id", &session),
         param("key", scope.key.as_str()),
         param("fingerprint", scope.fingerprint.as_str()),
     ];
@@ -251,7 +260,7 @@ const STORE: &str = "WITH expired AS ( \
 /// # Errors
 /// A database failure.
 pub async fn store(db: &Db, scope: &Scope, response: &Response<Body>) -> Result<(), DbError> {
-    let Some((household, _)) = scope.claimed_for() else {
+    let Some((household, _, _)) = scope.claimed_for() else {
         return Ok(());
     };
     let text = |name: header::HeaderName| {

@@ -41,6 +41,7 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("auth-login", auth::login::ROUTE),
     ("auth-refresh", auth::refresh::ROUTE),
     ("auth-logout", auth::logout::ROUTE),
+    ("auth-password", auth::password::ROUTE),
     ("me", me::ROUTE),
     ("household-get", household::get::ROUTE),
     ("household-update", household::update::ROUTE),

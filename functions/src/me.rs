@@ -26,8 +26,12 @@ struct Me {
     role: Role,
 }
 
-const FIND_ME: &str = "\
-SELECT id, email, display_name, household_id, role FROM users WHERE id = :user_id AND household_id = :household_id";
+/// The caller, while their session lives (see [`crate::live_session_sql`]).
+const FIND_ME: &str = concat!(
+    "SELECT id, email, display_name, household_id, role FROM users \
+     WHERE id = :user_id AND household_id = :household_id AND ",
+    crate::live_session_sql!()
+);
 
 pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
     glue(app, ROUTE, request, handle).await
@@ -35,11 +39,15 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
-    let params = vec![param("user_id", &claims.sub), param("household_id", &claims.hid)];
+    let params = vec![
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("session_id", &claims.sid),
+    ];
     let rows = app.db.execute(FIND_ME, params).await?;
-    // A valid token whose user is gone no longer identifies anyone.
+    // A valid token whose user is gone, or whose session ended, no longer identifies anyone.
     let row = rows.first().ok_or(ApiError::Unauthorized(
-        "The access token's user no longer exists.",
+        "The access token's session has ended or its user no longer exists.",
     ))?;
     Ok(Reply::ok(&Me {
         user_id: row.get(0)?,

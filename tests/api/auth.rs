@@ -832,6 +832,7 @@ async fn a_member_is_forbidden_what_only_an_owner_may_do() {
     let claims = Claims {
         sub: UserId::new(),
         hid: HouseholdId::new(),
+        sid: shared::domain::TokenFamilyId::new(),
         role: Role::Member,
         iat: Utc::now().timestamp(),
         exp: (Utc::now() + Duration::minutes(5)).timestamp(),

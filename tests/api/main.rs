@@ -20,6 +20,7 @@ mod parity;
 mod payees;
 mod resuming;
 mod schema;
+mod sessions;
 mod sql_scan;
 mod sync;
 mod sync_edges;

@@ -45,6 +45,7 @@ fn claims() -> Claims {
     Claims {
         sub: shared::domain::UserId::new(),
         hid: shared::domain::HouseholdId::new(),
+        sid: shared::domain::TokenFamilyId::new(),
         role: shared::domain::Role::Owner,
         iat: now.timestamp(),
         exp: now.timestamp() + 60,

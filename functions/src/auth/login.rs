@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::auth::{DUMMY_HASH, Password, hash_password, needs_rehash, verify_password};
 use shared::db::param;
-use shared::domain::{Email, HouseholdId, Role, UserId};
+use shared::domain::{Email, HouseholdId, Role, TokenFamilyId, UserId};
 use shared::http::{ApiError, Fields, Reply, Route, json_body};
 
 use super::{NewRefreshToken, off_executor, session};
@@ -67,8 +67,8 @@ WITH reset AS (
     WHERE id = :user_id
     RETURNING id
 )
-INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at)
-SELECT :token_id, reset.id, :family_id, :token_hash, :expires_at FROM reset";
+INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, session_expires_at)
+SELECT :token_id, reset.id, :family_id, :token_hash, :expires_at, :session_expires_at FROM reset";
 
 const INVALID_CREDENTIALS: ApiError = ApiError::Unauthorized("The email or password is incorrect.");
 
@@ -131,16 +131,12 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         None => None,
     };
     let now = Utc::now();
-    let refresh = NewRefreshToken::new_family(now);
+    let family = TokenFamilyId::new();
+    let refresh = NewRefreshToken::in_family(family, now);
     let mut params = vec![param("user_id", &user_id), param("new_password_hash", &new_hash)];
     params.extend(refresh.params());
     app.db.execute(RECORD_SUCCESS, params).await?;
-    Ok(Reply::ok(&session(
-        app.signer().await?,
-        user_id,
-        household,
-        role,
-        &refresh.token,
-        now,
-    )?))
+    let signer = app.signer().await?;
+    let session = session(signer, (user_id, household, role), family, &refresh.token, now)?;
+    Ok(Reply::ok(&session))
 }

@@ -1,11 +1,13 @@
-//! `POST /auth/logout`: revoke the session's whole token family. One Data API call. Logging out
+//! `POST /auth/logout`: end the session: revoke its whole token family, so its refresh tokens and
+//! its access tokens stop working at once (household statements check the session). With
+//! `"everywhere": true`, every session of the token's user ends. One Data API call. Logging out
 //! twice, or with an unknown token, also answers 204: there is nothing left to end.
 
 use lambda_http::{Body, Request, Response};
+use shared::auth::SecretToken;
 use shared::db::param;
-use shared::http::{ApiError, Reply, Route};
+use shared::http::{ApiError, Reply, Route, json_body};
 
-use super::presented_token;
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::openapi::Doc;
@@ -14,25 +16,42 @@ use serde_json::json;
 pub const ROUTE: Route = Route::new("POST", "/auth/logout");
 
 pub fn doc() -> Doc {
-    Doc::new(ROUTE, "Sign out: revoke every token of this session")
+    Doc::new(ROUTE, "Sign out: end this session, or every session of yours")
         .public()
-        .body::<super::PresentedBody>(json!({"refresh_token": "…"}))
+        .body::<LogoutBody>(json!({"refresh_token": "…", "everywhere": false}))
         .answers_nothing(204, "Signed out (also when the token was already revoked).")
 }
 
-const REVOKE_FAMILY: &str = "\
-UPDATE refresh_tokens SET revoked_at = now()
-WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = :token_hash)
-  AND revoked_at IS NULL";
+/// What logout takes: the session's refresh token, and whether to end every session of its user.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LogoutBody {
+    refresh_token: String,
+    /// End every session of this account (every device), not only this one.
+    #[serde(default)]
+    everywhere: bool,
+}
+
+/// The presented token's family, or with `:everywhere` every family of its user.
+const REVOKE: &str = "\
+WITH presented AS (SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = :token_hash)
+UPDATE refresh_tokens t SET revoked_at = now()
+FROM presented p
+WHERE t.revoked_at IS NULL
+  AND (t.family_id = p.family_id OR (:everywhere AND t.user_id = p.user_id))";
 
 pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
     glue(app, ROUTE, request, handle).await
 }
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
-    let token = presented_token(&request)?;
-    app.db
-        .execute(REVOKE_FAMILY, vec![param("token_hash", &token.hash())])
-        .await?;
+    let body: LogoutBody = json_body(&request)?;
+    let token = SecretToken::parse(&body.refresh_token)
+        .map_err(|e| ApiError::invalid("refresh_token", e.to_string()))?;
+    let params = vec![
+        param("token_hash", &token.hash()),
+        param("everywhere", &body.everywhere),
+    ];
+    app.db.execute(REVOKE, params).await?;
     Ok(Reply::no_content())
 }

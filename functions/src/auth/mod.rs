@@ -1,15 +1,16 @@
-//! `/auth/*`: register, login, refresh, logout. Each issues or revokes refresh tokens in the same
+//! `/auth/*`: register, login, refresh, logout, password. Each issues or revokes refresh tokens in the same
 //! single statement that does its other work, so every endpoint stays within its round-trip budget.
 
 pub mod login;
 pub mod logout;
+pub mod password;
 pub mod refresh;
 pub mod register;
 
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::auth::{REFRESH_TOKEN_TTL, SecretToken, TokenSigner};
+use shared::auth::{REFRESH_TOKEN_TTL, SESSION_TTL, SecretToken, TokenSigner};
 use shared::db::param;
 use shared::domain::{HouseholdId, RefreshTokenId, Role, TokenFamilyId, UserId};
 use shared::http::{ApiError, json_body};
@@ -35,13 +36,15 @@ pub struct NewRefreshToken {
     pub family: Option<TokenFamilyId>,
     pub token: SecretToken,
     pub expires_at: DateTime<Utc>,
+    /// When the session ends whatever its refreshes ([`SESSION_TTL`] after it began).
+    pub session_expires_at: DateTime<Utc>,
 }
 
 impl NewRefreshToken {
-    /// A token starting a new family (a login or a registration).
-    pub fn new_family(now: DateTime<Utc>) -> Self {
+    /// The first token of a new session `family` (a login or a registration).
+    pub fn in_family(family: TokenFamilyId, now: DateTime<Utc>) -> Self {
         Self {
-            family: Some(TokenFamilyId::new()),
+            family: Some(family),
             ..Self::rotation(now)
         }
     }
@@ -53,22 +56,27 @@ impl NewRefreshToken {
             family: None,
             token: SecretToken::generate(),
             expires_at: now + REFRESH_TOKEN_TTL,
+            session_expires_at: now + SESSION_TTL,
         }
     }
 
-    /// `:token_id`, `:token_hash`, `:expires_at`, and `:family_id` for a new family.
+    /// `:token_id`, `:token_hash`, `:expires_at`, and for a new family `:family_id` and
+    /// `:session_expires_at` (a rotation keeps its family's).
     pub fn params(&self) -> Vec<SqlParameter> {
         let mut params = vec![
             param("token_id", &self.id),
             param("token_hash", &self.token.hash()),
             param("expires_at", &self.expires_at),
         ];
-        params.extend(self.family.as_ref().map(|family| param("family_id", family)));
+        if let Some(family) = &self.family {
+            params.push(param("family_id", family));
+            params.push(param("session_expires_at", &self.session_expires_at));
+        }
         params
     }
 }
 
-/// The body of refresh and logout.
+/// The body of refresh.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = RefreshTokenBody)]
@@ -91,14 +99,13 @@ pub fn presented_token(request: &Request) -> Result<SecretToken, ApiError> {
 /// 500 if signing fails (it does not with a valid key).
 pub fn session(
     keys: &TokenSigner,
-    user: UserId,
-    household: HouseholdId,
-    role: Role,
+    (user, household, role): (UserId, HouseholdId, Role),
+    family: TokenFamilyId,
     refresh: &SecretToken,
     now: DateTime<Utc>,
 ) -> Result<Session, ApiError> {
     let access = keys
-        .issue(user, household, role, now)
+        .issue(user, household, role, family, now)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Session {
         user_id: user,

@@ -6,7 +6,9 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::auth::{Password, SecretToken, hash_password};
 use shared::db::{DbError, param};
-use shared::domain::{CategoryGroupId, CategoryId, CurrencyCode, Email, HouseholdId, Name, Role, UserId};
+use shared::domain::{
+    CategoryGroupId, CategoryId, CurrencyCode, Email, HouseholdId, Name, Role, TokenFamilyId, UserId,
+};
 use shared::http::{ApiError, Fields, Reply, Route, json_body};
 
 use super::{NewRefreshToken, off_executor, session};
@@ -141,8 +143,8 @@ macro_rules! member_and_session {
     SELECT :user_id, joined.household_id, :email, :password_hash, :display_name, joined.role FROM joined
     RETURNING id, household_id, role
 ), session AS (
-    INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at)
-    SELECT :token_id, member.id, :family_id, :token_hash, :expires_at FROM member
+    INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, session_expires_at)
+    SELECT :token_id, member.id, :family_id, :token_hash, :expires_at, :session_expires_at FROM member
     RETURNING user_id
 )
 SELECT member.household_id, member.role FROM member JOIN session ON session.user_id = member.id"
@@ -216,7 +218,8 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let now = Utc::now();
     let user = UserId::new();
-    let refresh = NewRefreshToken::new_family(now);
+    let family = TokenFamilyId::new();
+    let refresh = NewRefreshToken::in_family(family, now);
     let mut params = vec![
         param("user_id", &user),
         param("email", &input.email),
@@ -251,6 +254,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     };
     let household: HouseholdId = row.get(0)?;
     let role: Role = row.get(1)?;
-    let session = session(app.signer().await?, user, household, role, &refresh.token, now)?;
+    let signer = app.signer().await?;
+    let session = session(signer, (user, household, role), family, &refresh.token, now)?;
     Ok(Reply::created(&session))
 }

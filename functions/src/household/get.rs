@@ -22,13 +22,15 @@ pub fn doc() -> Doc {
         .etag()
 }
 
-/// The household, only while the caller is still one of its members.
+/// The household, only while the caller is still one of its members and their session lives.
 static FIND: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {columns} FROM households h \
          WHERE h.id = :household_id \
-           AND EXISTS (SELECT 1 FROM users me WHERE me.id = :user_id AND me.household_id = h.id)",
-        columns = *COLUMNS
+           AND EXISTS (SELECT 1 FROM users me WHERE me.id = :user_id AND me.household_id = h.id) \
+           AND {live_session}",
+        columns = *COLUMNS,
+        live_session = crate::live_session_sql!(),
     )
 });
 
@@ -42,6 +44,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let params = vec![
         param("user_id", &claims.sub),
         param("household_id", &claims.hid),
+        param("session_id", &claims.sid),
         crate::sync::param_since(since),
     ];
     let rows = app.db.execute(&FIND, params).await?;

@@ -21,6 +21,7 @@ pub const DOCS: &[fn() -> Doc] = &[
     auth::login::doc,
     auth::refresh::doc,
     auth::logout::doc,
+    auth::password::doc,
     me::doc,
     household::get::doc,
     household::update::doc,

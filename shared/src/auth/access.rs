@@ -20,7 +20,7 @@ use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{HouseholdId, Role, UserId};
+use crate::domain::{HouseholdId, Role, TokenFamilyId, UserId};
 
 /// How long an access token lives.
 pub const ACCESS_TOKEN_TTL: Duration = Duration::minutes(15);
@@ -36,6 +36,9 @@ const SEED_LABEL: &[u8] = b"budget-api access-token Ed25519 seed v1\0";
 pub struct Claims {
     pub sub: UserId,
     pub hid: HouseholdId,
+    /// The session: the refresh-token family the token was issued with. A household statement
+    /// refuses the token once the session has ended (logout, reuse, password change, removal).
+    pub sid: TokenFamilyId,
     #[serde(with = "role_text")]
     pub role: Role,
     pub iat: i64,
@@ -224,7 +227,7 @@ impl TokenSigner {
         &self.public
     }
 
-    /// Signs a token for `user` valid from `now` for [`ACCESS_TOKEN_TTL`].
+    /// Signs a token for `user` in `session`, valid from `now` for [`ACCESS_TOKEN_TTL`].
     ///
     /// # Errors
     /// Only if signing fails, which Ed25519 with a valid key does not.
@@ -233,11 +236,13 @@ impl TokenSigner {
         user: UserId,
         household: HouseholdId,
         role: Role,
+        session: TokenFamilyId,
         now: DateTime<Utc>,
     ) -> Result<AccessToken, InvalidToken> {
         let claims = Claims {
             sub: user,
             hid: household,
+            sid: session,
             role,
             iat: now.timestamp(),
             exp: (now + ACCESS_TOKEN_TTL).timestamp(),
@@ -369,6 +374,7 @@ mod tests {
         Claims {
             sub: UserId::new(),
             hid: HouseholdId::new(),
+            sid: TokenFamilyId::new(),
             role: Role::Member,
             iat: now.timestamp(),
             exp: (now + ACCESS_TOKEN_TTL).timestamp(),

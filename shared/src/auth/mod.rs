@@ -36,6 +36,8 @@ pub const ARGON2_P_COST: u32 = 1;
 
 /// How long a refresh token lives.
 pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
+/// How long a session lasts at most from its login, however often it is refreshed.
+pub const SESSION_TTL: Duration = Duration::days(90);
 
 fn argon2() -> Argon2<'static> {
     let params = Params::new(ARGON2_M_COST_KIB, ARGON2_T_COST, ARGON2_P_COST, None).unwrap_or_default();

@@ -150,6 +150,9 @@ fn refresh_tokens() -> Table {
         .column::<Vec<u8>>("token_hash")
         .unique(&["token_hash"])
         .column::<Timestamp>("expires_at")
+        // The session's absolute end, copied to every rotation (auth::SESSION_TTL after login).
+        .column::<Timestamp>("session_expires_at")
+        .default("now() + interval '90 days'")
         .column::<Option<Timestamp>>("revoked_at")
         .column::<Option<RefreshTokenId>>("replaced_by")
         .references("replaced_by", "refresh_tokens", Action::SetNull)

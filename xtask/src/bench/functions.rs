@@ -235,5 +235,18 @@ pub async fn auth_endpoints(setup: &Setup<'_>) -> anyhow::Result<(Vec<Endpoint>,
     )
     .to_string();
     results.push(measure(setup, "me", 1.0, fast, |_, _| me.clone(), |_| {}).await?);
+
+    // Each change starts from the password the one before set (this session goes on).
+    let passwords = [PASSWORD, "another bench passphrase"];
+    let mut changes = 0;
+    let change = |_: usize, _: &Value| {
+        let (from, to) = (passwords[changes % 2], passwords[(changes + 1) % 2]);
+        changes += 1;
+        let body = json!({"current_password": from, "new_password": to}).to_string();
+        let bearer = format!("Bearer {access}");
+        let headers = [("authorization", bearer.as_str()), ("content-type", "application/json")];
+        harness::app::event("POST", "/auth/password", &headers, Some(&body)).to_string()
+    };
+    results.push(measure(setup, "auth-password", 2.0, slow, change, |_| {}).await?);
     Ok((results, session))
 }

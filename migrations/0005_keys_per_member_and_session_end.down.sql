@@ -7,6 +7,8 @@ ALTER TABLE idempotency_keys DROP CONSTRAINT fk_idempotency_keys_user_id_users;
 
 ALTER TABLE idempotency_keys DROP CONSTRAINT ck_idempotency_keys_role;
 
+ALTER TABLE refresh_tokens DROP COLUMN session_expires_at;
+
 ALTER TABLE idempotency_keys DROP COLUMN role;
 
 ALTER TABLE idempotency_keys DROP COLUMN user_id;

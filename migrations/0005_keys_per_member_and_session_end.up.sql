@@ -5,6 +5,8 @@ ALTER TABLE idempotency_keys ADD COLUMN user_id uuid;
 
 ALTER TABLE idempotency_keys ADD COLUMN role text;
 
+ALTER TABLE refresh_tokens ADD COLUMN session_expires_at timestamp with time zone NOT NULL DEFAULT (now() + '90 days'::interval);
+
 ALTER TABLE idempotency_keys ADD CONSTRAINT ck_idempotency_keys_role CHECK (role = ANY (ARRAY['owner'::text, 'member'::text]));
 
 ALTER TABLE idempotency_keys ADD CONSTRAINT fk_idempotency_keys_user_id_users FOREIGN KEY (household_id, user_id) REFERENCES users (household_id, id) ON DELETE CASCADE;

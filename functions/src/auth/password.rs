@@ -1,0 +1,107 @@
+//! `POST /auth/password`: change your password. Every other session of yours ends (their refresh
+//! and access tokens stop working); this one goes on. Two Data API calls: read the stored hash
+//! (argon2 runs between them, in Rust), then store the new one and end the other sessions.
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+use shared::auth::{Password, hash_password, verify_password};
+use shared::db::param;
+use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
+
+use super::off_executor;
+use crate::app::App;
+use crate::http::respond as glue;
+use crate::openapi::Doc;
+
+pub const ROUTE: Route = Route::new("POST", "/auth/password");
+
+pub fn doc() -> Doc {
+    Doc::new(ROUTE, "Change your password; your other sessions end")
+        .body::<PasswordChange>(
+            json!({"current_password": "correct horse battery", "new_password": "a new good passphrase"}),
+        )
+        .answers_nothing(204, "Changed; every other session of yours has ended.")
+        .problem(
+            409,
+            "The password was changed by another request meanwhile; try again.",
+        )
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    /// 12–256 characters.
+    new_password: String,
+}
+
+/// The caller's stored hash, while their session lives.
+const FIND: &str = concat!(
+    "SELECT password_hash FROM users WHERE id = :user_id AND household_id = :household_id AND ",
+    crate::live_session_sql!()
+);
+
+/// The new hash, only over the one just verified (a concurrent change wins, this one answers 409),
+/// and every other session of the user ended.
+const CHANGE: &str = "\
+WITH changed AS (
+    UPDATE users SET password_hash = :new_hash, failed_login_count = 0, locked_until = NULL
+    WHERE id = :user_id AND household_id = :household_id AND password_hash = :old_hash
+    RETURNING id
+), others AS (
+    UPDATE refresh_tokens t SET revoked_at = now()
+    FROM changed
+    WHERE t.user_id = changed.id AND t.family_id <> :session_id AND t.revoked_at IS NULL
+    RETURNING t.id
+)
+SELECT count(*) FROM changed";
+
+pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    glue(app, ROUTE, request, handle).await
+}
+
+async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+    let claims = bearer(&request, &app.tokens)?;
+    let body: PasswordChange = json_body(&request)?;
+    let mut fields = Fields::default();
+    let new_password = fields.check("new_password", Password::parse(&body.new_password));
+    fields.finish()?;
+    let (Some(new_password), Ok(current)) = (new_password, Password::parse(&body.current_password)) else {
+        return Err(wrong_password());
+    };
+    let who = [
+        param("user_id", &claims.sub),
+        param("household_id", &claims.hid),
+        param("session_id", &claims.sid),
+    ];
+    let rows = app.db.execute(FIND, who.to_vec()).await?;
+    let old_hash: String = rows
+        .first()
+        .ok_or(ApiError::Unauthorized("Your session has ended; log in again."))?
+        .get(0)?;
+    let stored = old_hash.clone();
+    let (matches, new_hash) = off_executor(move || {
+        let matches = verify_password(&current, &stored);
+        (matches, matches.then(|| hash_password(&new_password)))
+    })
+    .await?;
+    let new_hash = match (matches, new_hash) {
+        (true, Some(hash)) => hash.map_err(|e| ApiError::Internal(e.to_string()))?,
+        _ => return Err(wrong_password()),
+    };
+    let mut params = who.to_vec();
+    params.extend([param("new_hash", &new_hash), param("old_hash", &old_hash)]);
+    let rows = app.db.execute(CHANGE, params).await?;
+    let changed: i64 = rows.first().map_or(Ok(0), |row| row.get(0))?;
+    if changed == 0 {
+        return Err(ApiError::Conflict(
+            "Your password was changed meanwhile; try again.".to_owned(),
+        ));
+    }
+    Ok(Reply::no_content())
+}
+
+fn wrong_password() -> ApiError {
+    ApiError::invalid("current_password", "is not your password")
+}
