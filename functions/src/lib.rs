@@ -84,5 +84,9 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
 /// (the others verify with public keys). Their binaries start with `http::run_issuing`.
 pub const TOKEN_ISSUERS: &[&str] = &["auth-register", "auth-login", "auth-refresh"];
 
+/// The endpoints that make no database call (the API's own description): their role grants no
+/// Data API and no database secret.
+pub const NO_DATABASE: &[&str] = &["openapi", "docs"];
+
 /// Binaries that are not HTTP endpoints.
 pub const OTHER_FUNCTIONS: &[&str] = &["migrate", "auth-keys"];

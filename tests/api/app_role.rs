@@ -228,6 +228,15 @@ async fn the_application_role_runs_its_statements_at_repeatable_read() {
         isolation, "repeatable read",
         "writes from a stale snapshot fail and run again"
     );
+    let rows = app_db(&api)
+        .execute("SELECT current_setting('statement_timeout')", Vec::new())
+        .await
+        .unwrap();
+    let timeout: String = rows.first().unwrap().get(0).unwrap();
+    assert_eq!(
+        timeout, "20s",
+        "under the functions' 25 s: PostgreSQL cancels a runaway statement"
+    );
 }
 
 #[tokio::test]
@@ -264,7 +273,7 @@ async fn the_role_upkeep_works_as_auroras_master_where_the_old_statement_failed(
     assert_eq!(flags, [true, false, false, false, false, false]);
     assert_eq!(
         attributes.get::<_, String>(6),
-        "default_transaction_isolation=repeatable read"
+        "default_transaction_isolation=repeatable read,statement_timeout=20s"
     );
 
     // A role a superuser made too powerful cannot be fixed by the master: refused, and said why.

@@ -286,3 +286,25 @@ async fn a_member_with_recorded_transactions_is_not_removed() {
     assert_eq!(refused.status, 409, "{:?}", refused.body);
     assert_eq!(get(&app, &member).await.status, 200);
 }
+
+#[tokio::test]
+async fn a_demoted_owners_pending_invitations_are_revoked() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let cy = app.join(&ada, "cy@example.com", "owner").await;
+    let to_owner = app.invite(&cy, "eve@example.com", "owner", 24).await;
+    let adas = app.invite(&ada, "fay@example.com", "member", 24).await;
+
+    let cy_id = cy["user_id"].as_str().unwrap();
+    assert_eq!(set_role(&app, &ada, cy_id, "member").await.status, 200);
+    let register = |email: &str, token: &str| json!({"email": email, "password": "correct horse battery", "display_name": "E", "invitation_token": token});
+    let eve = app.post_register(&register("eve@example.com", &to_owner)).await;
+    assert_eq!(
+        (eve.status, eve.invalid_fields()),
+        (422, vec!["invitation_token"]),
+        "{:?}",
+        eve.body
+    );
+    let fay = app.post_register(&register("fay@example.com", &adas)).await;
+    assert_eq!(fay.status, 201, "another owner's invitation still holds");
+}

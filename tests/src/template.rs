@@ -33,11 +33,14 @@ pub fn logical_id(binary: &str) -> String {
 /// One endpoint's function and log group. Every function verifies access tokens with the public
 /// keys of `AuthTokenPublicKeys` (plain text); only one that issues tokens runs as
 /// `TokenIssuerRole` and is told where the signing secret is (its ARN and the version the public
-/// keys come from), never the key itself.
-fn function(binary: &str, route: Route, issues_tokens: bool) -> String {
+/// keys come from), never the key itself; one that makes no database call runs as
+/// `PublicFunctionRole`, which grants nothing but its logs.
+fn function(binary: &str, route: Route, issues_tokens: bool, database: bool) -> String {
     let id = logical_id(binary);
     let (method, path) = (route.method, route.path);
-    let (role, signing) = if issues_tokens {
+    let (role, signing) = if !database {
+        ("PublicFunctionRole", "")
+    } else if issues_tokens {
         (
             "TokenIssuerRole",
             "\n          AUTH_TOKEN_SECRET_ARN: !Ref AuthTokenSecret\n          AUTH_TOKEN_SECRET_VERSION: !GetAtt AuthTokenPublicKeys.SecretVersionId",
@@ -80,12 +83,25 @@ fn function(binary: &str, route: Route, issues_tokens: bool) -> String {
     )
 }
 
+/// Which endpoints get which role: the token issuers read the signing secret, the ones that make no
+/// database call get no database grant (`functions::TOKEN_ISSUERS`, `functions::NO_DATABASE`).
+pub struct Roles<'a> {
+    pub token_issuers: &'a [&'a str],
+    pub no_database: &'a [&'a str],
+}
+
 /// The whole generated section, markers included.
-pub fn api_functions(endpoints: &[(&str, Route)], token_issuers: &[&str]) -> String {
+pub fn api_functions(endpoints: &[(&str, Route)], roles: &Roles) -> String {
     let mut out = String::from(BEGIN);
     out.push('\n');
     for (binary, route) in endpoints {
-        out.push_str(&function(binary, *route, token_issuers.contains(binary)));
+        let issuer = roles.token_issuers.contains(binary);
+        out.push_str(&function(
+            binary,
+            *route,
+            issuer,
+            !roles.no_database.contains(binary),
+        ));
     }
     out.push_str(END);
     out
@@ -154,6 +170,18 @@ pub struct GeneratedFile {
     pub generated: String,
 }
 
+/// [`regenerate_all`] for this checkout's functions (`functions::ENDPOINTS` and its lists).
+///
+/// # Errors
+/// As [`regenerate_all`].
+pub fn regenerate() -> anyhow::Result<Vec<GeneratedFile>> {
+    let roles = Roles {
+        token_issuers: functions::TOKEN_ISSUERS,
+        no_database: functions::NO_DATABASE,
+    };
+    regenerate_all(functions::ENDPOINTS, functions::OTHER_FUNCTIONS, &roles)
+}
+
 /// Every file with a generated section, read and regenerated.
 ///
 /// # Errors
@@ -161,17 +189,12 @@ pub struct GeneratedFile {
 pub fn regenerate_all(
     endpoints: &[(&str, Route)],
     other_binaries: &[&str],
-    token_issuers: &[&str],
+    roles: &Roles,
 ) -> anyhow::Result<Vec<GeneratedFile>> {
     let mut binaries: Vec<&str> = other_binaries.to_vec();
     binaries.extend(endpoints.iter().map(|(binary, _)| *binary));
     let sections = [
-        (
-            "template.yaml",
-            BEGIN,
-            END,
-            api_functions(endpoints, token_issuers),
-        ),
+        ("template.yaml", BEGIN, END, api_functions(endpoints, roles)),
         ("Cargo.toml", TOML_BEGIN, TOML_END, router(endpoints)),
         ("functions/Cargo.toml", TOML_BEGIN, TOML_END, bins(&binaries)),
     ];

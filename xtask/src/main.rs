@@ -72,11 +72,7 @@ fn openapi() -> anyhow::Result<()> {
 /// Regenerates what lists every endpoint (template.yaml's API functions, the local router, the
 /// `[[bin]]` entries); prints what changed.
 fn template() -> anyhow::Result<()> {
-    let files = harness::template::regenerate_all(
-        functions::ENDPOINTS,
-        functions::OTHER_FUNCTIONS,
-        functions::TOKEN_ISSUERS,
-    )?;
+    let files = harness::template::regenerate()?;
     for file in files {
         if file.committed == file.generated {
             println!("{} is up to date", file.path);

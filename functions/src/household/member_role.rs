@@ -24,7 +24,10 @@ pub const ROUTE: Route = Route::new("PATCH", "/household/members/{user_id}");
 pub fn doc() -> Doc {
     Doc::new(ROUTE, "Change a member's role (owners)")
         .body::<RoleBody>(json!({"role": "owner"}))
-        .answers::<Member>(200, "The member with their new role.")
+        .answers::<Member>(
+            200,
+            "The member with their new role (a demoted owner's pending invitations are revoked).",
+        )
         .etag()
         .if_match()
         .problem(403, "Only an owner of the household may do this.")
@@ -51,7 +54,9 @@ struct Member {
 }
 
 /// The caller's stored role, the target's current role, the number of owners (locked), then the
-/// member as changed (none: not allowed, the last owner, or `If-Match` failed).
+/// member as changed (none: not allowed, the last owner, or `If-Match` failed). A member who is
+/// no longer an owner loses the invitations they made that are still pending: an owner-role
+/// invitation from a demoted owner would otherwise still make an owner.
 static CHANGE_ROLE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME}, \
@@ -62,7 +67,12 @@ static CHANGE_ROLE: LazyLock<String> = LazyLock::new(|| {
            WHERE u.id = :member_id AND u.household_id = :household_id \
              AND (SELECT role FROM me) = 'owner' AND {matches} \
              AND NOT (u.role = 'owner' AND :role <> 'owner' AND (SELECT count(*) FROM owners) <= 1) \
-           RETURNING u.*) \
+           RETURNING u.*), \
+         revoked AS ( \
+           DELETE FROM household_invitations i USING changed c \
+           WHERE i.household_id = :household_id AND i.invited_by = c.id AND c.role <> 'owner' \
+             AND i.accepted_at IS NULL \
+           RETURNING i.id) \
          SELECT (SELECT role FROM me), (SELECT role FROM target), (SELECT count(*) FROM owners), \
                 c.id, c.email, c.display_name, c.role, \
                 to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), {version} \

@@ -31,6 +31,11 @@ use sha2::{Digest, Sha256};
 
 use crate::db::{Db, DbError};
 
+/// Longest a statement of the API functions may run: under their 25 s Lambda timeout (and the
+/// Data API's 45 s), so a runaway statement is cancelled by PostgreSQL and answered, instead of
+/// running on after the function has given up.
+pub const API_STATEMENT_TIMEOUT: &str = "20s";
+
 /// Iterations of the verifier; PostgreSQL's own default (`scram_iterations`).
 const SCRAM_ITERATIONS: u32 = 4096;
 
@@ -133,6 +138,7 @@ BEGIN
     BEGIN
       ALTER ROLE {role} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD '{verifier}';
       ALTER ROLE {role} SET default_transaction_isolation TO 'repeatable read';
+      ALTER ROLE {role} SET statement_timeout TO '{API_STATEMENT_TIMEOUT}';
       EXIT;
     EXCEPTION WHEN internal_error THEN
       IF attempt = 5 THEN RAISE; END IF;

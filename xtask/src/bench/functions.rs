@@ -244,7 +244,10 @@ pub async fn auth_endpoints(setup: &Setup<'_>) -> anyhow::Result<(Vec<Endpoint>,
         changes += 1;
         let body = json!({"current_password": from, "new_password": to}).to_string();
         let bearer = format!("Bearer {access}");
-        let headers = [("authorization", bearer.as_str()), ("content-type", "application/json")];
+        let headers = [
+            ("authorization", bearer.as_str()),
+            ("content-type", "application/json"),
+        ];
         harness::app::event("POST", "/auth/password", &headers, Some(&body)).to_string()
     };
     results.push(measure(setup, "auth-password", 2.0, slow, change, |_| {}).await?);
