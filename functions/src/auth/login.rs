@@ -1,12 +1,19 @@
-//! `POST /auth/login`: exchange email and password for a session. At most two Data API calls: read
-//! the user, then either record the failure or reset the failure count and store the new token.
+//! `POST /auth/login`: exchange email and password for a session. Two Data API calls, whatever
+//! the outcome: read the user and the throttles, then record the failure, or the success and the
+//! new session. An unknown email costs the same calls and the same argon2 work as a known one with
+//! a wrong password, and answers the same 401.
 //!
-//! An unknown email and a wrong password answer the same 401 after the same hashing work. Ten
-//! failures in a row lock the account for 15 minutes (429 with `Retry-After`).
+//! Throttling ([`throttles`]), so that a stranger cannot lock anyone out and a guesser pays:
+//! - ten failures for one email from one source address lock that pair for 15 minutes (429 with
+//!   `Retry-After`); the account's owner elsewhere is unaffected;
+//! - a hundred failures from one source address within 15 minutes lock that address for 15
+//!   minutes, whatever the email, before any password is hashed: the argon2 work one address can
+//!   cause is bounded (per-client limits beyond that belong to a WAF in front of the API).
 
 use chrono::Utc;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use shared::auth::{DUMMY_HASH, Password, hash_password, needs_rehash, verify_password};
 use shared::db::param;
 use shared::domain::{Email, HouseholdId, Role, TokenFamilyId, UserId};
@@ -28,13 +35,15 @@ pub fn doc() -> Doc {
         .problem(401, "The email or password is incorrect.")
         .problem(
             429,
-            "Too many failed attempts for this email; wait `Retry-After` seconds.",
+            "Too many failed attempts for this email from your address, or from your address; wait `Retry-After` seconds.",
         )
 }
 
-/// Failures in a row that lock an account.
+/// Failures for one email from one address that lock that pair.
 pub const MAX_FAILED_LOGINS: i64 = 10;
-/// How long a locked account stays locked.
+/// Failures from one address, any emails, that lock the address.
+pub const MAX_FAILED_LOGINS_PER_ADDRESS: i64 = 100;
+/// How long failures are counted, and how long a lock lasts.
 pub const LOCK_SECONDS: i64 = 15 * 60;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -45,25 +54,43 @@ struct LoginBody {
     password: String,
 }
 
+/// The user (if any) and the seconds each throttle stays locked (0: open).
 const FIND_USER: &str = "\
-SELECT id, household_id, password_hash, role,
-       coalesce(ceil(extract(epoch FROM locked_until - now())), 0)::bigint AS locked_for_seconds
-FROM users WHERE email = :email";
+SELECT u.id, u.household_id, u.password_hash, u.role,
+       coalesce(ceil(extract(epoch FROM greatest(pair.locked_until, address.locked_until) - now())), 0)::bigint
+FROM (SELECT 1) AS one
+LEFT JOIN users u ON u.email = :email
+LEFT JOIN login_throttles pair ON pair.id = :pair_key
+LEFT JOIN login_throttles address ON address.id = :address_key";
 
-/// Counts a failure; the tenth in a row locks the account and starts the count again.
+/// Counts a failure against both throttles; one that reaches its limit locks and starts again.
+/// Also drops a few rows idle for a day, so the table holds only recent failures.
 const RECORD_FAILURE: &str = "\
-UPDATE users SET
-    failed_login_count = CASE WHEN failed_login_count + 1 >= :max_failures THEN 0 ELSE failed_login_count + 1 END,
-    locked_until = CASE WHEN failed_login_count + 1 >= :max_failures
-                        THEN now() + :lock_seconds * interval '1 second' ELSE locked_until END
-WHERE id = :user_id";
+WITH idle AS (
+    DELETE FROM login_throttles WHERE id IN (
+        SELECT id FROM login_throttles WHERE updated_at < now() - interval '1 day' LIMIT 100)
+)
+INSERT INTO login_throttles AS t (id, max_failures, failures, window_started_at)
+VALUES (:pair_key, :max_pair_failures, 1, now()), (:address_key, :max_address_failures, 1, now())
+ON CONFLICT (id) DO UPDATE SET
+    failures = CASE WHEN t.window_started_at <= now() - :lock_seconds * interval '1 second' THEN 1
+                    WHEN t.failures + 1 >= t.max_failures THEN 0
+                    ELSE t.failures + 1 END,
+    window_started_at = CASE WHEN t.window_started_at <= now() - :lock_seconds * interval '1 second'
+                             THEN now() ELSE t.window_started_at END,
+    locked_until = CASE WHEN t.window_started_at > now() - :lock_seconds * interval '1 second'
+                             AND t.failures + 1 >= t.max_failures
+                        THEN now() + :lock_seconds * interval '1 second' ELSE t.locked_until END,
+    updated_at = now()";
 
-/// Clears the failure count, upgrades the stored hash when its parameters are old, and stores the
-/// session's refresh token.
+/// Clears this email and address's failures (not the address's own: a guesser with one account of
+/// their own cannot reset it), upgrades the stored hash when its parameters are old, and stores
+/// the session's refresh token.
 const RECORD_SUCCESS: &str = "\
-WITH reset AS (
-    UPDATE users SET failed_login_count = 0, locked_until = NULL,
-                     password_hash = coalesce(:new_password_hash, password_hash)
+WITH cleared AS (
+    DELETE FROM login_throttles WHERE id = :pair_key
+), reset AS (
+    UPDATE users SET password_hash = coalesce(:new_password_hash, password_hash)
     WHERE id = :user_id
     RETURNING id
 )
@@ -87,40 +114,48 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         return Err(INVALID_CREDENTIALS);
     };
 
-    let rows = app.db.execute(FIND_USER, vec![param("email", &email)]).await?;
-    let user = rows.first().map(|row| -> Result<_, ApiError> {
-        Ok((
-            row.get::<UserId>(0)?,
-            row.get::<HouseholdId>(1)?,
-            row.get::<String>(2)?,
-            row.get::<Role>(3)?,
-            row.get::<i64>(4)?,
-        ))
-    });
-    let user = user.transpose()?;
-
-    // The same argon2 work whether or not the user exists.
-    let stored_hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.2.clone());
-    let candidate = password.clone();
-    let matches = off_executor(move || candidate.is_some_and(|p| verify_password(&p, &stored_hash))).await?;
-
-    let Some((user_id, household, stored_hash, role, locked_for)) = user else {
-        return Err(INVALID_CREDENTIALS);
-    };
+    let keys = Throttles::of(&email, &shared::http::source_ip(&request));
+    let mut params = keys.params();
+    params.push(param("email", &email));
+    let rows = app.db.execute(FIND_USER, params).await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| ApiError::Internal("the login lookup answered no row".to_owned()))?;
+    let locked_for: i64 = row.get(4)?;
     if locked_for > 0 {
         return Err(ApiError::TooManyRequests {
             retry_after_seconds: locked_for.unsigned_abs(),
         });
     }
-    if !matches {
-        let params = vec![
-            param("user_id", &user_id),
-            param("max_failures", &MAX_FAILED_LOGINS),
-            param("lock_seconds", &LOCK_SECONDS),
-        ];
-        app.db.execute(RECORD_FAILURE, params).await?;
-        return Err(INVALID_CREDENTIALS);
-    }
+    let user: Option<UserId> = row.get(0)?;
+    let user = match user {
+        Some(id) => Some((
+            id,
+            row.get::<HouseholdId>(1)?,
+            row.get::<String>(2)?,
+            row.get::<Role>(3)?,
+        )),
+        None => None,
+    };
+
+    // The same argon2 work, and below the same calls, whether or not the user exists.
+    let stored_hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.2.clone());
+    let candidate = password.clone();
+    let matches = off_executor(move || candidate.is_some_and(|p| verify_password(&p, &stored_hash))).await?;
+
+    let (user_id, household, stored_hash, role) = match user {
+        Some(user) if matches => user,
+        _ => {
+            let mut params = keys.params();
+            params.extend([
+                param("max_pair_failures", &MAX_FAILED_LOGINS),
+                param("max_address_failures", &MAX_FAILED_LOGINS_PER_ADDRESS),
+                param("lock_seconds", &LOCK_SECONDS),
+            ]);
+            app.db.execute(RECORD_FAILURE, params).await?;
+            return Err(INVALID_CREDENTIALS);
+        }
+    };
 
     let new_hash = match password.filter(|_| needs_rehash(&stored_hash)) {
         Some(password) => Some(
@@ -133,10 +168,36 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let now = Utc::now();
     let family = TokenFamilyId::new();
     let refresh = NewRefreshToken::in_family(family, now);
-    let mut params = vec![param("user_id", &user_id), param("new_password_hash", &new_hash)];
+    let mut params = vec![
+        param("user_id", &user_id),
+        param("new_password_hash", &new_hash),
+        param("pair_key", &keys.pair),
+    ];
     params.extend(refresh.params());
     app.db.execute(RECORD_SUCCESS, params).await?;
     let signer = app.signer().await?;
     let session = session(signer, (user_id, household, role), family, &refresh.token, now)?;
     Ok(Reply::ok(&session))
+}
+
+/// What failed logins are counted against, hashed (the table keeps no email or address).
+struct Throttles {
+    /// This email from this source address.
+    pair: Vec<u8>,
+    /// This source address, any email.
+    address: Vec<u8>,
+}
+
+impl Throttles {
+    fn of(email: &Email, source: &str) -> Self {
+        let hash = |parts: &[&str]| Sha256::digest(parts.join("\0").as_bytes()).to_vec();
+        Self {
+            pair: hash(&["pair", email.as_str(), source]),
+            address: hash(&["address", source]),
+        }
+    }
+
+    fn params(&self) -> Vec<aws_sdk_rdsdata::types::SqlParameter> {
+        vec![param("pair_key", &self.pair), param("address_key", &self.address)]
+    }
 }

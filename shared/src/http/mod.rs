@@ -561,3 +561,15 @@ impl Reply {
         .unwrap_or_default()
     }
 }
+
+/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`); requests without
+/// one (none arrive so behind API Gateway) share the bucket `unknown`.
+pub fn source_ip(request: &Request) -> String {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| "unknown".to_owned())
+}

@@ -47,6 +47,7 @@ pub fn schema() -> Schema {
             households(),
             users(),
             refresh_tokens(),
+            login_throttles(),
             household_invitations(),
             accounts(),
             category_groups(),
@@ -158,6 +159,23 @@ fn refresh_tokens() -> Table {
         .references("replaced_by", "refresh_tokens", Action::SetNull)
         .index(&["replaced_by"])
         .created_at()
+        .build()
+}
+
+/// Failed logins counted per account and source address, and per source address (see
+/// `functions::auth::login`): `id` is the SHA-256 of what is counted, so neither emails nor
+/// addresses are kept in clear. A row carries the limit it was counted against.
+fn login_throttles() -> Table {
+    TableBuilder::new("login_throttles")
+        .id::<Vec<u8>>()
+        .column::<i32>("max_failures")
+        .check("max_failures", "max_failures > 0")
+        .column::<i32>("failures")
+        .check("failures", "failures >= 0")
+        .column::<Timestamp>("window_started_at")
+        .column::<Option<Timestamp>>("locked_until")
+        .timestamps()
+        .index(&["updated_at"])
         .build()
 }
 

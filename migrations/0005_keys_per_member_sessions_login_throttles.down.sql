@@ -12,3 +12,5 @@ ALTER TABLE refresh_tokens DROP COLUMN session_expires_at;
 ALTER TABLE idempotency_keys DROP COLUMN role;
 
 ALTER TABLE idempotency_keys DROP COLUMN user_id;
+
+DROP TABLE login_throttles;
