@@ -26,7 +26,7 @@ pub const ME: &str = concat!(
     "household AS (SELECT id FROM households \
                    WHERE id = :household_id AND :writing::boolean FOR NO KEY UPDATE), ",
     crate::claim_sql!(),
-    ", me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id \
+    ", me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id AND left_at IS NULL \
               AND (NOT :writing::boolean OR EXISTS (SELECT 1 FROM household)) \
               AND (:idempotency_key::text IS NULL OR EXISTS (SELECT 1 FROM claim)) \
               AND ",

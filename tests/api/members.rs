@@ -266,7 +266,7 @@ async fn removing_unknown_foreign_or_malformed_members_is_not_found() {
 }
 
 #[tokio::test]
-async fn a_member_with_recorded_transactions_is_not_removed() {
+async fn an_owner_removes_a_member_who_recorded_transactions_and_their_history_keeps_their_name() {
     let app = TestApp::spawn().await.unwrap();
     let owner = app.register("a-owner@example.com").await;
     let member = app.join(&owner, "b-member@example.com", "member").await;
@@ -276,15 +276,76 @@ async fn a_member_with_recorded_transactions_is_not_removed() {
         &json!({"name": "Checking", "kind": "checking", "opening_balance": 100}),
         Some(access_token(&member)),
     );
+    let account = app.send(functions::accounts::create::respond, account).await;
+    assert_eq!(account.status, 201);
+    let spend = json!({"account_id": account.body["id"], "date": "2026-11-20", "amount": -40});
+    let spent = app
+        .send(
+            functions::transactions::create::respond,
+            json_request("POST", "/transactions", &spend, Some(access_token(&member))),
+        )
+        .await;
+    assert_eq!(spent.status, 201);
     assert_eq!(
-        app.send(functions::accounts::create::respond, account)
-            .await
-            .status,
-        201
+        (&spent.body["recorded_by"], &spent.body["recorded_by_name"]),
+        (&member["user_id"], &json!("Test Member"))
     );
-    let refused = remove(&app, &owner, id(&member)).await;
-    assert_eq!(refused.status, 409, "{:?}", refused.body);
-    assert_eq!(get(&app, &member).await.status, 200);
+    let path = format!("/transactions/{}", spent.body["id"].as_str().unwrap());
+    let deleted = app
+        .send(
+            functions::transactions::delete::respond,
+            bearer_request("DELETE", &path, &member),
+        )
+        .await;
+    assert_eq!(
+        deleted.status, 204,
+        "a deleted transaction of theirs changes nothing"
+    );
+
+    app.reset_calls();
+    let removed = remove(&app, &owner, id(&member)).await;
+    assert_eq!((removed.status, app.calls()), (204, 1), "{:?}", removed.body);
+    assert_eq!(get(&app, &member).await.status, 401, "their tokens stop at once");
+    assert_eq!(refresh_tokens(&app, &member).await, 0, "their sessions went");
+    let login = app
+        .post_login(&json!({"email": "b-member@example.com", "password": "correct horse battery"}))
+        .await;
+    assert_eq!(login.status, 401, "their account went");
+
+    let members = get(&app, &owner).await.body["members"].clone();
+    assert_eq!(
+        members.as_array().unwrap().len(),
+        1,
+        "a former member is not a member: {members}"
+    );
+    let list = app
+        .send(
+            functions::transactions::list::respond,
+            harness::app::with_query(
+                bearer_request("GET", "/transactions", &owner),
+                &[("include_deleted", "true")],
+            ),
+        )
+        .await;
+    let names: Vec<&str> = list.body["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["recorded_by_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Test Member", "Test Member"],
+        "the spending and the opening balance"
+    );
+    let former = &list.body["transactions"][0]["recorded_by"];
+    assert_ne!(
+        former, &member["user_id"],
+        "a former member's record, not a dangling reference"
+    );
+    // The email is free again: the person can start over.
+    let again = app.register("b-member@example.com").await;
+    assert!(again["user_id"].is_string());
 }
 
 #[tokio::test]

@@ -1,9 +1,9 @@
-//! `DELETE /household/members/{user_id}`: an owner removes a member, or a member leaves. The
-//! household's last owner cannot go (409); nor, for now, a member who recorded transactions (409:
-//! their rows name them; keeping such history without the member needs the transactions issue's
-//! schema). The member's account goes with its refresh tokens in the same statement, and their
-//! access tokens stop working at once (every endpoint checks membership in its own query).
-//! `If-Match` against the member's version. One Data API call.
+//! `DELETE /household/members/{user_id}`: an owner removes any member, or a member leaves. The
+//! household's last owner cannot go (409). The member's account goes with its sessions, pending
+//! invitations and idempotency keys in the same statement, and their access tokens stop working at
+//! once (every endpoint checks membership in its own query). Their transactions keep who recorded
+//! them: a former member's record (their name, no email, no password) takes their place as the
+//! recorder. `If-Match` against the member's version. One Data API call.
 
 use std::sync::LazyLock;
 
@@ -27,28 +27,42 @@ pub fn doc() -> Doc {
         .problem(403, "Only an owner may remove someone else.")
         .problem(
             409,
-            "The last owner cannot leave, and a member who recorded transactions stays.",
+            "The household's last owner cannot leave; make another member an owner first.",
         )
 }
 
 /// The caller's stored role, the target's, the number of owners (locked, as for role changes),
-/// whether the target recorded transactions, and whether the target went.
+/// and whether the target went. A target who recorded transactions leaves a former member's
+/// record (`:former_id`) that their transactions then name; deleting the member cascades to their
+/// sessions, invitations and idempotency keys.
 static REMOVE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME}, \
-         owners AS (SELECT id FROM users WHERE household_id = :household_id AND role = 'owner' FOR UPDATE), \
-         target AS (SELECT role FROM users WHERE id = :member_id AND household_id = :household_id), \
-         history AS (SELECT EXISTS (SELECT 1 FROM transactions \
-                       WHERE household_id = :household_id AND created_by = :member_id) AS yes), \
+         owners AS (SELECT id FROM users WHERE household_id = :household_id AND role = 'owner' \
+                      AND left_at IS NULL FOR UPDATE), \
+         target AS (SELECT role FROM users WHERE id = :member_id AND household_id = :household_id \
+                      AND left_at IS NULL), \
+         allowed AS ( \
+           SELECT u.display_name FROM users u \
+           WHERE u.id = :member_id AND u.household_id = :household_id AND u.left_at IS NULL \
+             AND EXISTS (SELECT 1 FROM me) AND ((SELECT role FROM me) = 'owner' OR u.id = :user_id) \
+             AND NOT (u.role = 'owner' AND (SELECT count(*) FROM owners) <= 1) AND {matches}), \
+         former AS ( \
+           INSERT INTO users (id, household_id, email, password_hash, display_name, role, left_at) \
+           SELECT :former_id, :household_id, NULL, '', a.display_name, 'member', now() FROM allowed a \
+           WHERE EXISTS (SELECT 1 FROM transactions \
+                         WHERE household_id = :household_id AND created_by = :member_id) \
+           RETURNING id), \
+         history AS ( \
+           UPDATE transactions t SET created_by = former.id FROM former \
+           WHERE t.household_id = :household_id AND t.created_by = :member_id \
+           RETURNING t.id), \
          gone AS ( \
            DELETE FROM users u \
-           WHERE u.id = :member_id AND u.household_id = :household_id \
-             AND EXISTS (SELECT 1 FROM me) AND ((SELECT role FROM me) = 'owner' OR u.id = :user_id) \
-             AND NOT (u.role = 'owner' AND (SELECT count(*) FROM owners) <= 1) \
-             AND NOT (SELECT yes FROM history) AND {matches} \
+           WHERE u.id = :member_id AND u.household_id = :household_id AND EXISTS (SELECT 1 FROM allowed) \
            RETURNING u.id) \
          SELECT (SELECT role FROM me), (SELECT role FROM target), (SELECT count(*) FROM owners), \
-                (SELECT yes FROM history), EXISTS (SELECT 1 FROM gone)",
+                EXISTS (SELECT 1 FROM gone)",
         matches = version::matches("u"),
     )
 });
@@ -62,7 +76,11 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let member = ROUTE.id(&request, "user_id", UserId::parse)?;
     let params = access::caller(
         &claims,
-        [param("member_id", &member), Precondition::of(&request).param()],
+        [
+            param("member_id", &member),
+            param("former_id", &UserId::new()),
+            Precondition::of(&request).param(),
+        ],
     );
     let rows = app.db.execute(&REMOVE, params).await?;
     let (row, caller) = access::member_row(&rows)?;
@@ -73,15 +91,12 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     }
     let target: Option<Role> = row.get(1)?;
     let owners: i64 = row.get(2)?;
-    let (history, gone): (bool, bool) = (row.get(3)?, row.get(4)?);
+    let gone: bool = row.get(3)?;
     match target {
         None => Err(ApiError::NotFound),
         Some(_) if gone => Ok(Reply::no_content()),
         Some(Role::Owner) if owners <= 1 => Err(ApiError::Conflict(
             "This is the household's last owner; make another member an owner first.".to_owned(),
-        )),
-        Some(_) if history => Err(ApiError::Conflict(
-            "This member recorded transactions, which name them; they cannot be removed yet.".to_owned(),
         )),
         Some(_) => Err(ApiError::PreconditionFailed),
     }

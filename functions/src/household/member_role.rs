@@ -60,11 +60,13 @@ struct Member {
 static CHANGE_ROLE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME}, \
-         owners AS (SELECT id FROM users WHERE household_id = :household_id AND role = 'owner' FOR UPDATE), \
-         target AS (SELECT role FROM users WHERE id = :member_id AND household_id = :household_id), \
+         owners AS (SELECT id FROM users WHERE household_id = :household_id AND role = 'owner' \
+                      AND left_at IS NULL FOR UPDATE), \
+         target AS (SELECT role FROM users WHERE id = :member_id AND household_id = :household_id \
+                      AND left_at IS NULL), \
          changed AS ( \
            UPDATE users u SET role = :role, {bump} \
-           WHERE u.id = :member_id AND u.household_id = :household_id \
+           WHERE u.id = :member_id AND u.household_id = :household_id AND u.left_at IS NULL \
              AND (SELECT role FROM me) = 'owner' AND {matches} \
              AND NOT (u.role = 'owner' AND :role <> 'owner' AND (SELECT count(*) FROM owners) <= 1) \
            RETURNING u.*), \

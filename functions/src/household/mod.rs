@@ -37,7 +37,7 @@ pub(crate) static COLUMNS: LazyLock<String> = LazyLock::new(|| {
          (SELECT json_agg(json_build_object('user_id', u.id, 'email', u.email, \
                  'display_name', u.display_name, 'role', u.role, 'joined_at', {joined}) \
                  ORDER BY u.created_at, u.id) \
-            FROM users u WHERE u.household_id = h.id AND {changed})::text, \
+            FROM users u WHERE u.household_id = h.id AND u.left_at IS NULL AND {changed})::text, \
          h.server_knowledge, {left}",
         changed = crate::sync::changed("u"),
         left = crate::sync::deleted_ids("users"),

@@ -215,7 +215,8 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
                  FROM problems)::text, \
                 r.n, m.id, m.payee_id, \
                 COALESCE(tgt.transfer_payee_name, g.name, r.payee_name), \
-                m.category_id, m.version, r.target_id \
+                m.category_id, m.version, r.target_id, \
+                (SELECT display_name FROM users WHERE id = :user_id AND household_id = :household_id) \
          FROM (SELECT 1) AS one LEFT JOIN resolved r ON true \
          LEFT JOIN main m ON m.id = r.id \
          LEFT JOIN accts tgt ON tgt.id = r.target_id \
@@ -339,6 +340,8 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
                 })
                 .collect(),
             version: row.get(7)?,
+            recorded_by: claims.sub,
+            recorded_by_name: row.get(9)?,
         });
     }
     if bulk {

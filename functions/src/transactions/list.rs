@@ -85,7 +85,7 @@ static PAGE: LazyLock<String> = LazyLock::new(|| {
         "WITH {ME}, \
          matching AS ( \
            SELECT t.*, count(*) OVER () AS fetched, \
-                  sum(600 + octet_length(COALESCE(t.memo, '')) + octet_length(COALESCE(t.import_id, '')) \
+                  sum(1100 + octet_length(COALESCE(t.memo, '')) + octet_length(COALESCE(t.import_id, '')) \
                       + (SELECT COALESCE(sum(300 + 2 * octet_length(COALESCE(l.memo, ''))), 0) \
                          FROM transactions l WHERE l.household_id = t.household_id AND l.parent_id = t.id)) \
                     OVER (ORDER BY t.date DESC, t.id DESC) AS running_bytes \

@@ -13,7 +13,7 @@ pub mod update;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use shared::db::Row;
-use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, PayeeId, TransactionId};
+use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, PayeeId, TransactionId, UserId};
 use shared::http::ApiError;
 use shared::version::Version;
 
@@ -37,12 +37,13 @@ pub const COLUMNS: &str = concat!(
      t.deleted_at IS NOT NULL, (extract(epoch FROM t.updated_at) * 1000000)::bigint, (SELECT ",
     lines_json!(),
     "::text FROM transactions l WHERE l.household_id = t.household_id AND l.parent_id = t.id \
-        AND l.deleted_at IS NOT DISTINCT FROM t.deleted_at)"
+        AND l.deleted_at IS NOT DISTINCT FROM t.deleted_at), t.created_by, recorder.display_name"
 );
 
 /// Joins a transaction `t` to what [`COLUMNS`] reads besides it.
 pub const JOINS: &str = "LEFT JOIN payees p ON p.id = t.payee_id \
-     LEFT JOIN transactions other ON other.id = t.transfer_transaction_id";
+     LEFT JOIN transactions other ON other.id = t.transfer_transaction_id \
+     LEFT JOIN users recorder ON recorder.household_id = t.household_id AND recorder.id = t.created_by";
 
 /// One line of a split.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -72,6 +73,10 @@ pub struct Transaction {
     pub transfer_account_id: Option<AccountId>,
     pub deleted: bool,
     pub subtransactions: Vec<Subtransaction>,
+    /// The member who recorded it; kept when they leave (a former member's record).
+    pub recorded_by: UserId,
+    /// Their display name, also after they left the household.
+    pub recorded_by_name: String,
     #[serde(skip)]
     pub version: Version,
 }
@@ -102,6 +107,8 @@ impl Transaction {
             deleted: row.get(at + 13)?,
             version: row.get(at + 14)?,
             subtransactions,
+            recorded_by: row.get(at + 16)?,
+            recorded_by_name: row.get(at + 17)?,
         })
     }
 }

@@ -247,7 +247,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
              {BUMP} \
            FROM f WHERE x.id = f.id AND x.household_id = :household_id \
            RETURNING x.id, x.account_id, x.date, x.amount, x.payee_id, x.category_id, x.memo, x.cleared, \
-             x.approved, x.import_id, x.transfer_transaction_id, {version_x} AS version), \
+             x.approved, x.import_id, x.transfer_transaction_id, {version_x} AS version, x.created_by), \
          other_kept AS ( \
            UPDATE transactions o SET date = f.date, amount = -f.amount, payee_id = f.own_transfer_payee, \
              category_id = f.other_leg_category, {BUMP} \
@@ -295,7 +295,8 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            m.category_id, m.memo, m.cleared, m.approved, m.import_id, m.transfer_transaction_id, \
            f.target_id, false, m.version, \
            (CASE WHEN f.replace_lines \
-                 THEN ({NEW_LINES}) ELSE ({LIVE_LINES}) END)::text \
+                 THEN ({NEW_LINES}) ELSE ({LIVE_LINES}) END)::text, \
+           m.created_by, (SELECT display_name FROM users WHERE household_id = :household_id AND id = m.created_by) \
          FROM (SELECT 1) AS one LEFT JOIN main m ON true LEFT JOIN f ON f.id = m.id \
          LEFT JOIN accts tgt ON tgt.id = f.target_id \
          LEFT JOIN payees p ON p.household_id = :household_id AND p.id = m.payee_id",

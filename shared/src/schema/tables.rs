@@ -113,11 +113,14 @@ fn households() -> Table {
         .build()
 }
 
+/// Members, and former members: one who left or was removed, but recorded transactions, is kept as
+/// a record with their name only (`left_at`, no email, no password), so their transactions still
+/// say who recorded them while their account is gone.
 fn users() -> Table {
     TableBuilder::new("users")
         .id::<UserId>()
         .tenant::<HouseholdId>()
-        .column::<Email>("email")
+        .column::<Option<Email>>("email")
         .unique(&["email"])
         .check(
             "email_lower_case",
@@ -134,6 +137,8 @@ fn users() -> Table {
         .default("0")
         .check("failed_login_count", "failed_login_count >= 0")
         .column::<Option<Timestamp>>("locked_until")
+        .column::<Option<Timestamp>>("left_at")
+        .check("former_member", "(left_at IS NULL) = (email IS NOT NULL)")
         .timestamps()
         .synced_on(&["email", "display_name", "role"])
         .referable_within_household()
