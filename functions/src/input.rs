@@ -3,14 +3,14 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer};
-use shared::domain::{Milliunits, ParseError};
+use shared::domain::{MAX_AMOUNT, Milliunits, ParseError};
 
-/// Money in a request: |amount| < 10^15 milliunits.
+/// Money in a request: |amount| < [`MAX_AMOUNT`] (10^15 milliunits).
 ///
 /// # Errors
 /// [`ParseError::OutOfRange`].
 pub fn amount(value: i64) -> Result<Milliunits, ParseError> {
-    if value.unsigned_abs() < 1_000_000_000_000_000 {
+    if value.unsigned_abs() < MAX_AMOUNT.unsigned_abs() {
         Ok(Milliunits::new(value))
     } else {
         Err(ParseError::OutOfRange)

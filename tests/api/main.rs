@@ -15,6 +15,7 @@ mod invitations;
 mod login_throttle;
 mod members;
 mod migrate;
+mod money_limits;
 mod months;
 mod openapi;
 mod parity;

@@ -12,7 +12,7 @@ pub mod update;
 
 use serde::Serialize;
 use shared::db::{DbError, Row};
-use shared::domain::{AccountId, AccountKind, Milliunits, Name, ParseError, PayeeId};
+use shared::domain::{AccountId, AccountKind, Name, ParseError, PayeeId, Total};
 use shared::http::ApiError;
 use shared::version::Version;
 
@@ -49,11 +49,12 @@ pub fn note(text: &str) -> Result<String, ParseError> {
     Ok(text.to_owned())
 }
 
-/// The balances of account `a` from its live transactions, joined as `b`.
+/// The balances of account `a` from its live transactions, joined as `b`: exact sums (`numeric`,
+/// read as [`Total`]), never cast to 64 bits.
 pub const BALANCES: &str = "LEFT JOIN LATERAL ( \
-    SELECT coalesce(sum(t.amount), 0)::bigint AS balance, \
-           coalesce(sum(t.amount) FILTER (WHERE t.cleared <> 'uncleared'), 0)::bigint AS cleared, \
-           coalesce(sum(t.amount) FILTER (WHERE t.cleared = 'uncleared'), 0)::bigint AS uncleared \
+    SELECT coalesce(sum(t.amount), 0) AS balance, \
+           coalesce(sum(t.amount) FILTER (WHERE t.cleared <> 'uncleared'), 0) AS cleared, \
+           coalesce(sum(t.amount) FILTER (WHERE t.cleared = 'uncleared'), 0) AS uncleared \
     FROM transactions t \
     WHERE t.household_id = a.household_id AND t.account_id = a.id \
       AND t.deleted_at IS NULL AND t.parent_id IS NULL) b ON true";
@@ -76,9 +77,9 @@ pub struct Account {
     pub closed: bool,
     pub closed_at: Option<String>,
     pub note: Option<String>,
-    pub balance: Milliunits,
-    pub cleared_balance: Milliunits,
-    pub uncleared_balance: Milliunits,
+    pub balance: Total,
+    pub cleared_balance: Total,
+    pub uncleared_balance: Total,
     pub transfer_payee_id: Option<PayeeId>,
     pub created_at: String,
     #[serde(skip)]

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use shared::db::param;
-use shared::domain::{BudgetAllocationId, CategoryId, Milliunits, Month};
+use shared::domain::{BudgetAllocationId, CategoryId, Month, Total};
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 
 use super::{CATEGORY_COLUMNS, CATEGORY_JOINS, CategoryMonth, MONTH_SUMMARY, figures};
@@ -71,7 +71,7 @@ struct Assigned {
     month: Month,
     #[serde(flatten)]
     category: CategoryMonth,
-    ready_to_assign: Milliunits,
+    ready_to_assign: Total,
 }
 
 pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {

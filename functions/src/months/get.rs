@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::db::param;
-use shared::domain::{Milliunits, Month};
+use shared::domain::{Month, Total};
 use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{CATEGORY_COLUMNS, CATEGORY_JOINS, CategoryMonth, MONTH_SUMMARY, STORED_ALLOCATIONS, figures};
@@ -55,11 +55,11 @@ pub fn statement() -> &'static str {
 #[derive(Serialize, utoipa::ToSchema)]
 struct MonthBudget {
     month: Month,
-    income: Milliunits,
-    assigned: Milliunits,
-    activity: Milliunits,
-    ready_to_assign: Milliunits,
-    overspent_last_month: Milliunits,
+    income: Total,
+    assigned: Total,
+    activity: Total,
+    ready_to_assign: Total,
+    overspent_last_month: Total,
     categories: Vec<CategoryMonth>,
 }
 
@@ -76,8 +76,8 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let mut budget = MonthBudget {
         month,
         income: first.get(2)?,
-        assigned: Milliunits::ZERO,
-        activity: Milliunits::ZERO,
+        assigned: Total::ZERO,
+        activity: Total::ZERO,
         ready_to_assign: first.get(1)?,
         overspent_last_month: first.get(3)?,
         categories: Vec::new(),
@@ -94,7 +94,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     Ok(Reply::ok(&budget))
 }
 
-fn sum(a: Milliunits, b: Milliunits) -> Result<Milliunits, ApiError> {
+fn sum(a: Total, b: Total) -> Result<Total, ApiError> {
     a.checked_add(b)
-        .ok_or_else(|| ApiError::Internal("a month's total overflowed 64 bits".to_owned()))
+        .ok_or_else(|| ApiError::Internal("a month's total overflowed 128 bits".to_owned()))
 }

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::db::param;
-use shared::domain::{Milliunits, Month};
+use shared::domain::{Month, Total};
 use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{STORED_ALLOCATIONS, figures};
@@ -51,10 +51,10 @@ static MONTHS: LazyLock<String> = LazyLock::new(|| {
                   COALESCE(b.activity, 0) AS activity, COALESCE(b.overspent, 0) AS overspent \
            FROM months m LEFT JOIN month_income i USING (month) LEFT JOIN month_budget b USING (month)), \
          known AS (SELECT server_knowledge FROM households WHERE id = :household_id) \
-         SELECT (SELECT role FROM me), (SELECT server_knowledge FROM known), p.month, p.income::bigint, p.assigned::bigint, p.activity::bigint, \
-                (sum(p.income - p.assigned) OVER (ORDER BY p.month) \
+         SELECT (SELECT role FROM me), (SELECT server_knowledge FROM known), p.month, p.income, p.assigned, p.activity, \
+                sum(p.income - p.assigned) OVER (ORDER BY p.month) \
                  - COALESCE(sum(p.overspent) OVER (ORDER BY p.month \
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::bigint \
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) \
          FROM (SELECT 1) AS one \
          LEFT JOIN per_month p ON :known::bigint IS NULL OR (SELECT server_knowledge FROM known) > :known::bigint \
          ORDER BY p.month",
@@ -65,10 +65,10 @@ static MONTHS: LazyLock<String> = LazyLock::new(|| {
 #[derive(Serialize, utoipa::ToSchema)]
 struct MonthSummary {
     month: Month,
-    income: Milliunits,
-    assigned: Milliunits,
-    activity: Milliunits,
-    ready_to_assign: Milliunits,
+    income: Total,
+    assigned: Total,
+    activity: Total,
+    ready_to_assign: Total,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -9,6 +9,9 @@
 //!   another on-budget account) − everything assigned up to the end of `m` − the overspending of
 //!   every month before `m`.
 //!
+//! Every figure is an exact sum (`numeric` in SQL, [`Total`] here): a household's totals never
+//! overflow, whatever the amounts and their number.
+//!
 //! All in one statement, whatever the history, without recursion: with `S(k)` the running sum of
 //! `assigned + activity` of a category up to month `k`, the recurrence above is
 //! `available(c, m) = S(m) − min(0, S(k) for every k < m)` (the balance resets to 0 exactly where
@@ -26,7 +29,7 @@ pub mod list;
 
 use serde::Serialize;
 use shared::db::Row;
-use shared::domain::{CategoryGroupId, CategoryId, Milliunits, Month, ParseError};
+use shared::domain::{CategoryGroupId, CategoryId, Month, ParseError, Total};
 use shared::http::ApiError;
 
 /// Months the API answers for: those whose days transaction dates may take.
@@ -69,9 +72,9 @@ pub fn figures(allocations: &str) -> String {
                   sum(activity + assigned) OVER (PARTITION BY category_id ORDER BY month) AS total \
            FROM cells), \
          balances AS ( \
-           SELECT category_id, month, activity::bigint AS activity, assigned::bigint AS assigned, \
-                  (total - LEAST(0, COALESCE(min(total) OVER (PARTITION BY category_id ORDER BY month \
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))::bigint AS available \
+           SELECT category_id, month, activity, assigned, \
+                  total - LEAST(0, COALESCE(min(total) OVER (PARTITION BY category_id ORDER BY month \
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS available \
            FROM running), \
          income AS ( \
            SELECT l.month, l.amount FROM lines l \
@@ -92,10 +95,10 @@ pub const MONTH_SUMMARY: &str = "summary AS ( \
        SELECT ((SELECT COALESCE(sum(amount), 0) FROM income) \
                - (SELECT COALESCE(sum(assigned), 0) FROM balances) \
                - (SELECT COALESCE(sum(GREATEST(-available, 0)), 0) FROM balances \
-                  WHERE month < :until::date))::bigint AS ready_to_assign, \
-              (SELECT COALESCE(sum(amount), 0) FROM income WHERE month = :until::date)::bigint AS income, \
+                  WHERE month < :until::date)) AS ready_to_assign, \
+              (SELECT COALESCE(sum(amount), 0) FROM income WHERE month = :until::date) AS income, \
               (SELECT COALESCE(sum(GREATEST(-available, 0)), 0) FROM balances \
-                 WHERE month = (:until::date - interval '1 month')::date)::bigint AS overspent_last_month), \
+                 WHERE month = (:until::date - interval '1 month')::date) AS overspent_last_month), \
      carried AS ( \
        SELECT DISTINCT ON (category_id) category_id, GREATEST(available, 0) AS available \
        FROM balances WHERE month < :until::date ORDER BY category_id, month DESC)";
@@ -114,9 +117,9 @@ pub struct CategoryMonth {
     pub category_id: CategoryId,
     pub category_group_id: CategoryGroupId,
     pub name: String,
-    pub assigned: Milliunits,
-    pub activity: Milliunits,
-    pub available: Milliunits,
+    pub assigned: Total,
+    pub activity: Total,
+    pub available: Total,
 }
 
 impl CategoryMonth {

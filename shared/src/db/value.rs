@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use crate::domain::{
     AccountId, AccountKind, BudgetAllocationId, CategoryGroupId, CategoryId, Cleared, CurrencyCode, Email,
     HouseholdId, IdempotencyRecordId, InvitationId, Milliunits, Month, Name, ParseError, PayeeId,
-    RefreshTokenId, Role, SqlEnum, TokenFamilyId, TombstoneId, TransactionId, UserId,
+    RefreshTokenId, Role, SqlEnum, TokenFamilyId, TombstoneId, Total, TransactionId, UserId,
 };
 
 /// The column type a value is stored in, as PostgreSQL's `format_type` names it.
@@ -183,6 +183,21 @@ impl ToParam for Milliunits {
 impl FromField for Milliunits {
     fn from_field(field: &Field) -> Result<Self, DecodeError> {
         i64::from_field(field).map(Milliunits::new)
+    }
+}
+
+/// From a sum: PostgreSQL's `sum(bigint)` is a `numeric`, which the Data API answers as its exact
+/// decimal text (`stringValue`); a `bigint` answers `longValue`.
+impl FromField for Total {
+    fn from_field(field: &Field) -> Result<Self, DecodeError> {
+        match field {
+            Field::LongValue(n) => Ok(Total::new(i128::from(*n))),
+            Field::StringValue(text) => text
+                .parse::<i128>()
+                .map(Total::new)
+                .map_err(|_| DecodeError::Malformed(format!("{text:?} is not a whole sum of milliunits"))),
+            other => Err(shape("a sum", other)),
+        }
     }
 }
 

@@ -17,7 +17,7 @@ pub use ids::{
     AccountId, BudgetAllocationId, CategoryGroupId, CategoryId, HouseholdId, IdempotencyRecordId,
     InvitationId, PayeeId, RefreshTokenId, TokenFamilyId, TombstoneId, TransactionId, UserId,
 };
-pub use money::Milliunits;
+pub use money::{MAX_AMOUNT, Milliunits, Total};
 pub use text::{CurrencyCode, Email, Name};
 pub use time::Month;
 

@@ -51,6 +51,39 @@ impl Milliunits {
     }
 }
 
+/// A sum of amounts as the API shows it (a balance, a month's figure): exact, in 128 bits, so no
+/// sum of amounts the API accepts can overflow (each is under [`MAX_AMOUNT`], 2^50; 2^77 of them
+/// would be needed). A read never fails on a household's totals, however large.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Total(i128);
+
+impl Total {
+    pub const ZERO: Self = Self(0);
+
+    pub const fn new(milliunits: i128) -> Self {
+        Self(milliunits)
+    }
+
+    pub const fn get(self) -> i128 {
+        self.0
+    }
+
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        self.0.checked_add(other.0).map(Self)
+    }
+}
+
+impl From<Milliunits> for Total {
+    fn from(amount: Milliunits) -> Self {
+        Self(i128::from(amount.0))
+    }
+}
+
+/// The largest amount the API accepts, in absolute value, exclusive: 10^15 milliunits (a trillion
+/// units) for a transaction, a split line, an opening balance or a month's assignment.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
 impl fmt::Display for Milliunits {
     /// `-12.345`: units and three decimals, no currency.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

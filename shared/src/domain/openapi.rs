@@ -12,7 +12,7 @@ use utoipa::{PartialSchema, ToSchema};
 use super::{
     AccountId, AccountKind, BudgetAllocationId, CategoryGroupId, CategoryId, Cleared, CurrencyCode, Email,
     HouseholdId, InvitationId, Milliunits, Month, Name, PayeeId, RefreshTokenId, Role, SqlEnum,
-    TokenFamilyId, TransactionId, UserId,
+    TokenFamilyId, Total, TransactionId, UserId,
 };
 
 /// A string schema with a description.
@@ -67,6 +67,13 @@ inline_schema! {
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
         .description(Some("Money in milliunits of the household's currency (1.000 = 1000); never a float."))
         .examples([json!(-42_500)]);
+    Total => ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .description(Some(
+            "A sum of milliunits (a balance, a month's figure): exact and never capped; it exceeds 64 bits \
+             only in a household with millions of transactions at the largest amounts.",
+        ))
+        .examples([json!(1_457_500)]);
     Month => text("A month, YYYY-MM.")
         .pattern(Some(r"^[0-9]{4}-(0[1-9]|1[0-2])$"))
         .examples([json!("2026-11")]);

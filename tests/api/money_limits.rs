@@ -1,0 +1,169 @@
+//! Money that always adds up: every amount the API accepts is under 10^15 milliunits (422 naming
+//! the field otherwise, for every way money comes in), and every total is an exact sum that cannot
+//! overflow, so no read answers 500 for data the API accepted.
+
+use harness::TestApp;
+use harness::app::{access_token, bearer_request, json_request};
+use lambda_http::Body;
+use serde_json::{Value, json};
+
+/// The largest amount accepted.
+const LARGEST: i64 = 999_999_999_999_999;
+
+/// An endpoint's answer as text: totals past 64 bits do not survive a JSON `Value`.
+fn raw(response: Result<lambda_http::Response<Body>, lambda_http::Error>) -> (u16, String) {
+    let response = response.expect("respond");
+    let status = response.status().as_u16();
+    match response.into_body() {
+        Body::Text(text) => (status, text),
+        other => (status, format!("{other:?}")),
+    }
+}
+
+#[tokio::test]
+async fn a_household_holding_the_largest_amounts_lists_its_accounts_and_months() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let account = app
+        .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
+        .await;
+    let account = account.body["id"].as_str().unwrap().to_owned();
+    let (batches, per_batch) = (19, 500);
+    for batch in 0..batches {
+        let transactions: Vec<Value> = (0..per_batch)
+            .map(|n| json!({"account_id": account, "date": "2026-11-20", "amount": LARGEST, "memo": format!("{batch}-{n}")}))
+            .collect();
+        let created = app
+            .send(
+                functions::transactions::create::respond,
+                json_request(
+                    "POST",
+                    "/transactions",
+                    &json!({"transactions": transactions}),
+                    Some(access_token(&ada)),
+                ),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+    }
+    // The test's own arithmetic: 9,500 × (10^15 − 1), past i64::MAX (about 9.22 × 10^18).
+    let expected = i128::from(LARGEST) * i128::from(batches * per_batch);
+    assert!(expected > i128::from(i64::MAX));
+
+    let accounts =
+        raw(functions::accounts::list::respond(&app.app, bearer_request("GET", "/accounts", &ada)).await);
+    let path = format!("/accounts/{account}");
+    let one = raw(functions::accounts::get::respond(&app.app, bearer_request("GET", &path, &ada)).await);
+    let months =
+        raw(functions::months::list::respond(&app.app, bearer_request("GET", "/months", &ada)).await);
+    let month =
+        raw(functions::months::get::respond(&app.app, bearer_request("GET", "/months/2026-11", &ada)).await);
+    for (what, (status, body)) in [
+        ("accounts", accounts),
+        ("account", one),
+        ("months", months),
+        ("month", month),
+    ] {
+        assert_eq!(status, 200, "{what}: {body}");
+        assert!(
+            body.contains(&expected.to_string()),
+            "{what} shows the exact total {expected}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn amounts_from_the_largest_on_are_refused_naming_the_field_wherever_money_comes_in() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let account = app
+        .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
+        .await;
+    let account = account.body["id"].as_str().unwrap().to_owned();
+    let groups = app
+        .send(
+            functions::categories::groups::respond,
+            bearer_request("GET", "/category-groups", &ada),
+        )
+        .await;
+    let category = groups.body["category_groups"][0]["categories"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let existing = app
+        .send(
+            functions::transactions::create::respond,
+            json_request(
+                "POST",
+                "/transactions",
+                &json!({"account_id": account, "date": "2026-11-20", "amount": -1}),
+                Some(access_token(&ada)),
+            ),
+        )
+        .await;
+    let transaction = format!("/transactions/{}", existing.body["id"].as_str().unwrap());
+    let assign = format!("/months/2026-11/categories/{category}");
+
+    for amount in [LARGEST + 1, -(LARGEST + 1), i64::MAX, i64::MIN] {
+        let tries = [
+            (
+                "POST",
+                "/accounts".to_owned(),
+                json!({"name": format!("A{amount}"), "kind": "cash", "opening_balance": amount}),
+                "opening_balance",
+            ),
+            (
+                "POST",
+                "/transactions".to_owned(),
+                json!({"account_id": account, "date": "2026-11-20", "amount": amount}),
+                "amount",
+            ),
+            (
+                "POST",
+                "/transactions".to_owned(),
+                json!({"transactions": [{"account_id": account, "date": "2026-11-20", "amount": 1}, {"account_id": account, "date": "2026-11-20", "amount": amount}]}),
+                "transactions[1].amount",
+            ),
+            (
+                "POST",
+                "/transactions".to_owned(),
+                json!({"account_id": account, "date": "2026-11-20", "amount": 0, "subtransactions": [{"amount": amount}, {"amount": 1}]}),
+                "subtransactions[0].amount",
+            ),
+            ("PATCH", transaction.clone(), json!({"amount": amount}), "amount"),
+            ("PUT", assign.clone(), json!({"assigned": amount}), "assigned"),
+        ];
+        for (method, path, body, field) in tries {
+            let request = json_request(method, &path, &body, Some(access_token(&ada)));
+            let answer = match (method, path.as_str()) {
+                ("POST", "/accounts") => app.send(functions::accounts::create::respond, request).await,
+                ("POST", _) => app.send(functions::transactions::create::respond, request).await,
+                ("PATCH", _) => app.send(functions::transactions::update::respond, request).await,
+                _ => app.send(functions::months::assign::respond, request).await,
+            };
+            assert_eq!(
+                answer.status, 422,
+                "{method} {path} with {amount}: {:?}",
+                answer.body
+            );
+            assert!(
+                answer.invalid_fields().contains(&field),
+                "{method} {path}: {:?}",
+                answer.body
+            );
+        }
+    }
+    // The largest is accepted everywhere.
+    let largest = app
+        .send(
+            functions::months::assign::respond,
+            json_request(
+                "PUT",
+                &assign,
+                &json!({"assigned": LARGEST}),
+                Some(access_token(&ada)),
+            ),
+        )
+        .await;
+    assert_eq!(largest.status, 200, "{:?}", largest.body);
+}
