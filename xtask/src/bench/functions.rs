@@ -153,6 +153,8 @@ pub async fn measure(
 }
 
 const PASSWORD: &str = "correct horse battery staple";
+/// The account the auth endpoints log in as (the first one registered).
+pub const BENCH_USER: &str = "user-0@bench.example";
 
 /// The auth endpoints and `GET /me`, warm; register and login (which hash a password) with a fifth
 /// of the samples. Also answers the signed-in session of the household owner they used.
@@ -170,7 +172,7 @@ pub async fn auth_endpoints(setup: &Setup<'_>) -> anyhow::Result<(Vec<Endpoint>,
     results.push(measure(setup, "auth-register", 1.0, slow, register, |_| {}).await?);
 
     // user-0 exists now; log in as it.
-    let login_body = json!({"email": "user-0@bench.example", "password": PASSWORD});
+    let login_body = json!({"email": BENCH_USER, "password": PASSWORD});
     let mut session = Value::Null;
     results.push(
         measure(

@@ -8,6 +8,7 @@
 
 pub(crate) mod functions;
 mod history;
+mod login_timing;
 mod migration;
 mod overhead;
 mod report;
@@ -139,6 +140,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .position(|(name, _)| *name == e.binary)
     });
 
+    println!("Login timing, known and unknown emails…");
+    let login_timing = login_timing::measure(&setup, functions::BENCH_USER, 200).await?;
+
     let direct = database.connect().await?;
     println!("GET /months over long histories…");
     let history = history::months(&setup, &direct).await?;
@@ -177,6 +181,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         emulator: emulator_overhead,
         history,
         migration,
+        login_timing,
         elapsed: started.elapsed(),
     };
     let markdown = report.markdown(&machine());
