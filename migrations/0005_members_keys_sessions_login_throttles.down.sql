@@ -9,8 +9,6 @@ ALTER TABLE idempotency_keys DROP CONSTRAINT fk_idempotency_keys_user_id_users;
 
 ALTER TABLE idempotency_keys DROP CONSTRAINT ck_idempotency_keys_role;
 
-ALTER TABLE users ALTER COLUMN email SET NOT NULL;
-
 ALTER TABLE users DROP COLUMN left_at;
 
 ALTER TABLE refresh_tokens DROP COLUMN session_expires_at;

@@ -24,12 +24,10 @@ ALTER TABLE refresh_tokens ADD COLUMN session_expires_at timestamp with time zon
 
 ALTER TABLE users ADD COLUMN left_at timestamp with time zone;
 
-ALTER TABLE users ALTER COLUMN email DROP NOT NULL;
-
 ALTER TABLE idempotency_keys ADD CONSTRAINT ck_idempotency_keys_role CHECK (role = ANY (ARRAY['owner'::text, 'member'::text]));
 
 ALTER TABLE idempotency_keys ADD CONSTRAINT fk_idempotency_keys_user_id_users FOREIGN KEY (household_id, user_id) REFERENCES users (household_id, id) ON DELETE CASCADE;
 
-ALTER TABLE users ADD CONSTRAINT ck_users_former_member CHECK ((left_at IS NULL) = (email IS NOT NULL));
+ALTER TABLE users ADD CONSTRAINT ck_users_former_member CHECK (left_at IS NULL OR role = 'member'::text AND password_hash = ''::text AND email = (id::text || '@former-member.invalid'::text));
 
 CREATE INDEX ix_idempotency_keys_household_id_user_id ON idempotency_keys (household_id, user_id);

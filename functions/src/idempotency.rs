@@ -153,7 +153,8 @@ static REPLAY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT k.fingerprint = :fingerprint, k.status, k.content_type, k.etag, part.text, \
                 k.created_at < now() - interval '{STILL_RUNNING_SECONDS} seconds', \
-                k.user_id IS NOT DISTINCT FROM :user_id, (k.role = 'member' OR u.role = 'owner') \
+                k.user_id IS NOT DISTINCT FROM :user_id, \
+                COALESCE(k.role = 'member' OR u.role = 'owner', false) \
          FROM idempotency_keys k \
          JOIN users u ON u.id = :user_id AND u.household_id = k.household_id \
            AND {live_session} \
@@ -188,14 +189,15 @@ pub async fn replay(db: &Db, scope: &Scope, refusal: Response<Body>) -> Result<R
     let Some(first) = rows.first() else {
         return Ok(refusal);
     };
-    let same_request: bool = first.get(0)?;
-    let (mine, still_allowed): (bool, bool) = (first.get(6)?, first.get(7)?);
+    // Whose key it is first: a record without a sender (kept before migration 0005) is nobody's.
+    let mine: bool = first.get(6)?;
     if !mine {
         return Err(ApiError::Conflict(
-            "This Idempotency-Key was already used by another member of your household; send your request with a key of your own (a new UUID)."
+            "This Idempotency-Key was already used by another member of your household (or before an upgrade); send your request with a new key (a new UUID)."
                 .to_owned(),
         ));
     }
+    let (same_request, still_allowed): (bool, bool) = (first.get(0)?, first.get(7)?);
     if !still_allowed {
         return Err(ApiError::Forbidden(
             "The first request with this Idempotency-Key was made as an owner, which you no longer are; its answer is not repeated.",

@@ -216,3 +216,38 @@ async fn an_invitation_token_is_never_kept_for_a_replay() {
     assert_eq!(replay.body["invitation_token"], Value::Null);
     assert_eq!(replay.body["id"], first.body["id"]);
 }
+
+#[tokio::test]
+async fn a_key_kept_before_keys_had_senders_is_refused_not_failed() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let body = json!({"email": "eve@example.com", "role": "member"});
+    let first = keyed(
+        &app,
+        Write::Invite,
+        "POST",
+        "/household/invitations",
+        &ada,
+        &body,
+        "old-key",
+    )
+    .await;
+    assert_eq!(first.status, 201);
+    // As the release before migration 0005 kept it: no sender, no role.
+    app.api
+        .db()
+        .execute("UPDATE idempotency_keys SET user_id = NULL, role = NULL", vec![])
+        .await
+        .unwrap();
+    let again = keyed(
+        &app,
+        Write::Invite,
+        "POST",
+        "/household/invitations",
+        &ada,
+        &body,
+        "old-key",
+    )
+    .await;
+    assert_eq!(again.status, 409, "{:?}", again.body);
+}

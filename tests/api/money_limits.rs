@@ -24,50 +24,48 @@ fn raw(response: Result<lambda_http::Response<Body>, lambda_http::Error>) -> (u1
 async fn a_household_holding_the_largest_amounts_lists_its_accounts_and_months() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
-    let account = app
-        .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
-        .await;
-    let account = account.body["id"].as_str().unwrap().to_owned();
-    let (batches, per_batch) = (19, 500);
-    for batch in 0..batches {
-        let transactions: Vec<Value> = (0..per_batch)
-            .map(|n| json!({"account_id": account, "date": "2026-11-20", "amount": LARGEST, "memo": format!("{batch}-{n}")}))
-            .collect();
-        let created = app
-            .send(
-                functions::transactions::create::respond,
-                json_request(
-                    "POST",
-                    "/transactions",
-                    &json!({"transactions": transactions}),
-                    Some(access_token(&ada)),
-                ),
-            )
+    let mut accounts = Vec::new();
+    for name in ["Checking", "Debts"] {
+        let account = app
+            .create_account(&ada, &json!({"name": name, "kind": "checking"}))
             .await;
-        assert_eq!(created.status, 201, "{:?}", created.body);
+        accounts.push(account.body["id"].as_str().unwrap().to_owned());
+    }
+    let (batches, per_batch) = (19, 500);
+    // Inflows past i64::MAX in one account, outflows past i64::MIN in the other.
+    for (account, amount) in [(&accounts[0], LARGEST), (&accounts[1], -LARGEST)] {
+        for batch in 0..batches {
+            let transactions: Vec<Value> = (0..per_batch)
+                .map(|n| json!({"account_id": account, "date": "2026-11-20", "amount": amount, "memo": format!("{batch}-{n}")}))
+                .collect();
+            let body = json!({"transactions": transactions});
+            let request = json_request("POST", "/transactions", &body, Some(access_token(&ada)));
+            let created = app.send(functions::transactions::create::respond, request).await;
+            assert_eq!(created.status, 201, "{:?}", created.body);
+        }
     }
     // The test's own arithmetic: 9,500 × (10^15 − 1), past i64::MAX (about 9.22 × 10^18).
     let expected = i128::from(LARGEST) * i128::from(batches * per_batch);
-    assert!(expected > i128::from(i64::MAX));
+    assert!(expected > i128::from(i64::MAX) && -expected < i128::from(i64::MIN));
 
-    let accounts =
-        raw(functions::accounts::list::respond(&app.app, bearer_request("GET", "/accounts", &ada)).await);
-    let path = format!("/accounts/{account}");
-    let one = raw(functions::accounts::get::respond(&app.app, bearer_request("GET", &path, &ada)).await);
-    let months =
-        raw(functions::months::list::respond(&app.app, bearer_request("GET", "/months", &ada)).await);
-    let month =
-        raw(functions::months::get::respond(&app.app, bearer_request("GET", "/months/2026-11", &ada)).await);
-    for (what, (status, body)) in [
-        ("accounts", accounts),
-        ("account", one),
-        ("months", months),
-        ("month", month),
-    ] {
+    let get = |path: &str| bearer_request("GET", path, &ada);
+    let list = raw(functions::accounts::list::respond(&app.app, get("/accounts")).await);
+    let debts =
+        raw(functions::accounts::get::respond(&app.app, get(&format!("/accounts/{}", accounts[1]))).await);
+    let months = raw(functions::months::list::respond(&app.app, get("/months")).await);
+    let month = raw(functions::months::get::respond(&app.app, get("/months/2026-11")).await);
+    let checks = [
+        ("accounts", list.clone(), expected),
+        ("accounts", list, -expected),
+        ("the debts account", debts, -expected),
+        ("months", months, expected),
+        ("month", month, expected),
+    ];
+    for (what, (status, body), total) in checks {
         assert_eq!(status, 200, "{what}: {body}");
         assert!(
-            body.contains(&expected.to_string()),
-            "{what} shows the exact total {expected}: {body}"
+            body.contains(&format!(":{total}")),
+            "{what} shows the exact total {total}: {body}"
         );
     }
 }

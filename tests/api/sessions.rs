@@ -181,3 +181,47 @@ async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed()
         .await;
     assert_eq!(again.status, 401);
 }
+
+#[tokio::test]
+async fn ten_wrong_current_passwords_lock_password_changes_for_the_account() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let send = async |current: &str| {
+        let body = json!({"current_password": current, "new_password": "a brand new passphrase"});
+        app.send(
+            functions::auth::password::respond,
+            json_request("POST", "/auth/password", &body, Some(access_token(&ada))),
+        )
+        .await
+    };
+    for _ in 0..10 {
+        assert_eq!(send("a wrong guess at it").await.status, 422);
+    }
+    app.reset_calls();
+    let locked = send("correct horse battery").await;
+    assert_eq!(
+        (locked.status, app.calls()),
+        (429, 1),
+        "locked before any hashing"
+    );
+    assert!(locked.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_needs_a_live_refresh_token() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let rotated = app
+        .post_refresh(&json!({"refresh_token": ada["refresh_token"]}))
+        .await;
+    assert_eq!(rotated.status, 200);
+    let phone = login(&app, "ada@example.com", "correct horse battery").await;
+    // An old, rotated-out token (from a backup, a log): it ends nothing beyond its own session.
+    let stale = json!({"refresh_token": ada["refresh_token"], "everywhere": true});
+    assert_eq!(app.post_logout(&stale).await.status, 204);
+    assert_eq!(
+        statuses(&app, &phone).await,
+        [200, 200, 201],
+        "another session goes on"
+    );
+}

@@ -3,22 +3,24 @@
 //! new session. An unknown email costs the same calls and the same argon2 work as a known one with
 //! a wrong password, and answers the same 401.
 //!
-//! Throttling ([`throttles`]), so that a stranger cannot lock anyone out and a guesser pays:
+//! Throttling ([`super::throttle`]), so that a stranger cannot lock anyone out and a guesser pays:
 //! - ten failures for one email from one source address lock that pair for 15 minutes (429 with
 //!   `Retry-After`); the account's owner elsewhere is unaffected;
 //! - a hundred failures from one source address within 15 minutes lock that address for 15
 //!   minutes, whatever the email, before any password is hashed: the argon2 work one address can
 //!   cause is bounded (per-client limits beyond that belong to a WAF in front of the API).
 
+use std::sync::LazyLock;
+
 use chrono::Utc;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use shared::auth::{DUMMY_HASH, Password, hash_password, needs_rehash, verify_password};
 use shared::db::param;
 use shared::domain::{Email, HouseholdId, Role, TokenFamilyId, UserId};
 use shared::http::{ApiError, Fields, Reply, Route, json_body};
 
+use super::throttle::{self, Counter};
 use super::{NewRefreshToken, off_executor, session};
 use crate::app::App;
 use crate::http::respond as glue;
@@ -43,8 +45,6 @@ pub fn doc() -> Doc {
 pub const MAX_FAILED_LOGINS: i64 = 10;
 /// Failures from one address, any emails, that lock the address.
 pub const MAX_FAILED_LOGINS_PER_ADDRESS: i64 = 100;
-/// How long failures are counted, and how long a lock lasts.
-pub const LOCK_SECONDS: i64 = 15 * 60;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -54,34 +54,17 @@ struct LoginBody {
     password: String,
 }
 
-/// The user (if any) and the seconds each throttle stays locked (0: open).
-const FIND_USER: &str = "\
-SELECT u.id, u.household_id, u.password_hash, u.role,
-       coalesce(ceil(extract(epoch FROM greatest(pair.locked_until, address.locked_until) - now())), 0)::bigint
-FROM (SELECT 1) AS one
-LEFT JOIN users u ON u.email = :email
-LEFT JOIN login_throttles pair ON pair.id = :pair_key
-LEFT JOIN login_throttles address ON address.id = :address_key";
-
-/// Counts a failure against both throttles; one that reaches its limit locks and starts again.
-/// Also drops a few rows idle for a day, so the table holds only recent failures.
-const RECORD_FAILURE: &str = "\
-WITH idle AS (
-    DELETE FROM login_throttles WHERE id IN (
-        SELECT id FROM login_throttles WHERE updated_at < now() - interval '1 day' LIMIT 100)
-)
-INSERT INTO login_throttles AS t (id, max_failures, failures, window_started_at)
-VALUES (:pair_key, :max_pair_failures, 1, now()), (:address_key, :max_address_failures, 1, now())
-ON CONFLICT (id) DO UPDATE SET
-    failures = CASE WHEN t.window_started_at <= now() - :lock_seconds * interval '1 second' THEN 1
-                    WHEN t.failures + 1 >= t.max_failures THEN 0
-                    ELSE t.failures + 1 END,
-    window_started_at = CASE WHEN t.window_started_at <= now() - :lock_seconds * interval '1 second'
-                             THEN now() ELSE t.window_started_at END,
-    locked_until = CASE WHEN t.window_started_at > now() - :lock_seconds * interval '1 second'
-                             AND t.failures + 1 >= t.max_failures
-                        THEN now() + :lock_seconds * interval '1 second' ELSE t.locked_until END,
-    updated_at = now()";
+/// The user (if any) and the seconds until both throttles are open (0: open now).
+static FIND_USER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT u.id, u.household_id, u.password_hash, u.role, {locked} \
+         FROM (SELECT 1) AS one \
+         LEFT JOIN users u ON u.email = :email \
+         LEFT JOIN login_throttles pair ON pair.id = :pair_key \
+         LEFT JOIN login_throttles address ON address.id = :address_key",
+        locked = throttle::locked_for(&["pair", "address"]),
+    )
+});
 
 /// Clears this email and address's failures (not the address's own: a guesser with one account of
 /// their own cannot reset it), upgrades the stored hash when its parameters are old, and stores
@@ -117,7 +100,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let keys = Throttles::of(&email, &shared::http::source_ip(&request));
     let mut params = keys.params();
     params.push(param("email", &email));
-    let rows = app.db.execute(FIND_USER, params).await?;
+    let rows = app.db.execute(&FIND_USER, params).await?;
     let row = rows
         .first()
         .ok_or_else(|| ApiError::Internal("the login lookup answered no row".to_owned()))?;
@@ -139,20 +122,17 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     };
 
     // The same argon2 work, and below the same calls, whether or not the user exists.
-    let stored_hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.2.clone());
+    let stored_hash = user
+        .as_ref()
+        .map_or_else(|| DUMMY_HASH.to_owned(), |u| u.2.clone());
     let candidate = password.clone();
     let matches = off_executor(move || candidate.is_some_and(|p| verify_password(&p, &stored_hash))).await?;
 
     let (user_id, household, stored_hash, role) = match user {
         Some(user) if matches => user,
         _ => {
-            let mut params = keys.params();
-            params.extend([
-                param("max_pair_failures", &MAX_FAILED_LOGINS),
-                param("max_address_failures", &MAX_FAILED_LOGINS_PER_ADDRESS),
-                param("lock_seconds", &LOCK_SECONDS),
-            ]);
-            app.db.execute(RECORD_FAILURE, params).await?;
+            let params = throttle::failure_params(&keys.pair, Some(&keys.address));
+            app.db.execute(throttle::RECORD_FAILURE, params).await?;
             return Err(INVALID_CREDENTIALS);
         }
     };
@@ -171,7 +151,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let mut params = vec![
         param("user_id", &user_id),
         param("new_password_hash", &new_hash),
-        param("pair_key", &keys.pair),
+        param("pair_key", &keys.pair.key),
     ];
     params.extend(refresh.params());
     app.db.execute(RECORD_SUCCESS, params).await?;
@@ -180,24 +160,26 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     Ok(Reply::ok(&session))
 }
 
-/// What failed logins are counted against, hashed (the table keeps no email or address).
+/// What failed logins are counted against.
 struct Throttles {
     /// This email from this source address.
-    pair: Vec<u8>,
+    pair: Counter,
     /// This source address, any email.
-    address: Vec<u8>,
+    address: Counter,
 }
 
 impl Throttles {
     fn of(email: &Email, source: &str) -> Self {
-        let hash = |parts: &[&str]| Sha256::digest(parts.join("\0").as_bytes()).to_vec();
         Self {
-            pair: hash(&["pair", email.as_str(), source]),
-            address: hash(&["address", source]),
+            pair: Counter::of(&["pair", email.as_str(), source], MAX_FAILED_LOGINS),
+            address: Counter::of(&["address", source], MAX_FAILED_LOGINS_PER_ADDRESS),
         }
     }
 
     fn params(&self) -> Vec<aws_sdk_rdsdata::types::SqlParameter> {
-        vec![param("pair_key", &self.pair), param("address_key", &self.address)]
+        vec![
+            param("pair_key", &self.pair.key),
+            param("address_key", &self.address.key),
+        ]
     }
 }

@@ -32,13 +32,16 @@ struct LogoutBody {
     everywhere: bool,
 }
 
-/// The presented token's family, or with `:everywhere` every family of its user.
+/// The presented token's family, or with `:everywhere` every family of its user; the latter only
+/// for a live token (an old, rotated-out token from a backup must not end every session).
 const REVOKE: &str = "\
-WITH presented AS (SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = :token_hash)
+WITH presented AS (
+    SELECT user_id, family_id, revoked_at IS NULL AND expires_at > now() AS live
+    FROM refresh_tokens WHERE token_hash = :token_hash)
 UPDATE refresh_tokens t SET revoked_at = now()
 FROM presented p
 WHERE t.revoked_at IS NULL
-  AND (t.family_id = p.family_id OR (:everywhere AND t.user_id = p.user_id))";
+  AND (t.family_id = p.family_id OR (:everywhere AND p.live AND t.user_id = p.user_id))";
 
 pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
     glue(app, ROUTE, request, handle).await

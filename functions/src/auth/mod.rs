@@ -6,6 +6,7 @@ pub mod logout;
 pub mod password;
 pub mod refresh;
 pub mod register;
+pub mod throttle;
 
 use chrono::{DateTime, Utc};
 use lambda_http::Request;

@@ -1,6 +1,8 @@
 //! `POST /auth/password`: change your password. Every other session of yours ends (their refresh
 //! and access tokens stop working); this one goes on. Two Data API calls: read the stored hash
-//! (argon2 runs between them, in Rust), then store the new one and end the other sessions.
+//! (argon2 runs between them, in Rust), then store the new one and end the other sessions, or
+//! count the wrong current password: ten within 15 minutes lock password changes for the account
+//! for 15 minutes (429), so a stolen session cannot guess the password (see [`super::throttle`]).
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -9,7 +11,10 @@ use shared::auth::{Password, hash_password, verify_password};
 use shared::db::param;
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 
+use std::sync::LazyLock;
+
 use super::off_executor;
+use super::throttle::{self, Counter};
 use crate::app::App;
 use crate::http::respond as glue;
 use crate::openapi::Doc;
@@ -36,11 +41,19 @@ struct PasswordChange {
     new_password: String,
 }
 
-/// The caller's stored hash, while their session lives.
-const FIND: &str = concat!(
-    "SELECT password_hash FROM users WHERE id = :user_id AND household_id = :household_id AND ",
-    crate::live_session_sql!()
-);
+/// Wrong current passwords for one account that lock its password changes.
+pub const MAX_WRONG_PASSWORDS: i64 = 10;
+
+/// The caller's stored hash, while their session lives, and how long password changes stay locked.
+static FIND: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT u.password_hash, {locked} FROM users u \
+         LEFT JOIN login_throttles account ON account.id = :account_key \
+         WHERE u.id = :user_id AND u.household_id = :household_id AND u.left_at IS NULL AND {live}",
+        locked = throttle::locked_for(&["account"]),
+        live = crate::live_session_sql!(),
+    )
+});
 
 /// The new hash, only over the one just verified (a concurrent change wins, this one answers 409),
 /// and every other session of the user ended.
@@ -75,11 +88,20 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         param("household_id", &claims.hid),
         param("session_id", &claims.sid),
     ];
-    let rows = app.db.execute(FIND, who.to_vec()).await?;
-    let old_hash: String = rows
+    let counter = Counter::of(&["password", &claims.sub.to_string()], MAX_WRONG_PASSWORDS);
+    let mut params = who.to_vec();
+    params.push(param("account_key", &counter.key));
+    let rows = app.db.execute(&FIND, params).await?;
+    let row = rows
         .first()
-        .ok_or(ApiError::Unauthorized("Your session has ended; log in again."))?
-        .get(0)?;
+        .ok_or(ApiError::Unauthorized("Your session has ended; log in again."))?;
+    let locked_for: i64 = row.get(1)?;
+    if locked_for > 0 {
+        return Err(ApiError::TooManyRequests {
+            retry_after_seconds: locked_for.unsigned_abs(),
+        });
+    }
+    let old_hash: String = row.get(0)?;
     let stored = old_hash.clone();
     let (matches, new_hash) = off_executor(move || {
         let matches = verify_password(&current, &stored);
@@ -88,7 +110,11 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     .await?;
     let new_hash = match (matches, new_hash) {
         (true, Some(hash)) => hash.map_err(|e| ApiError::Internal(e.to_string()))?,
-        _ => return Err(wrong_password()),
+        _ => {
+            let params = throttle::failure_params(&counter, None);
+            app.db.execute(throttle::RECORD_FAILURE, params).await?;
+            return Err(wrong_password());
+        }
     };
     let mut params = who.to_vec();
     params.extend([param("new_hash", &new_hash), param("old_hash", &old_hash)]);

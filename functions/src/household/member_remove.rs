@@ -2,8 +2,8 @@
 //! household's last owner cannot go (409). The member's account goes with its sessions, pending
 //! invitations and idempotency keys in the same statement, and their access tokens stop working at
 //! once (every endpoint checks membership in its own query). Their transactions keep who recorded
-//! them: a former member's record (their name, no email, no password) takes their place as the
-//! recorder. `If-Match` against the member's version. One Data API call.
+//! them: a former member's record (their name, a placeholder email, no password) takes their
+//! place as the recorder. `If-Match` against the member's version. One Data API call.
 
 use std::sync::LazyLock;
 
@@ -49,7 +49,8 @@ static REMOVE: LazyLock<String> = LazyLock::new(|| {
              AND NOT (u.role = 'owner' AND (SELECT count(*) FROM owners) <= 1) AND {matches}), \
          former AS ( \
            INSERT INTO users (id, household_id, email, password_hash, display_name, role, left_at) \
-           SELECT :former_id, :household_id, NULL, '', a.display_name, 'member', now() FROM allowed a \
+           SELECT :former_id, :household_id, :former_id::text || '@former-member.invalid', '', \
+                  a.display_name, 'member', now() FROM allowed a \
            WHERE EXISTS (SELECT 1 FROM transactions \
                          WHERE household_id = :household_id AND created_by = :member_id) \
            RETURNING id), \

@@ -9,7 +9,6 @@
 //!   only their SHA-256 is stored.
 
 use std::fmt;
-use std::sync::LazyLock;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -116,12 +115,13 @@ pub fn needs_rehash(phc: &str) -> bool {
         || params.p_cost() != ARGON2_P_COST
 }
 
-/// A hash of a password nobody has, verified against when the email is unknown so that an
-/// unknown email costs the same time as a wrong password.
-pub static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    let password = Password("unknown-user-dummy-password".to_owned());
-    hash_password(&password).unwrap_or_default()
-});
+/// A hash of a password nobody has (random bytes, thrown away), with today's parameters, verified
+/// against when the email is unknown so that an unknown email costs the same time as a wrong
+/// password. A constant: computing it on first use made the first unknown-email login of each
+/// instance twice as slow, which told an account apart at cold starts. A test keeps its parameters
+/// those of [`hash_password`].
+pub const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$UThoTHB0M2JLTWJ6OG1CZw$KRn6nmJ/+MTbKHKErjzS84/vieisc9YNI0Ga+0TSn+E";
 
 /// A bearer secret handed to a client once — a refresh token or an invitation token — and the
 /// hash the database holds instead of it.
@@ -171,5 +171,17 @@ impl SecretToken {
     /// What the database stores and looks up: SHA-256 of the secret.
     pub fn hash(&self) -> Vec<u8> {
         Sha256::digest(self.secret.as_bytes()).to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dummy_hash_has_todays_parameters_and_matches_no_password() {
+        assert!(!needs_rehash(DUMMY_HASH), "it must cost what a stored hash costs");
+        let guess = Password::parse("unknown-user-dummy-password").unwrap();
+        assert!(!verify_password(&guess, DUMMY_HASH));
     }
 }

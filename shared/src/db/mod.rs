@@ -127,6 +127,8 @@ impl DbError {
     pub fn is_transient(&self) -> bool {
         self.is_interrupted()
             || matches!(self, Self::Timeout)
+            // PostgreSQL's own statement_timeout (the application role's 20 s): query_canceled.
+            || self.sql_state() == Some("57014")
             || matches!(self, Self::Api { code, .. } if code == "DatabaseUnavailableException")
     }
 

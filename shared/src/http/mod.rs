@@ -464,17 +464,29 @@ pub struct Reply {
 #[derive(Debug)]
 pub enum Content {
     None,
-    /// A value, sent as `application/json`.
-    Json(serde_json::Value),
+    /// A value's JSON text, sent as `application/json`. Serialized straight to text: a
+    /// `serde_json::Value` cannot hold an integer past 64 bits, which a [`crate::domain::Total`]
+    /// may be.
+    Json(String),
+    /// The answer could not be serialized: sent as a 500 problem.
+    Unserializable(String),
     /// Text of its own content type (a page, a document), sent as it is.
     Text(&'static str, String),
+}
+
+/// `body` as JSON text, or why it could not be (never silently `null`).
+fn json_content(body: &impl Serialize) -> Content {
+    match serde_json::to_string(body) {
+        Ok(text) => Content::Json(text),
+        Err(error) => Content::Unserializable(error.to_string()),
+    }
 }
 
 impl Reply {
     pub fn ok(body: &impl Serialize) -> Self {
         Self {
             status: StatusCode::OK,
-            body: Content::Json(serde_json::to_value(body).unwrap_or_default()),
+            body: json_content(body),
             etag: None,
             secret_fields: &[],
         }
@@ -489,7 +501,7 @@ impl Reply {
     pub fn created(body: &impl Serialize) -> Self {
         Self {
             status: StatusCode::CREATED,
-            body: Content::Json(serde_json::to_value(body).unwrap_or_default()),
+            body: json_content(body),
             etag: None,
             secret_fields: &[],
         }
@@ -523,18 +535,26 @@ impl Reply {
     /// The response to keep for an `Idempotency-Key` replay: this one, with its secret fields
     /// answered as `null`.
     pub fn keepable_response(&self) -> Response<Body> {
-        let mut body = match &self.body {
-            Content::Json(value) => Content::Json(value.clone()),
-            Content::Text(content_type, text) => Content::Text(content_type, text.clone()),
-            Content::None => Content::None,
-        };
-        if let Content::Json(serde_json::Value::Object(fields)) = &mut body {
-            for name in self.secret_fields {
-                if let Some(value) = fields.get_mut(*name) {
-                    *value = serde_json::Value::Null;
+        let body = match &self.body {
+            Content::Json(text) if !self.secret_fields.is_empty() => {
+                match serde_json::from_str::<serde_json::Value>(text) {
+                    Ok(serde_json::Value::Object(mut fields)) => {
+                        for name in self.secret_fields {
+                            if let Some(value) = fields.get_mut(*name) {
+                                *value = serde_json::Value::Null;
+                            }
+                        }
+                        Content::Json(serde_json::Value::Object(fields).to_string())
+                    }
+                    // Not an object: nothing to leave out, but a secret must not be kept either.
+                    _ => Content::Unserializable("an answer with secrets is not a JSON object".to_owned()),
                 }
             }
-        }
+            Content::Json(text) => Content::Json(text.clone()),
+            Content::Text(content_type, text) => Content::Text(content_type, text.clone()),
+            Content::Unserializable(why) => Content::Unserializable(why.clone()),
+            Content::None => Content::None,
+        };
         Self {
             status: self.status,
             body,
@@ -552,7 +572,11 @@ impl Reply {
         match self.body {
             Content::Json(body) => builder
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::Text(body.to_string())),
+                .body(Body::Text(body)),
+            Content::Unserializable(why) => {
+                tracing::error!(%why, "an answer could not be serialized");
+                return ApiError::Internal(why).into_response("");
+            }
             Content::Text(content_type, text) => builder
                 .header(header::CONTENT_TYPE, content_type)
                 .body(Body::Text(text)),

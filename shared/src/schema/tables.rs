@@ -114,13 +114,14 @@ fn households() -> Table {
 }
 
 /// Members, and former members: one who left or was removed, but recorded transactions, is kept as
-/// a record with their name only (`left_at`, no email, no password), so their transactions still
-/// say who recorded them while their account is gone.
+/// a record with their name only (`left_at`, a placeholder email under the reserved `.invalid`
+/// domain, no password, never an owner), so their transactions still say who recorded them while
+/// their account is gone. The email stays NOT NULL so that the release before stays correct.
 fn users() -> Table {
     TableBuilder::new("users")
         .id::<UserId>()
         .tenant::<HouseholdId>()
-        .column::<Option<Email>>("email")
+        .column::<Email>("email")
         .unique(&["email"])
         .check(
             "email_lower_case",
@@ -138,7 +139,11 @@ fn users() -> Table {
         .check("failed_login_count", "failed_login_count >= 0")
         .column::<Option<Timestamp>>("locked_until")
         .column::<Option<Timestamp>>("left_at")
-        .check("former_member", "(left_at IS NULL) = (email IS NOT NULL)")
+        .check(
+            "former_member",
+            "left_at IS NULL OR (role = 'member' AND password_hash = '' \
+             AND email = id::text || '@former-member.invalid')",
+        )
         .timestamps()
         .synced_on(&["email", "display_name", "role"])
         .referable_within_household()

@@ -90,6 +90,13 @@ fn explainable(session: &Value) -> String {
     let text = |key: &str| format!("'{}'", session[key].as_str().unwrap_or_default());
     functions::months::get::statement()
         .replace(":household_id", &text("household_id"))
+        .replace(
+            ":session_id",
+            &format!(
+                "(SELECT family_id FROM refresh_tokens WHERE user_id = {} LIMIT 1)",
+                text("user_id")
+            ),
+        )
         .replace(":user_id", &text("user_id"))
         .replace(":until", &format!("'{MONTH}-01'"))
         // A read: no household lock, no idempotency key.

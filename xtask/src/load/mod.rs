@@ -133,6 +133,8 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         budget: AtomicU64::new(args.requests),
         replays: AtomicU64::new(0),
         replay_mismatches: std::sync::Mutex::default(),
+        cross_member_tries: AtomicU64::new(0),
+        cross_member_leaks: std::sync::Mutex::default(),
         households: households.clone(),
         leaks: std::sync::Mutex::default(),
         foreign_tries: AtomicU64::new(0),
@@ -223,6 +225,16 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         .checked
         .entry("a retried write is answered with the first answer")
         .or_default() += shared.replays.load(Ordering::Relaxed);
+    let rule = "another member's request with a write's key answers 409 and writes nothing";
+    *findings.checked.entry(rule).or_default() += shared.cross_member_tries.load(Ordering::Relaxed);
+    for leak in shared
+        .cross_member_leaks
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or_default()
+    {
+        findings.violations.push(format!("{rule}: {leak}"));
+    }
     let leaks = shared.leaks.lock().map(|l| l.clone()).unwrap_or_default();
     *findings
         .checked

@@ -26,6 +26,10 @@ pub struct Shared {
     /// Writes sent again with their key after a pretended lost answer, and replays that differed.
     pub replays: AtomicU64,
     pub replay_mismatches: std::sync::Mutex<Vec<String>>,
+    /// Keyed writes sent again by another member of the household with the same key, and the
+    /// answers that were not a plain 409 (a repeated answer, or a write).
+    pub cross_member_tries: AtomicU64,
+    pub cross_member_leaks: std::sync::Mutex<Vec<String>>,
     /// Every household, for phones to try other households' ids.
     pub households: Vec<Arc<Household>>,
     /// Answers to another household's ids that were not 404 (reads) or 422 (bodies).
@@ -103,6 +107,9 @@ impl Phone {
         let Outcome::Answered(first) = &outcome else {
             return Ok(outcome);
         };
+        if first.ok() && rand::random_range(0..8) == 0 && take_one(&shared.budget) {
+            self.steal_key(shared, &call).await?;
+        }
         if rand::random_range(0..4) == 0 && take_one(&shared.budget) {
             shared.replays.fetch_add(1, Ordering::Relaxed);
             if let Outcome::Answered(again) = shared.client.send(&call).await? {
@@ -122,6 +129,35 @@ impl Phone {
             }
         }
         Ok(outcome)
+    }
+
+    /// Another member of the household sends `call` with its key: a key belongs to its sender,
+    /// so the answer must be 409, never the kept answer, and nothing may be written (the ledger's
+    /// "there once" checks catch a second write).
+    async fn steal_key(&self, shared: &Shared, call: &Call) -> anyhow::Result<()> {
+        let others: Vec<usize> = (0..self.household.members.len())
+            .filter(|m| *m != self.member)
+            .collect();
+        let Some(&other) = others.choose(&mut rand::rng()) else {
+            return Ok(());
+        };
+        shared.cross_member_tries.fetch_add(1, Ordering::Relaxed);
+        let stolen = call.clone().token(&self.household.members[other].access());
+        let Outcome::Answered(answer) = shared.client.send(&stolen).await? else {
+            return Ok(());
+        };
+        // 503 (interrupted, contended) is a fault, retried by nobody here; anything else but 409 leaks.
+        if answer.status != 409 && answer.status != 503 || answer.header("idempotent-replayed").is_some() {
+            let mut leaks = shared
+                .cross_member_leaks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            leaks.push(format!(
+                "{} {} answered another member {} {}",
+                call.method, call.path, answer.status, answer.text
+            ));
+        }
+        Ok(())
     }
 
     fn post(&mut self, shared: &Shared, path: &str, body: Value) -> Call {
