@@ -40,6 +40,20 @@ async fn keyed(
     }
 }
 
+/// `POST /household/invitations` with `body` as `session`, keyed with `key`.
+async fn post_invitation(app: &TestApp, session: &Value, body: &Value, key: &str) -> harness::TestResponse {
+    keyed(
+        app,
+        Write::Invite,
+        "POST",
+        "/household/invitations",
+        session,
+        body,
+        key,
+    )
+    .await
+}
+
 async fn count(app: &TestApp, sql: &str) -> i64 {
     let rows = app.api.db().execute(sql, vec![]).await.unwrap();
     rows.first().unwrap().get(0).unwrap()
@@ -130,17 +144,7 @@ async fn an_owners_kept_answer_is_not_repeated_once_they_are_demoted() {
     let ada = app.register("ada@example.com").await;
     let cy = app.join(&ada, "cy@example.com", "owner").await;
     let invite = json!({"email": "eve@example.com", "role": "owner"});
-    let invitations = Write::Invite;
-    let first = keyed(
-        &app,
-        invitations,
-        "POST",
-        "/household/invitations",
-        &ada,
-        &invite,
-        "invite-1",
-    )
-    .await;
+    let first = post_invitation(&app, &ada, &invite, "invite-1").await;
     assert_eq!(first.status, 201, "{:?}", first.body);
 
     let demote = json!({"role": "member"});
@@ -153,16 +157,7 @@ async fn an_owners_kept_answer_is_not_repeated_once_they_are_demoted() {
         .await;
     assert_eq!(demoted.status, 200, "{:?}", demoted.body);
 
-    let replay = keyed(
-        &app,
-        invitations,
-        "POST",
-        "/household/invitations",
-        &ada,
-        &invite,
-        "invite-1",
-    )
-    .await;
+    let replay = post_invitation(&app, &ada, &invite, "invite-1").await;
     assert_eq!(replay.status, 403, "{:?}", replay.body);
     assert_eq!(replay.header("idempotent-replayed"), None);
     assert!(replay.body.get("invitation_token").is_none());
@@ -173,16 +168,7 @@ async fn an_invitation_token_is_never_kept_for_a_replay() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
     let invite = json!({"email": "eve@example.com", "role": "member"});
-    let first = keyed(
-        &app,
-        Write::Invite,
-        "POST",
-        "/household/invitations",
-        &ada,
-        &invite,
-        "invite-1",
-    )
-    .await;
+    let first = post_invitation(&app, &ada, &invite, "invite-1").await;
     let token = first.body["invitation_token"].as_str().unwrap().to_owned();
     let kept = app
         .api
@@ -199,16 +185,7 @@ async fn an_invitation_token_is_never_kept_for_a_replay() {
         "{kept}"
     );
 
-    let replay = keyed(
-        &app,
-        Write::Invite,
-        "POST",
-        "/household/invitations",
-        &ada,
-        &invite,
-        "invite-1",
-    )
-    .await;
+    let replay = post_invitation(&app, &ada, &invite, "invite-1").await;
     assert_eq!(
         (replay.status, replay.header("idempotent-replayed")),
         (201, Some("true"))
@@ -222,16 +199,7 @@ async fn a_key_kept_before_keys_had_senders_is_refused_not_failed() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
     let body = json!({"email": "eve@example.com", "role": "member"});
-    let first = keyed(
-        &app,
-        Write::Invite,
-        "POST",
-        "/household/invitations",
-        &ada,
-        &body,
-        "old-key",
-    )
-    .await;
+    let first = post_invitation(&app, &ada, &body, "old-key").await;
     assert_eq!(first.status, 201);
     // As the release before migration 0005 kept it: no sender, no role.
     app.api
@@ -239,15 +207,6 @@ async fn a_key_kept_before_keys_had_senders_is_refused_not_failed() {
         .execute("UPDATE idempotency_keys SET user_id = NULL, role = NULL", vec![])
         .await
         .unwrap();
-    let again = keyed(
-        &app,
-        Write::Invite,
-        "POST",
-        "/household/invitations",
-        &ada,
-        &body,
-        "old-key",
-    )
-    .await;
+    let again = post_invitation(&app, &ada, &body, "old-key").await;
     assert_eq!(again.status, 409, "{:?}", again.body);
 }
