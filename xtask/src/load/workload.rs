@@ -146,8 +146,11 @@ impl Phone {
         let Outcome::Answered(answer) = shared.client.send(&stolen).await? else {
             return Ok(());
         };
-        // 503 (interrupted, contended) is a fault, retried by nobody here; anything else but 409 leaks.
-        if answer.status != 409 && answer.status != 503 || answer.header("idempotent-replayed").is_some() {
+        // 409 is the answer. 401: the other member's session just ended (their phone raced two
+        // refreshes and is signing in again), so nothing ran for them either. 503: a fault. Any
+        // other answer, or a repeated one, leaks the key's record to someone else.
+        let refused = matches!(answer.status, 409 | 401 | 503);
+        if !refused || answer.header("idempotent-replayed").is_some() {
             let mut leaks = shared
                 .cross_member_leaks
                 .lock()
