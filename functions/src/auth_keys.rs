@@ -74,7 +74,13 @@ impl KeyPublisher {
         let (physical_id, outcome) = match &request {
             Request::Create(create) => self.publish(&create.resource_properties, None).await,
             Request::Update(update) => {
-                let pinned = is_rollback(update).then_some(update.physical_resource_id.as_str());
+                // A rollback lowers `KeyGeneration`: answer from the version the resource had.
+                let rollback = custom_resource::is_rollback(
+                    &update.resource_properties,
+                    &update.old_resource_properties,
+                    &["KeyGeneration"],
+                );
+                let pinned = rollback.then_some(update.physical_resource_id.as_str());
                 self.publish(&update.resource_properties, pinned).await
             }
             Request::Delete(delete) => (
@@ -134,18 +140,4 @@ impl KeyPublisher {
             version,
         ))
     }
-}
-
-/// CloudFormation rolls an update back by sending another with the previous properties: here, a
-/// lower `KeyGeneration` than the one being left.
-fn is_rollback(update: &aws_lambda_events::cloudformation::UpdateRequest<Value, Value>) -> bool {
-    let generation = |properties: &Value| match properties.get("KeyGeneration") {
-        Some(Value::String(text)) => text.parse::<u64>().ok(),
-        Some(Value::Number(number)) => number.as_u64(),
-        _ => None,
-    };
-    matches!(
-        (generation(&update.resource_properties), generation(&update.old_resource_properties)),
-        (Some(new), Some(old)) if new < old
-    )
 }

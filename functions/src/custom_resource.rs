@@ -58,6 +58,25 @@ pub fn properties(request: &Request) -> Option<&Value> {
     }
 }
 
+/// A property CloudFormation sends as text (or a number), read as a number; a version ARN
+/// (`…:function:name:7`) reads as the version after its last `:`.
+pub fn number(properties: &Value, name: &str) -> Option<i64> {
+    match properties.get(name)? {
+        Value::String(text) => text.rsplit(':').next()?.parse().ok(),
+        Value::Number(number) => number.as_i64(),
+        _ => None,
+    }
+}
+
+/// Whether an update is a stack rollback: CloudFormation rolls an update back by sending another
+/// with the previous properties, so one of `rising` (properties that only ever rise in a forward
+/// deploy: a generation, a version) went down.
+pub fn is_rollback(new: &Value, old: &Value, rising: &[&str]) -> bool {
+    rising
+        .iter()
+        .any(|name| matches!((number(new, name), number(old, name)), (Some(new), Some(old)) if new < old))
+}
+
 /// Sends `outcome` for `request` under `physical_id` (which must never change: a new one makes
 /// CloudFormation delete the "old" resource), and returns the response as sent.
 pub async fn answer(http: &reqwest::Client, request: &Request, physical_id: &str, outcome: Outcome) -> Value {

@@ -115,27 +115,18 @@ async fn apply(
 }
 
 fn schema_version(properties: &Value) -> Option<i64> {
-    number(properties, SCHEMA_VERSION)
+    custom_resource::number(properties, SCHEMA_VERSION)
 }
 
-/// A property CloudFormation sends as text (or a number), read as a number; for `FunctionVersion`,
-/// a version ARN, the version after its last `:`.
-fn number(properties: &Value, name: &str) -> Option<i64> {
-    match properties.get(name)? {
-        Value::String(text) => text.rsplit(':').next()?.parse().ok(),
-        Value::Number(number) => number.as_i64(),
-        _ => None,
-    }
-}
-
-/// CloudFormation rolls an update back by sending another update with the previous properties:
-/// the schema version, the function's published version or the role generation goes down (each
-/// only ever rises in a forward deploy). The database it names was left as it was, and the
-/// function's role may no longer reach it (after a cluster replacement its policy already names
-/// the new one), so a rollback answers SUCCESS without touching anything; failing would leave
-/// the stack in UPDATE_ROLLBACK_FAILED.
+/// A stack rollback ([`custom_resource::is_rollback`]): the schema version, the function's
+/// published version or the role generation went down. The database it names was left as it was,
+/// and the function's role may no longer reach it (after a cluster replacement its policy already
+/// names the new one), so a rollback answers SUCCESS without touching anything; failing would
+/// leave the stack in UPDATE_ROLLBACK_FAILED.
 fn is_rollback(new: &Value, old: &Value) -> bool {
-    [SCHEMA_VERSION, "FunctionVersion", "AppRoleGeneration"]
-        .iter()
-        .any(|name| matches!((number(new, name), number(old, name)), (Some(new), Some(old)) if new < old))
+    custom_resource::is_rollback(
+        new,
+        old,
+        &[SCHEMA_VERSION, "FunctionVersion", "AppRoleGeneration"],
+    )
 }
