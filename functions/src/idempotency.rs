@@ -2,15 +2,17 @@
 //!
 //! The key is claimed in the endpoint's own statement: [`crate::access::ME`] includes inserting
 //! the key into `idempotency_keys`, and the caller counts as a member only if that insert
-//! happened. A key belongs to the member who sent it: a kept answer is repeated only to its sender,
-//! only while they are still a member with the role they had (an owner's answer is not repeated
-//! to them once demoted: 403), and the same key from another member is refused (409), never
-//! answered from the sender's record. So the claim and the write commit together or not at all, and a repeat of a key
+//! happened. So the claim and the write commit together or not at all, and a repeat of a key
 //! (or a concurrent duplicate, which waits on the first one's insert) finds no `me` row and writes
 //! nothing. The handler then answers 401 as for a removed member; the glue sees that a key was
 //! refused and answers from the kept record instead ([`replay`]): the first answer, 409 while the
 //! first request still runs (or after it ended without an answer), or 422 when the key came with
 //! a different request.
+//!
+//! A key belongs to the member who sent it: a kept answer is repeated only to its sender, only
+//! while they are still a member with the role they had (an owner's answer is not repeated to them
+//! once demoted: 403), and the same key from another member is refused (409), never answered from
+//! the sender's record.
 //!
 //! After a request that claimed its key, [`store`] keeps the answer and deletes the household's
 //! expired keys, so no scheduler is needed. Either way a request with a key costs exactly one

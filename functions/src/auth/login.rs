@@ -104,12 +104,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let row = rows
         .first()
         .ok_or_else(|| ApiError::Internal("the login lookup answered no row".to_owned()))?;
-    let locked_for: i64 = row.get(4)?;
-    if locked_for > 0 {
-        return Err(ApiError::TooManyRequests {
-            retry_after_seconds: locked_for.unsigned_abs(),
-        });
-    }
+    throttle::refuse_while_locked(row.get(4)?)?;
     let user: Option<UserId> = row.get(0)?;
     let user = match user {
         Some(id) => Some((

@@ -4,7 +4,6 @@
 //! twice, or with an unknown token, also answers 204: there is nothing left to end.
 
 use lambda_http::{Body, Request, Response};
-use shared::auth::SecretToken;
 use shared::db::param;
 use shared::http::{ApiError, Reply, Route, json_body};
 
@@ -49,8 +48,7 @@ pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lamb
 
 async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let body: LogoutBody = json_body(&request)?;
-    let token = SecretToken::parse(&body.refresh_token)
-        .map_err(|e| ApiError::invalid("refresh_token", e.to_string()))?;
+    let token = super::refresh_token(&body.refresh_token)?;
     let params = vec![
         param("token_hash", &token.hash()),
         param("everywhere", &body.everywhere),

@@ -1,5 +1,6 @@
-//! `/auth/*`: register, login, refresh, logout, password. Each issues or revokes refresh tokens in the same
-//! single statement that does its other work, so every endpoint stays within its round-trip budget.
+//! `/auth/*`: register, login, refresh, logout, password. Each issues or revokes refresh tokens in
+//! the same single statement that does its other work, so every endpoint stays within its
+//! round-trip budget.
 
 pub mod login;
 pub mod logout;
@@ -91,7 +92,15 @@ struct PresentedBody {
 /// 400/413/415 for the body, 422 when `refresh_token` is missing or not a token.
 pub fn presented_token(request: &Request) -> Result<SecretToken, ApiError> {
     let body: PresentedBody = json_body(request)?;
-    SecretToken::parse(&body.refresh_token).map_err(|e| ApiError::invalid("refresh_token", e.to_string()))
+    refresh_token(&body.refresh_token)
+}
+
+/// A body's `refresh_token` field as a token.
+///
+/// # Errors
+/// 422 naming `refresh_token` when it is not one.
+pub fn refresh_token(text: &str) -> Result<SecretToken, ApiError> {
+    SecretToken::parse(text).map_err(|e| ApiError::invalid("refresh_token", e.to_string()))
 }
 
 /// Signs an access token and pairs it with the refresh token.

@@ -95,12 +95,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let row = rows
         .first()
         .ok_or(ApiError::Unauthorized("Your session has ended; log in again."))?;
-    let locked_for: i64 = row.get(1)?;
-    if locked_for > 0 {
-        return Err(ApiError::TooManyRequests {
-            retry_after_seconds: locked_for.unsigned_abs(),
-        });
-    }
+    throttle::refuse_while_locked(row.get(1)?)?;
     let old_hash: String = row.get(0)?;
     let stored = old_hash.clone();
     let (matches, new_hash) = off_executor(move || {

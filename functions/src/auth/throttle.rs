@@ -5,6 +5,7 @@
 use aws_sdk_rdsdata::types::SqlParameter;
 use sha2::{Digest, Sha256};
 use shared::db::param;
+use shared::http::ApiError;
 
 /// How long failures are counted, and how long a lock lasts.
 pub const LOCK_SECONDS: i64 = 15 * 60;
@@ -33,6 +34,19 @@ pub fn locked_for(aliases: &[&str]) -> String {
         "coalesce(ceil(extract(epoch FROM greatest({}) - now())), 0)::bigint",
         until.join(", ")
     )
+}
+
+/// 429 with `Retry-After` while a counter is locked: `seconds` as [`locked_for`] reads them.
+///
+/// # Errors
+/// [`ApiError::TooManyRequests`] for `seconds` above 0.
+pub fn refuse_while_locked(seconds: i64) -> Result<(), ApiError> {
+    if seconds > 0 {
+        return Err(ApiError::TooManyRequests {
+            retry_after_seconds: seconds.unsigned_abs(),
+        });
+    }
+    Ok(())
 }
 
 /// Counts a failure against one or two counters (`:second_key` NULL for one); a counter that
