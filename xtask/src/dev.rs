@@ -14,6 +14,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
+// The logins and secrets of the tests' emulator, as on AWS: the Aurora-like master (the migrate
+// function's), the application role (the API functions'), and the token signing secret (the
+// issuers' and auth-keys'). Local only; deployed stacks generate theirs in Secrets Manager.
+use harness::data_api::{
+    APP_SECRET_ARN, RESOURCE_ARN, SECRET_ARN as MASTER_SECRET_ARN, TOKEN_SECRET_ARN, TOKEN_SIGNING_KEY,
+};
 
 #[derive(Args)]
 pub struct DevArgs {
@@ -28,18 +34,6 @@ pub struct DevArgs {
     database: String,
 }
 
-const RESOURCE_ARN: &str = "arn:aws:rds:us-east-1:000000000000:cluster:local";
-/// The master login (the migrate function's) and the application role's (the API functions').
-const MASTER_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local";
-const APP_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local-app";
-/// The token signing secret, as AuthTokenSecret holds it, for the auth-keys function.
-const TOKEN_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:local-auth-tokens";
-const APP_ROLE: &str = "budget_app";
-/// Local PostgreSQL trusts local connections, so this only has to look like a password.
-const APP_ROLE_PASSWORD: &str = "local-development-only-app-role-password";
-/// For local use only; deployed stacks generate theirs in Secrets Manager.
-const DEV_TOKEN_SECRET: &str = "local-development-only-token-signing-secret-0123456789";
-
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     ensure_cargo_lambda()?;
 
@@ -49,25 +43,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     let mut config = data_api_local::Config::new(server.base_url());
     config.default_database.clone_from(&args.database);
-    config.secrets = [
-        (
-            MASTER_SECRET_ARN.to_owned(),
-            Some(data_api_local::Credentials {
-                username: harness::aurora::MASTER_ROLE.to_owned(),
-                password: harness::aurora::MASTER_PASSWORD.to_owned(),
-            }),
-        ),
-        (
-            APP_SECRET_ARN.to_owned(),
-            Some(data_api_local::Credentials {
-                username: APP_ROLE.to_owned(),
-                password: APP_ROLE_PASSWORD.to_owned(),
-            }),
-        ),
-    ]
-    .into();
-    let token_secret = serde_json::json!({"current": DEV_TOKEN_SECRET, "previous": "none", "next": "none"});
-    config.secret_strings = [(TOKEN_SECRET_ARN.to_owned(), token_secret.to_string())].into();
+    config.secrets = harness::data_api::secrets();
+    config.secret_strings = harness::data_api::secret_strings();
     let emulator = data_api_local::spawn(config, ([127, 0, 0, 1], args.data_api_port).into())
         .await
         .with_context(|| {
@@ -184,7 +161,7 @@ impl Watch {
             .env("DB_NAME", &args.database)
             .envs(functions::app::token_environment(
                 TOKEN_SECRET_ARN,
-                DEV_TOKEN_SECRET,
+                TOKEN_SIGNING_KEY,
             )?)
             .env(
                 "RUST_LOG",
