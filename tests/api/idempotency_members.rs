@@ -73,16 +73,7 @@ async fn another_members_request_with_the_same_key_is_refused_for_every_kind_of_
         .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
         .await;
     let account = account.body["id"].as_str().unwrap().to_owned();
-    let groups = app
-        .send(
-            functions::categories::groups::respond,
-            harness::app::bearer_request("GET", "/category-groups", &ada),
-        )
-        .await;
-    let category = groups.body["category_groups"][0]["categories"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let category = app.first_category(&ada).await;
     let spend = json!({"account_id": account, "date": "2026-11-20", "amount": -1_000});
     let created = app
         .send(

@@ -78,16 +78,7 @@ async fn amounts_from_the_largest_on_are_refused_naming_the_field_wherever_money
         .create_account(&ada, &json!({"name": "Checking", "kind": "checking"}))
         .await;
     let account = account.body["id"].as_str().unwrap().to_owned();
-    let groups = app
-        .send(
-            functions::categories::groups::respond,
-            bearer_request("GET", "/category-groups", &ada),
-        )
-        .await;
-    let category = groups.body["category_groups"][0]["categories"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let category = app.first_category(&ada).await;
     let existing = app
         .send(
             functions::transactions::create::respond,

@@ -237,16 +237,7 @@ async fn filters_select_by_account_category_payee_dates_and_cleared_and_tombston
     let ada = app.register("ada@example.com").await;
     let checking = account(&app, &ada, "Checking", "checking").await;
     let cash = account(&app, &ada, "Cash", "cash").await;
-    let groups = app
-        .send(
-            functions::categories::groups::respond,
-            bearer_request("GET", "/category-groups", &ada),
-        )
-        .await;
-    let category = groups.body["category_groups"][0]["categories"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let category = app.first_category(&ada).await;
     let payee = app
         .send_json(
             functions::payees::create::respond,

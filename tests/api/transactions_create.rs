@@ -47,25 +47,12 @@ async fn count(app: &TestApp, table: &str) -> i64 {
     rows.first().unwrap().get(0).unwrap()
 }
 
-async fn first_category(app: &TestApp, session: &Value) -> String {
-    let groups = app
-        .send(
-            functions::categories::groups::respond,
-            bearer_request("GET", "/category-groups", session),
-        )
-        .await;
-    groups.body["category_groups"][0]["categories"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn a_transaction_with_a_new_payee_is_created_in_one_call() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
     let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
-    let category = first_category(&app, &ada).await;
+    let category = app.first_category(&ada).await;
     app.reset_calls();
     let created = create(
         &app,
@@ -129,7 +116,7 @@ async fn a_transfer_makes_both_legs_with_each_others_transfer_payee() {
         json!({"name": "Brokerage", "kind": "investment", "on_budget": false}),
     )
     .await;
-    let category = first_category(&app, &ada).await;
+    let category = app.first_category(&ada).await;
 
     let moved = create(&app, &ada, &json!({"account_id": checking, "date": "2026-11-20", "amount": -200_000, "transfer_account_id": savings})).await;
     assert_eq!(moved.status, 201, "{:?}", moved.body);
@@ -202,7 +189,7 @@ async fn a_split_makes_its_lines_and_must_add_up() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
     let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
-    let category = first_category(&app, &ada).await;
+    let category = app.first_category(&ada).await;
     let lines = json!([{"amount": -7_000, "category_id": category, "memo": "food"}, {"amount": -3_000}]);
     let split = create(
         &app,
@@ -242,7 +229,7 @@ async fn invalid_foreign_and_closed_references_are_refused_and_nothing_is_stored
     let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
     let old = app.closed_account(&ada, "Old").await;
     let bobs_account = account(&app, &bob, json!({"name": "Checking", "kind": "checking"})).await;
-    let bobs_category = first_category(&app, &bob).await;
+    let bobs_category = app.first_category(&bob).await;
     let payees_before = count(&app, "payees").await;
 
     let cases = [
@@ -375,7 +362,7 @@ async fn a_maximal_bulk_request_is_stored_in_one_call_within_the_data_apis_limit
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
     let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
-    let category = first_category(&app, &ada).await;
+    let category = app.first_category(&ada).await;
     // Every memo at 500 characters of four bytes: 1,500 memos are 3 MB, and the request to the
     // Data API (3.4 MB with ids and field names) stays under its 4 MiB.
     let body = maximal(&checking, &category, &"𝄞".repeat(500), 2);
@@ -393,7 +380,7 @@ async fn a_bulk_request_too_large_for_the_data_api_is_refused_before_it_is_sent(
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
     let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
-    let category = first_category(&app, &ada).await;
+    let category = app.first_category(&ada).await;
     // Quotes double at every JSON encoding: 2,500 memos of 500 quotes are 2.5 MB in the body but
     // 5 MB in the Data API request.
     let body = maximal(&checking, &category, &"\"".repeat(500), 4);
@@ -416,7 +403,7 @@ async fn the_largest_split_is_read_back_within_the_row_limit() {
     let app = TestApp::spawn().await.unwrap();
     let ada = app.register("ada@example.com").await;
     let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
-    let category = first_category(&app, &ada).await;
+    let category = app.first_category(&ada).await;
     let memo = "𝄞".repeat(500);
     let line = json!({"amount": -1000, "category_id": category, "memo": memo});
     let lines = functions::transactions::body::MAX_LINES;

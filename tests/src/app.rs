@@ -244,6 +244,20 @@ impl TestApp {
     }
 
     /// `POST /accounts` as `session`; asserts it was created.
+    /// The id of the first category of `session`'s household (a new household has the defaults).
+    pub async fn first_category(&self, session: &Value) -> String {
+        let groups = self
+            .send(
+                functions::categories::groups::respond,
+                bearer_request("GET", "/category-groups", session),
+            )
+            .await;
+        groups.body["category_groups"][0]["categories"][0]["id"]
+            .as_str()
+            .expect("a household starts with categories")
+            .to_owned()
+    }
+
     pub async fn create_account(&self, session: &Value, body: &Value) -> TestResponse {
         let response = self
             .send_json(
