@@ -59,7 +59,7 @@ static FIND: LazyLock<String> = LazyLock::new(|| {
 /// and every other session of the user ended.
 const CHANGE: &str = "\
 WITH changed AS (
-    UPDATE users SET password_hash = :new_hash, failed_login_count = 0, locked_until = NULL
+    UPDATE users SET password_hash = :new_hash
     WHERE id = :user_id AND household_id = :household_id AND password_hash = :old_hash
     RETURNING id
 ), others AS (

@@ -134,6 +134,9 @@ fn users() -> Table {
             "char_length(display_name) BETWEEN 1 AND 100",
         )
         .enum_column::<Role>("role")
+        // The per-account lockout of the release before migration 0005, which its login still
+        // reads during a deploy; nothing reads them since (login_throttles). Drop in a later
+        // migration.
         .column::<i32>("failed_login_count")
         .default("0")
         .check("failed_login_count", "failed_login_count >= 0")
