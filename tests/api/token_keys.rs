@@ -40,6 +40,23 @@ fn update(request_type: &str, url: &str, properties: Value, old: Value) -> Value
     event
 }
 
+/// The auth-keys function, its Secrets Manager (the emulator's) holding `secret` at
+/// [`SECRET_ARN`]; the emulator lives as long as the first value.
+async fn publisher_of(secret: Value) -> (TestDataApi, KeyPublisher) {
+    let api = TestDataApi::start_with(|config| {
+        config
+            .secret_strings
+            .insert(SECRET_ARN.into(), secret.to_string());
+    })
+    .await
+    .unwrap();
+    let publisher = KeyPublisher {
+        secrets: secrets_client(&api.endpoint()),
+        http: reqwest::Client::new(),
+    };
+    (api, publisher)
+}
+
 fn claims() -> Claims {
     let now = chrono::Utc::now();
     Claims {
@@ -57,16 +74,7 @@ fn claims() -> Claims {
 #[tokio::test]
 async fn the_public_keys_resource_verifies_both_sides_of_a_rotation_and_reveals_no_secret() {
     let url = ResponseUrl::start().await;
-    let secret = json!({"current": NEW, "previous": OLD, "next": "none"}).to_string();
-    let api = TestDataApi::start_with(|config| {
-        config.secret_strings.insert(SECRET_ARN.into(), secret);
-    })
-    .await
-    .unwrap();
-    let publisher = KeyPublisher {
-        secrets: secrets_client(&api.endpoint()),
-        http: reqwest::Client::new(),
-    };
+    let (_api, publisher) = publisher_of(json!({"current": NEW, "previous": OLD, "next": "none"})).await;
     let unknown = "arn:aws:secretsmanager:us-east-1:000000000000:secret:nowhere";
     for (kind, arn) in [("Create", SECRET_ARN), ("Update", unknown), ("Delete", unknown)] {
         publisher.handle(request(kind, &url.url, arn)).await.unwrap();
@@ -120,16 +128,7 @@ async fn a_rollback_is_answered_from_the_version_its_physical_id_names() {
     // the answer must come from the version the resource had, not from whatever the secret holds
     // now (a broken hand edit would otherwise fail the rollback too: UPDATE_ROLLBACK_FAILED).
     let url = ResponseUrl::start().await;
-    let secret = json!({"current": NEW, "previous": "none", "next": "none"}).to_string();
-    let api = TestDataApi::start_with(|config| {
-        config.secret_strings.insert(SECRET_ARN.into(), secret);
-    })
-    .await
-    .unwrap();
-    let publisher = KeyPublisher {
-        secrets: secrets_client(&api.endpoint()),
-        http: reqwest::Client::new(),
-    };
+    let (_api, publisher) = publisher_of(json!({"current": NEW, "previous": "none", "next": "none"})).await;
     let at =
         |generation: &str| json!({"ServiceToken": "x", "SecretArn": SECRET_ARN, "KeyGeneration": generation});
     let mut rollback = update("Update", &url.url, at("1"), at("2"));
