@@ -50,6 +50,7 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
     ("invitations-create", invitations::create::ROUTE),
     ("invitations-list", invitations::list::ROUTE),
     ("invitations-revoke", invitations::revoke::ROUTE),
+    ("invitations-accept", invitations::accept::ROUTE),
     ("accounts-list", accounts::list::ROUTE),
     ("accounts-create", accounts::create::ROUTE),
     ("accounts-get", accounts::get::ROUTE),
@@ -82,7 +83,12 @@ pub const ENDPOINTS: &[(&str, Route)] = &[
 
 /// The endpoints that issue access tokens: the only functions allowed to read the signing secret
 /// (the others verify with public keys). Their binaries start with `http::run_issuing`.
-pub const TOKEN_ISSUERS: &[&str] = &["auth-register", "auth-login", "auth-refresh"];
+pub const TOKEN_ISSUERS: &[&str] = &[
+    "auth-register",
+    "auth-login",
+    "auth-refresh",
+    "invitations-accept",
+];
 
 /// The endpoints that make no database call (the API's own description): their role grants no
 /// Data API and no database secret.

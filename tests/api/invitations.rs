@@ -149,13 +149,27 @@ async fn an_expired_invitation_is_refused() {
 }
 
 #[tokio::test]
-async fn an_existing_account_cannot_be_invited() {
+async fn an_account_elsewhere_is_invited_like_anyone_but_a_member_here_is_not() {
     let app = TestApp::spawn().await.unwrap();
     let owner = app.register("owner@example.com").await;
     app.register("taken@example.com").await;
-    let refused = invite(&app, &owner, "taken@example.com", "member").await;
-    assert_eq!(refused.status, 409, "{:?}", refused.body);
-    assert_eq!(stored(&app, &owner).await, 0);
+    let unknown = invite(&app, &owner, "nobody@example.com", "member").await;
+    let taken = invite(&app, &owner, "taken@example.com", "member").await;
+    assert_eq!(
+        (unknown.status, taken.status),
+        (201, 201),
+        "the answer tells nobody who has an account: {:?}",
+        taken.body
+    );
+    let shape = |body: &Value| -> Vec<String> {
+        let mut keys: Vec<String> = body.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(shape(&unknown.body), shape(&taken.body));
+    let member = invite(&app, &owner, "owner@example.com", "member").await;
+    assert_eq!(member.status, 409, "{:?}", member.body);
+    assert_eq!(stored(&app, &owner).await, 2);
 }
 
 #[tokio::test]

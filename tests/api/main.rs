@@ -12,6 +12,7 @@ mod household;
 mod idempotency;
 mod idempotency_members;
 mod invitations;
+mod joining;
 mod login_throttle;
 mod members;
 mod migrate;

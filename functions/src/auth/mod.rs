@@ -19,6 +19,42 @@ use shared::http::{ApiError, json_body};
 
 use aws_sdk_rdsdata::types::SqlParameter;
 
+/// Why an invitation token joins nothing (register and accept): one answer for every reason, so
+/// that it tells nothing about the invitation.
+pub const UNUSABLE_INVITATION: &str = "is unknown, already used, expired, or for another email";
+
+/// The member a registration or an acceptance adds and their session's first refresh token, as the
+/// common table expressions `member (id, household_id, role)` and `session (user_id)`, after a CTE
+/// `joined (household_id, role)` whose closing parenthesis this supplies. The new member's id,
+/// email, password hash and display name are the given SQL expressions (parameters, or columns of
+/// `joined`); the token's are those of [`NewRefreshToken::params`]. A macro so that the statements
+/// stay constants.
+#[macro_export]
+macro_rules! member_and_session {
+    ($id:literal, $email:literal, $password_hash:literal, $display_name:literal) => {
+        concat!(
+            "
+), member AS (
+    INSERT INTO users (id, household_id, email, password_hash, display_name, role)
+    SELECT ",
+            $id,
+            ", joined.household_id, ",
+            $email,
+            ", ",
+            $password_hash,
+            ", ",
+            $display_name,
+            ", joined.role FROM joined
+    RETURNING id, household_id, role
+), session AS (
+    INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, session_expires_at)
+    SELECT :token_id, member.id, :family_id, :token_hash, :expires_at, :session_expires_at FROM member
+    RETURNING user_id
+)"
+        )
+    };
+}
+
 /// What register, login and refresh answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Session {

@@ -133,20 +133,11 @@ fn default_household_name(owner: &Name) -> Name {
     Name::parse(&name).unwrap_or_else(|_| owner.clone())
 }
 
-/// The tail both registrations share: given a CTE `joined (household_id, role)`, insert the user
-/// and the session's first refresh token, and return the household and role.
-macro_rules! member_and_session {
+/// What both registrations answer: the household joined and the role, once the member and their
+/// session's first refresh token are in.
+macro_rules! joined {
     () => {
         "
-), member AS (
-    INSERT INTO users (id, household_id, email, password_hash, display_name, role)
-    SELECT :user_id, joined.household_id, :email, :password_hash, :display_name, joined.role FROM joined
-    RETURNING id, household_id, role
-), session AS (
-    INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, session_expires_at)
-    SELECT :token_id, member.id, :family_id, :token_hash, :expires_at, :session_expires_at FROM member
-    RETURNING user_id
-)
 SELECT member.household_id, member.role FROM member JOIN session ON session.user_id = member.id"
     };
 }
@@ -173,7 +164,8 @@ const REGISTER_NEW_HOUSEHOLD: &str = concat!(
         (10, 'Goals', 'Emergency fund'), (11, 'Goals', 'Vacation')
     ) AS d (n, group_name, name) ON d.group_name = g.name
     RETURNING id",
-    member_and_session!()
+    crate::member_and_session!(":user_id", ":email", ":password_hash", ":display_name"),
+    joined!()
 );
 
 /// What a new household starts with: groups, then their categories, as `REGISTER_NEW_HOUSEHOLD`
@@ -203,7 +195,8 @@ const REGISTER_BY_INVITATION: &str = concat!(
     UPDATE household_invitations SET accepted_at = now(), updated_at = now()
     WHERE token_hash = :invitation_hash AND email = :email AND accepted_at IS NULL AND expires_at > now()
     RETURNING household_id, role",
-    member_and_session!()
+    crate::member_and_session!(":user_id", ":email", ":password_hash", ":display_name"),
+    joined!()
 );
 
 pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
@@ -240,17 +233,21 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             REGISTER_BY_INVITATION
         }
     };
+    let by_invitation = matches!(input.joining, Joining::Invitation(_));
     let rows = app.db.execute(sql, params).await.map_err(|error| match error {
         DbError::UniqueViolation { constraint } if constraint == "uq_users_email" => {
-            ApiError::Conflict("An account with this email already exists.".to_owned())
+            ApiError::Conflict(if by_invitation {
+                "An account with this email already exists; sign in with it and accept the \
+                 invitation (POST /invitations/accept)."
+                    .to_owned()
+            } else {
+                "An account with this email already exists.".to_owned()
+            })
         }
         other => other.into(),
     })?;
     let Some(row) = rows.first() else {
-        return Err(ApiError::invalid(
-            "invitation_token",
-            "is unknown, already used, expired, or for another email",
-        ));
+        return Err(ApiError::invalid("invitation_token", super::UNUSABLE_INVITATION));
     };
     let household: HouseholdId = row.get(0)?;
     let role: Role = row.get(1)?;

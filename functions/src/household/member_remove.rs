@@ -32,9 +32,7 @@ pub fn doc() -> Doc {
 }
 
 /// The caller's stored role, the target's, the number of owners (locked, as for role changes),
-/// and whether the target went. A target who recorded transactions leaves a former member's
-/// record (`:former_id`) that their transactions then name; deleting the member cascades to their
-/// sessions, invitations and idempotency keys.
+/// and whether the target went ([`super::departure`]).
 static REMOVE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME}, \
@@ -47,24 +45,11 @@ static REMOVE: LazyLock<String> = LazyLock::new(|| {
            WHERE u.id = :member_id AND u.household_id = :household_id AND u.left_at IS NULL \
              AND EXISTS (SELECT 1 FROM me) AND ((SELECT role FROM me) = 'owner' OR u.id = :user_id) \
              AND NOT (u.role = 'owner' AND (SELECT count(*) FROM owners) <= 1) AND {matches}), \
-         former AS ( \
-           INSERT INTO users (id, household_id, email, password_hash, display_name, role, left_at) \
-           SELECT :former_id, :household_id, :former_id::text || '@former-member.invalid', '', \
-                  a.display_name, 'member', now() FROM allowed a \
-           WHERE EXISTS (SELECT 1 FROM transactions \
-                         WHERE household_id = :household_id AND created_by = :member_id) \
-           RETURNING id), \
-         history AS ( \
-           UPDATE transactions t SET created_by = former.id FROM former \
-           WHERE t.household_id = :household_id AND t.created_by = :member_id \
-           RETURNING t.id), \
-         gone AS ( \
-           DELETE FROM users u \
-           WHERE u.id = :member_id AND u.household_id = :household_id AND EXISTS (SELECT 1 FROM allowed) \
-           RETURNING u.id) \
+         {departure} \
          SELECT (SELECT role FROM me), (SELECT role FROM target), (SELECT count(*) FROM owners), \
                 EXISTS (SELECT 1 FROM gone)",
         matches = version::matches("u"),
+        departure = super::departure::departure(None),
     )
 });
 

@@ -3,6 +3,7 @@
 //! Both read the household in the shape below, members included, in the same one statement that
 //! checks the caller still belongs to it (a removed member's token stops working at once).
 
+pub mod departure;
 pub mod get;
 pub mod member_remove;
 pub mod member_role;

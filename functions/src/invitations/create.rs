@@ -1,6 +1,8 @@
 //! `POST /household/invitations` {email, role}: invite someone into the caller's household.
-//! 201 with the token (shown this once); 409 when the email already has an account or the
-//! household has [`MAX_PENDING`](super::MAX_PENDING) pending invitations. One Data API call.
+//! 201 with the token (shown this once), whether or not the email has an account elsewhere (the
+//! answer tells nobody who has one; an existing account joins with `POST /invitations/accept`);
+//! 409 when the email is already a member of this household or the household has
+//! [`MAX_PENDING`](super::MAX_PENDING) pending invitations. One Data API call.
 
 use std::sync::LazyLock;
 
@@ -33,7 +35,7 @@ pub fn doc() -> Doc {
     .problem(403, "Only an owner of the household may do this.")
     .problem(
         409,
-        "This person already has an account or an open invitation, or too many invitations are open.",
+        "This person is already a member of the household, or too many invitations are open.",
     )
 }
 
@@ -47,12 +49,14 @@ struct InviteBody {
     role: String,
 }
 
-/// The caller's stored role, whether the email has an account, the pending count, then the new
-/// invitation (none unless the caller is an owner and neither limit applies).
+/// The caller's stored role, whether the email is already a member here, the pending count, then
+/// the new invitation (none unless the caller is an owner and neither limit applies). An account
+/// of another household is invited like anyone: saying so would tell any owner who has one.
 static CREATE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME}, \
-         taken AS (SELECT EXISTS (SELECT 1 FROM users WHERE email = :email) AS yes), \
+         taken AS (SELECT EXISTS (SELECT 1 FROM users WHERE email = :email \
+                                 AND household_id = :household_id AND left_at IS NULL) AS yes), \
          pending AS (SELECT count(*) AS n FROM household_invitations \
                      WHERE household_id = :household_id AND accepted_at IS NULL AND expires_at > now()), \
          created AS ( \
@@ -96,7 +100,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let taken: bool = row.get(1)?;
     if taken {
         return Err(ApiError::Conflict(
-            "An account with this email already exists; it cannot be invited.".to_owned(),
+            "This person is already a member of the household.".to_owned(),
         ));
     }
     let pending: i64 = row.get(2)?;

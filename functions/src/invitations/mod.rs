@@ -2,6 +2,7 @@
 //! `DELETE /household/invitations`. The token is shown once, when the invitation is created, and
 //! stored only as its hash; registering with it (`POST /auth/register`) joins the household.
 
+pub mod accept;
 pub mod create;
 pub mod list;
 pub mod revoke;

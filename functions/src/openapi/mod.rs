@@ -30,6 +30,7 @@ pub const DOCS: &[fn() -> Doc] = &[
     invitations::create::doc,
     invitations::list::doc,
     invitations::revoke::doc,
+    invitations::accept::doc,
     accounts::list::doc,
     accounts::create::doc,
     accounts::get::doc,

@@ -167,6 +167,43 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
         .await?,
     );
 
+    // Joining: accounts alone in households of their own accept the owner's invitations, each
+    // deleting its own household (the costlier way to join).
+    let joining = (n / 5).max(10) + 3;
+    let mut joiners = Vec::with_capacity(joining);
+    for i in 0..joining {
+        let email = format!("joiner-{i}@bench.example");
+        let register =
+            json!({"email": email, "password": "correct horse battery staple", "display_name": "Joiner"});
+        let registered = prepare(
+            setup,
+            "auth-register",
+            vec![super::functions::post("/auth/register", &register)],
+        )
+        .await?;
+        let invitation = prepare(
+            setup,
+            "invitations-create",
+            vec![owner.event(
+                "POST",
+                "/household/invitations",
+                Some(&json!({"email": email, "role": "member"})),
+            )],
+        )
+        .await?;
+        let joiner = Owner {
+            authorization: format!(
+                "Bearer {}",
+                registered[0]["access_token"].as_str().unwrap_or_default()
+            ),
+        };
+        let body =
+            json!({"invitation_token": invitation[0]["invitation_token"], "delete_current_household": true});
+        joiners.push(joiner.event("POST", "/invitations/accept", Some(&body)));
+    }
+    let accept = |i: usize, _: &Value| joiners[(i + 3) % joiners.len()].clone();
+    results.push(measure(setup, "invitations-accept", 1.0, joining - 3, accept, |_| {}).await?);
+
     // Accounts: those created with an opening balance (a transaction) stay and give the list its
     // balances; delete takes accounts without transactions, prepared unmeasured.
     let accounts = n.min(90);
