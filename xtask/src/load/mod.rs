@@ -10,6 +10,7 @@
 //! and any violation fails the command.
 
 mod books;
+mod churn;
 mod client;
 mod faults;
 mod fleet;
@@ -138,6 +139,8 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         households: households.clone(),
         leaks: std::sync::Mutex::default(),
         foreign_tries: AtomicU64::new(0),
+        removals: AtomicU64::new(0),
+        removal_findings: std::sync::Mutex::default(),
     };
     let stop = AtomicBool::new(false);
     let injected = faults::Injected::default();
@@ -244,6 +247,15 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         findings.violations.push(format!(
             "another household's ids answer 404 in paths, 422 in bodies: {leak}"
         ));
+    }
+    *findings.checked.entry(churn::RULE).or_default() += shared.removals.load(Ordering::Relaxed);
+    for finding in shared
+        .removal_findings
+        .lock()
+        .map(|f| f.clone())
+        .unwrap_or_default()
+    {
+        findings.violations.push(format!("{}: {finding}", churn::RULE));
     }
     for unexpected in stats.unexpected_errors() {
         findings

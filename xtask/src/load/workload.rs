@@ -35,6 +35,9 @@ pub struct Shared {
     /// Answers to another household's ids that were not 404 (reads) or 422 (bodies).
     pub leaks: std::sync::Mutex<Vec<String>>,
     pub foreign_tries: AtomicU64,
+    /// Visitors removed while writing (see `churn`), and what went wrong with them.
+    pub removals: AtomicU64,
+    pub removal_findings: std::sync::Mutex<Vec<String>>,
 }
 
 /// One member's phone.
@@ -93,7 +96,8 @@ impl Phone {
                 55..65 => self.assign_race(shared).await?,
                 65..73 => self.read_month(shared).await?,
                 73..76 => self.foreign(shared).await?,
-                76..96 => self.copy.sync(&shared.client, &self.me().access()).await?,
+                76..94 => self.copy.sync(&shared.client, &self.me().access()).await?,
+                94..96 => self.visit(shared).await?,
                 _ => self.refresh_race(shared).await?,
             }
         }
