@@ -8,12 +8,12 @@ use shared::domain::{MAX_AMOUNT, Milliunits, ParseError};
 /// Money in a request: |amount| < [`MAX_AMOUNT`] (10^15 milliunits).
 ///
 /// # Errors
-/// [`ParseError::OutOfRange`].
+/// [`ParseError::AmountOutOfRange`].
 pub fn amount(value: i64) -> Result<Milliunits, ParseError> {
     if value.unsigned_abs() < MAX_AMOUNT.unsigned_abs() {
         Ok(Milliunits::new(value))
     } else {
-        Err(ParseError::OutOfRange)
+        Err(ParseError::AmountOutOfRange)
     }
 }
 
@@ -27,12 +27,12 @@ pub fn in_date_range(date: NaiveDate) -> bool {
 /// A date in a request: `YYYY-MM-DD` within [`in_date_range`].
 ///
 /// # Errors
-/// [`ParseError::OutOfRange`] for anything else.
+/// [`ParseError::DateOutOfRange`] for anything else.
 pub fn date(text: &str) -> Result<NaiveDate, ParseError> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
         .filter(|date| in_date_range(*date))
-        .ok_or(ParseError::OutOfRange)
+        .ok_or(ParseError::DateOutOfRange)
 }
 
 /// For `#[serde(default, deserialize_with = "crate::input::present")]` on an `Option<Option<T>>`:

@@ -6,6 +6,7 @@ use harness::TestApp;
 use harness::app::{access_token, bearer_request, json_request};
 use lambda_http::Body;
 use serde_json::{Value, json};
+use shared::domain::MAX_AMOUNT;
 
 /// The largest amount accepted.
 const LARGEST: i64 = 999_999_999_999_999;
@@ -138,6 +139,12 @@ async fn amounts_from_the_largest_on_are_refused_naming_the_field_wherever_money
             assert!(
                 answer.invalid_fields().contains(&field),
                 "{method} {path}: {:?}",
+                answer.body
+            );
+            let largest = (MAX_AMOUNT - 1).to_string();
+            assert!(
+                answer.body["errors"].to_string().contains(&largest),
+                "the message names the range: {:?}",
                 answer.body
             );
         }

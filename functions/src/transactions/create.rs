@@ -363,13 +363,7 @@ fn validate(n: usize, body: NewTransaction, prefix: &str, fields: &mut Fields) -
     let errors_before = fields.len();
     let name = |field: &str| format!("{prefix}{field}");
     let account_id = fields.check(&name("account_id"), AccountId::parse(&body.account_id));
-    let date = input::date(&body.date).ok();
-    if date.is_none() {
-        fields.reject(
-            &name("date"),
-            "must be a date from 1900-01-01 to 2199-12-31, YYYY-MM-DD",
-        );
-    }
+    let date = fields.check(&name("date"), input::date(&body.date));
     let total = fields.check(&name("amount"), amount(body.amount));
     let payee_id = body
         .payee_id

@@ -44,4 +44,8 @@ pub enum ParseError {
     NotOneOf { allowed: &'static [&'static str] },
     #[error("is out of range")]
     OutOfRange,
+    #[error("must be from -{max} to {max} milliunits (under a trillion units)", max = money::MAX_AMOUNT - 1)]
+    AmountOutOfRange,
+    #[error("must be a date written YYYY-MM-DD, from 1900-01-01 to 2199-12-31")]
+    DateOutOfRange,
 }
