@@ -262,3 +262,38 @@ async fn a_logged_out_session_cannot_accept() {
     assert_eq!(refused.status, 401, "{:?}", refused.body);
     assert_eq!(count(&app, "users", &host).await, 1);
 }
+
+#[tokio::test]
+async fn two_acceptances_at_once_move_the_account_once_and_leave_the_others_household_alone() {
+    let app = TestApp::spawn().await.unwrap();
+    let owner = app.register("owner@example.com").await;
+    let member = app.join(&owner, "member@example.com", "member").await;
+    let (north, south) = (
+        app.register("north@example.com").await,
+        app.register("south@example.com").await,
+    );
+    let to_north = app.invite(&north, "member@example.com", "member", 24).await;
+    let to_south = app.invite(&south, "member@example.com", "member", 24).await;
+    // Both confirm a deletion, as a client may always do: it must apply only to a household the
+    // caller is alone in, never to the owner's.
+    let (first, second) = tokio::join!(
+        accept(&app, &member, &to_north, Some(true)),
+        accept(&app, &member, &to_south, Some(true)),
+    );
+    let mut statuses = [first.status, second.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses[0], 201, "{:?} {:?}", first.body, second.body);
+    assert_eq!(statuses[1], 401, "{:?} {:?}", first.body, second.body);
+    assert_eq!(
+        household(&app, &owner).await.status,
+        200,
+        "the owner's household stays"
+    );
+    assert_eq!(count(&app, "users", &owner).await, 1);
+    assert_eq!(login(&app, "owner@example.com").await.status, 200);
+    let joined = if first.status == 201 { &first } else { &second };
+    assert_eq!(
+        login(&app, "member@example.com").await.body["household_id"],
+        joined.body["household_id"]
+    );
+}

@@ -23,6 +23,7 @@ pub const ROUTE: Route = Route::new("POST", "/auth/password");
 
 pub fn doc() -> Doc {
     Doc::new(ROUTE, "Change your password; your other sessions end")
+        .unkeyed()
         .body::<PasswordChange>(
             json!({"current_password": "correct horse battery", "new_password": "a new good passphrase"}),
         )

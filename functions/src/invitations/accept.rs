@@ -38,6 +38,7 @@ pub fn doc() -> Doc {
         ROUTE,
         "Join the household that invited you, leaving your own; answers a session there",
     )
+    .unkeyed()
     .body::<AcceptBody>(json!({"invitation_token": "…", "delete_current_household": false}))
     .answers::<Session>(
         201,
@@ -62,8 +63,9 @@ struct AcceptBody {
     delete_current_household: bool,
 }
 
-/// The caller (a live session), their household's members (locked, as for role changes) and
-/// the invitation; then, when they may go, the departure, the household's deletion when they
+/// The caller (a live session); both households' rows locked first, in id order (every write
+/// locks its household first, so two writes cannot wait on each other in a circle); the caller's
+/// household's members (locked, as for role changes) and the invitation; then, when they may go, the departure, the household's deletion when they
 /// were alone, the invitation used, the new member and the session. Answers the caller's stored
 /// role, the invitation's household, the members and owners counted, then the new member's
 /// household and role (NULL when nothing happened).
@@ -73,20 +75,27 @@ static ACCEPT: LazyLock<String> = LazyLock::new(|| {
            SELECT u.role, u.email, u.password_hash, u.display_name FROM users u \
            WHERE u.id = :user_id AND u.household_id = :household_id AND u.left_at IS NULL \
              AND {live_session}), \
-         household AS (SELECT id FROM households \
-                       WHERE id = :household_id AND EXISTS (SELECT 1 FROM me) FOR NO KEY UPDATE), \
-         members AS (SELECT u.id, u.role FROM users u, household h \
-                     WHERE u.household_id = h.id AND u.left_at IS NULL FOR UPDATE OF u), \
+         inviting AS (SELECT household_id FROM household_invitations WHERE token_hash = :invitation_hash), \
+         both_households AS ( \
+           SELECT id FROM households \
+           WHERE EXISTS (SELECT 1 FROM me) \
+             AND (id = :household_id OR id IN (SELECT household_id FROM inviting)) \
+           ORDER BY id FOR NO KEY UPDATE), \
+         locked AS (SELECT count(*) AS n FROM both_households), \
+         members AS (SELECT u.id, u.role FROM users u \
+                     WHERE u.household_id = :household_id AND u.left_at IS NULL \
+                       AND (SELECT n FROM locked) > 0 FOR UPDATE OF u), \
          invitation AS ( \
            SELECT i.id, i.household_id FROM household_invitations i, me \
            WHERE i.token_hash = :invitation_hash AND i.email = me.email AND i.accepted_at IS NULL \
-             AND i.expires_at > now() FOR UPDATE OF i), \
-         counted AS (SELECT count(*) AS members, count(*) FILTER (WHERE role = 'owner') AS owners \
+             AND i.expires_at > now() AND (SELECT n FROM locked) > 0 FOR UPDATE OF i), \
+         counted AS (SELECT count(*) AS members, count(*) FILTER (WHERE role = 'owner') AS owners, \
+                            count(*) FILTER (WHERE id = :user_id) AS me \
                      FROM members), \
-         alone AS (SELECT members = 1 AS yes FROM counted), \
+         alone AS (SELECT members = 1 AND me = 1 AS yes FROM counted), \
          allowed AS ( \
            SELECT me.display_name FROM me, invitation i, counted c \
-           WHERE i.household_id <> :household_id \
+           WHERE i.household_id <> :household_id AND c.me = 1 \
              AND CASE WHEN c.members = 1 THEN :delete_household::boolean \
                       ELSE NOT (me.role = 'owner' AND c.owners <= 1) END), \
          dissolved AS ( \

@@ -23,6 +23,7 @@ pub struct Doc {
     summary: &'static str,
     description: Option<&'static str>,
     public: bool,
+    unkeyed: bool,
     body: Option<(Value, Option<Value>)>,
     successes: Vec<Success>,
     etag: bool,
@@ -52,6 +53,7 @@ impl Doc {
             summary,
             description: None,
             public: false,
+            unkeyed: false,
             body: None,
             successes: Vec::new(),
             etag: false,
@@ -71,6 +73,13 @@ impl Doc {
     /// Needs no token.
     pub fn public(mut self) -> Self {
         self.public = true;
+        self
+    }
+
+    /// A write that takes no `Idempotency-Key` (it answers secrets, which are never kept, or is
+    /// safe to repeat by itself): the header is not documented for it.
+    pub fn unkeyed(mut self) -> Self {
+        self.unkeyed = true;
         self
     }
 
@@ -205,8 +214,8 @@ impl Doc {
             }));
         }
         // Household writes honour Idempotency-Key (see crate::idempotency); the public auth
-        // endpoints have no household to keep answers for.
-        let keyed = !self.public && crate::access::writes(self.route.method);
+        // endpoints have no household to keep answers for, and the unkeyed ones say why.
+        let keyed = !self.public && !self.unkeyed && crate::access::writes(self.route.method);
         if keyed {
             parameters.push(json!({
                 "name": crate::idempotency::HEADER, "in": "header", "required": false,
