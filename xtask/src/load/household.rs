@@ -56,19 +56,21 @@ impl Member {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = session;
     }
 
-    /// Signs in again (after a raced rotation revoked the session's family); a sign-in whose
-    /// instance was killed is simply tried again.
-    pub async fn login(&self, client: &Client) -> anyhow::Result<()> {
+    /// Signs in again (after a raced rotation revoked the session's family). A sign-in whose
+    /// instance was killed is tried again after a growing pause; `false` when every try was lost
+    /// (at a harsh fault rate that is an outcome to count, not a failure of the run).
+    pub async fn login(&self, client: &Client) -> anyhow::Result<bool> {
         let call = Call::new("POST", "/auth/login").body(json!({"email": self.email, "password": PASSWORD}));
-        for _ in 0..5 {
+        for attempt in 0..5_u32 {
             let outcome = client.send(&call).await?;
             if outcome.answer().is_some() {
                 let body = expect(outcome, 200, "login")?;
                 self.replace_session(Session::of(&body)?);
-                return Ok(());
+                return Ok(true);
             }
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
         }
-        bail!("{} could not sign in: every try was lost", self.email)
+        Ok(false)
     }
 }
 

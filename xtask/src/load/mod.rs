@@ -141,6 +141,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         foreign_tries: AtomicU64::new(0),
         removals: AtomicU64::new(0),
         removal_findings: std::sync::Mutex::default(),
+        sign_ins_lost: AtomicU64::new(0),
     };
     let stop = AtomicBool::new(false);
     let injected = faults::Injected::default();
@@ -205,6 +206,10 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     }
     let mut delta_reads = 0;
     for phone in &mut phones {
+        // The faults have stopped: a phone still signed out signs in now.
+        if phone.signed_out && !phone.household.members[phone.member].login(&client).await? {
+            anyhow::bail!("a phone could not sign in after the faults stopped");
+        }
         let token = phone.household.members[phone.member].access();
         let differences = phone.copy.differences(&client, &token).await?;
         findings.check(
@@ -274,6 +279,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         cold_starts: fleet.cold_starts.load(Ordering::Relaxed),
         emulator: &emulator_stats,
         delta_reads,
+        sign_ins_lost: shared.sign_ins_lost.load(Ordering::Relaxed),
     };
     let markdown = report.markdown(&bench::machine());
     if let Some(parent) = args.output.parent().filter(|p| !p.as_os_str().is_empty()) {

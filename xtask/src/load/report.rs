@@ -20,6 +20,7 @@ pub struct Report<'a> {
     pub cold_starts: u64,
     pub emulator: &'a data_api_local::Stats,
     pub delta_reads: u64,
+    pub sign_ins_lost: u64,
 }
 
 impl Report<'_> {
@@ -106,9 +107,11 @@ impl Report<'_> {
         let _ = writeln!(
             out,
             "\n{} delta reads applied to the phones' copies; {} writes whose answer was lost with a killed \
-             instance (whole or absent, as checked). **{} violations.**",
+             instance (whole or absent, as checked); {} sign-ins lost to faults (tried again later). \
+             **{} violations.**",
             self.delta_reads,
             findings.unknown,
+            self.sign_ins_lost,
             findings.violations.len()
         );
         out

@@ -38,6 +38,8 @@ pub struct Shared {
     /// Visitors removed while writing (see `churn`), and what went wrong with them.
     pub removals: AtomicU64,
     pub removal_findings: std::sync::Mutex<Vec<String>>,
+    /// Sign-ins whose every try was lost to faults (the phone tries again on its next turn).
+    pub sign_ins_lost: AtomicU64,
 }
 
 /// One member's phone.
@@ -48,6 +50,8 @@ pub struct Phone {
     /// Transactions this phone created (not splits), to edit and delete.
     mine: Vec<String>,
     pub copy: Copy,
+    /// Its session was revoked and signing in again has not worked yet.
+    pub signed_out: bool,
 }
 
 impl Phone {
@@ -58,6 +62,7 @@ impl Phone {
             sequence: 0,
             mine: Vec::new(),
             copy: Copy::default(),
+            signed_out: false,
         }
     }
 
@@ -86,6 +91,10 @@ impl Phone {
     pub async fn run(mut self, shared: &Shared) -> anyhow::Result<Self> {
         self.copy.sync(&shared.client, &self.me().access()).await?;
         while Instant::now() < shared.until && take_one(&shared.budget) {
+            if self.signed_out {
+                self.sign_in(shared).await?;
+                continue;
+            }
             match rand::random_range(0..100) {
                 0..20 => self.create(shared).await?,
                 20..28 => self.transfer(shared).await?,
@@ -368,8 +377,16 @@ impl Phone {
         let call = Call::new("POST", "/auth/refresh").body(json!({"refresh_token": token}));
         let outcomes = shared.client.send_all([&call, &call]).await?;
         // The loser presented a rotated token: reuse, so the family is revoked. Sign in again.
-        self.me().login(&shared.client).await?;
         shared.ledger.push(Write::RefreshRace { outcomes });
+        self.sign_in(shared).await
+    }
+
+    /// Signs in again; a sign-in lost to faults is counted, and tried again on the next turn.
+    pub async fn sign_in(&mut self, shared: &Shared) -> anyhow::Result<()> {
+        self.signed_out = !self.me().login(&shared.client).await?;
+        if self.signed_out {
+            shared.sign_ins_lost.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
 }
