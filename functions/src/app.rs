@@ -6,10 +6,8 @@ use shared::auth::{KeyError, TokenSigner, TokenVerifier};
 use shared::db::{Db, MissingEnv};
 use shared::http::ApiError;
 
+pub use crate::signing::TOKEN_ISSUER;
 use crate::signing::{SECRET_ARN_VAR, SECRET_VERSION_VAR, Signing};
-
-/// The issuer written into and required of every access token.
-pub const TOKEN_ISSUER: &str = "budget-api";
 
 /// The public keys that verify access tokens: comma-separated base64url Ed25519 keys (current,
 /// previous, next). Not secret: on AWS the template fills it from the `AuthTokenPublicKeys`

@@ -1,7 +1,7 @@
 //! The `auth-keys` function: the CloudFormation custom resource `AuthTokenPublicKeys`, which turns
 //! the token signing secret into the public keys every other function verifies with.
 //!
-//! Only this function and the token issuers ([`crate::TOKEN_ISSUERS`]) can read the secret. On
+//! Only this function and the token issuers (`Kind::Issuer` in [`crate::registry`]) can read the secret. On
 //! `Create` and `Update` it reads the secret named by the `SecretArn` property and answers the
 //! public keys of its `current`, `previous` and `next` keys as `PublicKeys` (comma-separated,
 //! current first), which the template passes to the functions as plain environment, and the

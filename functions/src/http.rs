@@ -27,7 +27,7 @@ pub fn run(respond: Respond) -> Result<(), lambda_http::Error> {
     serve(respond, false)
 }
 
-/// As [`run`], for a function that issues access tokens ([`crate::TOKEN_ISSUERS`]): it cannot
+/// As [`run`], for a function that issues access tokens (`Kind::Issuer` in [`crate::registry`]): it cannot
 /// start without knowing where its signing key is ([`crate::signing`]).
 ///
 /// # Errors
@@ -75,7 +75,7 @@ where
         signing: app.signing.clone(),
     };
     let db = app.db.clone();
-    let writing = crate::access::writes(request.method().as_str());
+    let writing = shared::http::writes(request.method().as_str());
     let answer = match crate::idempotency::Scope::of(&request) {
         Ok(key) => {
             // Boxed: a handler's future is large, and the task-local scope would carry it on the

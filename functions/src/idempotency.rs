@@ -80,7 +80,7 @@ impl Scope {
     /// # Errors
     /// 422 for a key that is empty, longer than 255 characters, or not visible ASCII.
     pub fn of(request: &Request) -> Result<Option<Arc<Self>>, ApiError> {
-        if !crate::access::writes(request.method().as_str()) {
+        if !shared::http::writes(request.method().as_str()) {
             return Ok(None);
         }
         let Some(value) = request.headers().get(HEADER) else {

@@ -3,7 +3,7 @@
 //!
 //! An environment variable is readable by anyone allowed `lambda:GetFunctionConfiguration` (the
 //! AWS-managed read-only Lambda policy grants it), and a signing key lets its reader mint a token
-//! for anyone. So the issuers ([`crate::TOKEN_ISSUERS`]) run under a role that may read the secret,
+//! for anyone. So the issuers (`Kind::Issuer` in [`crate::registry`]) run under a role that may read the secret,
 //! and their environment names only the secret and the version the verifiers' public keys were
 //! derived from (`AuthTokenPublicKeys.SecretVersionId`), so both always come from one version.
 //! The read happens on first use, not at start-up: cold starts stay as short as the other
@@ -14,7 +14,8 @@ use shared::auth::{TokenSigner, TokenVerifier};
 use shared::http::ApiError;
 use tokio::sync::OnceCell;
 
-use crate::app::TOKEN_ISSUER;
+/// The issuer written into and required of every access token.
+pub const TOKEN_ISSUER: &str = "budget-api";
 
 /// The secret's ARN (`AuthTokenSecret`).
 pub const SECRET_ARN_VAR: &str = "AUTH_TOKEN_SECRET_ARN";

@@ -74,17 +74,10 @@ fn binaries() -> Vec<String> {
 fn every_binary_has_exactly_one_function_and_every_function_a_binary() {
     let functions = template_functions(&template());
     assert_eq!(functions.keys().cloned().collect::<Vec<_>>(), binaries());
-    let mut registered: Vec<String> = functions::ENDPOINTS
-        .iter()
-        .map(|(name, _)| (*name).to_owned())
-        .collect();
+    let mut registered: Vec<String> = functions::ENDPOINTS.iter().map(|e| e.name.to_owned()).collect();
     registered.extend(functions::OTHER_FUNCTIONS.iter().map(|name| (*name).to_owned()));
     registered.sort();
-    assert_eq!(
-        registered,
-        binaries(),
-        "functions::ENDPOINTS and OTHER_FUNCTIONS list every binary"
-    );
+    assert_eq!(registered, binaries(), "functions::registry lists every binary");
 }
 
 #[test]
@@ -100,7 +93,10 @@ fn every_route_matches_the_handler_and_the_local_router() {
         .map(|methods| methods.as_array().unwrap().len())
         .sum();
     assert_eq!(routes, functions::ENDPOINTS.len(), "one local route per endpoint");
-    for (binary, route) in functions::ENDPOINTS {
+    for functions::Endpoint {
+        name: binary, route, ..
+    } in functions::ENDPOINTS
+    {
         let expected = Some((route.method.to_owned(), route.path.to_owned()));
         assert_eq!(functions[*binary], expected, "template.yaml route of {binary}");
         let local = router[route.path].as_array().unwrap();
@@ -201,11 +197,11 @@ fn a_request_can_outwait_a_resuming_cluster_and_still_answer_before_api_gateway_
 fn only_the_token_issuers_can_read_the_signing_secret_and_every_function_verifies_with_public_keys() {
     let template = template();
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    let bins = root().join("functions/src/bin");
-    for (binary, _) in functions::ENDPOINTS {
+    for endpoint in functions::ENDPOINTS {
+        let binary = endpoint.name;
         let function = &template["Resources"][format!("{}Function", harness::template::logical_id(binary))];
         let variables = &function["Properties"]["Environment"]["Variables"];
-        let issuer = functions::TOKEN_ISSUERS.contains(binary);
+        let issuer = endpoint.kind == functions::Kind::Issuer;
         let public = serde_yaml::to_string(&variables["AUTH_TOKEN_PUBLIC_KEYS"]).unwrap();
         assert!(
             public.contains("AuthTokenPublicKeys.PublicKeys"),
@@ -219,7 +215,7 @@ fn only_the_token_issuers_can_read_the_signing_secret_and_every_function_verifie
         );
         assert_eq!(!variables["AUTH_TOKEN_SECRET_ARN"].is_null(), issuer, "{binary}");
         let role = serde_yaml::to_string(&function["Properties"]["Role"]).unwrap();
-        let expected = if functions::NO_DATABASE.contains(binary) {
+        let expected = if endpoint.kind == functions::Kind::Public {
             "PublicFunctionRole.Arn"
         } else if issuer {
             "TokenIssuerRole.Arn"
@@ -227,12 +223,6 @@ fn only_the_token_issuers_can_read_the_signing_secret_and_every_function_verifie
             "ApiFunctionRole.Arn"
         };
         assert!(role.contains(expected), "{binary}: {role}");
-        let main = std::fs::read_to_string(bins.join(format!("{binary}.rs"))).unwrap();
-        assert_eq!(
-            main.contains("run_issuing("),
-            issuer,
-            "{binary}: issuers start with http::run_issuing"
-        );
     }
     // No function holds a secret in its environment, so no dynamic reference at all (CloudFormation
     // allows 60 per template; .ci/template-check counts them again after the SAM transform).

@@ -1,6 +1,7 @@
 //! The parts of the build and deploy files that list every endpoint, generated from
-//! `functions::ENDPOINTS`: the API functions of template.yaml, the `cargo lambda watch` router in
-//! the workspace's Cargo.toml and the `[[bin]]` entries of functions/Cargo.toml.
+//! `functions::registry`: the API functions of template.yaml, the `cargo lambda watch` router in
+//! the workspace's Cargo.toml, the `[[bin]]` entries of functions/Cargo.toml and each endpoint's
+//! binary (`functions/src/bin/<name>.rs`).
 //!
 //! Every endpoint's function has the same shape (its binary, its route, its log group, the shared
 //! least-privilege role `ApiFunctionRole` and the same environment), so it is written once here
@@ -8,6 +9,7 @@
 //! fails when a committed file differs from what this produces.
 
 use anyhow::{Context, bail};
+use functions::{Endpoint, Kind};
 use shared::http::Route;
 
 /// The line that opens the generated section.
@@ -83,24 +85,17 @@ fn function(binary: &str, route: Route, issues_tokens: bool, database: bool) -> 
     )
 }
 
-/// Which endpoints get which role: the token issuers read the signing secret, the ones that make no
-/// database call get no database grant (`functions::TOKEN_ISSUERS`, `functions::NO_DATABASE`).
-pub struct Roles<'a> {
-    pub token_issuers: &'a [&'a str],
-    pub no_database: &'a [&'a str],
-}
-
-/// The whole generated section, markers included.
-pub fn api_functions(endpoints: &[(&str, Route)], roles: &Roles) -> String {
+/// The whole generated section, markers included. An endpoint's [`Kind`] decides its role: the
+/// token issuers read the signing secret, the public ones get no database grant.
+pub fn api_functions(endpoints: &[Endpoint]) -> String {
     let mut out = String::from(BEGIN);
     out.push('\n');
-    for (binary, route) in endpoints {
-        let issuer = roles.token_issuers.contains(binary);
+    for endpoint in endpoints {
         out.push_str(&function(
-            binary,
-            *route,
-            issuer,
-            !roles.no_database.contains(binary),
+            endpoint.name,
+            endpoint.route,
+            endpoint.kind == Kind::Issuer,
+            endpoint.kind != Kind::Public,
         ));
     }
     out.push_str(END);
@@ -114,9 +109,12 @@ pub const TOML_END: &str = "# --- end of the generated section ---\n";
 
 /// The `cargo lambda watch` router: every path, with each method's binary (paths in the order
 /// their first endpoint is listed).
-pub fn router(endpoints: &[(&str, Route)]) -> String {
+pub fn router(endpoints: &[Endpoint]) -> String {
     let mut paths: Vec<(&str, Vec<String>)> = Vec::new();
-    for (binary, route) in endpoints {
+    for Endpoint {
+        name: binary, route, ..
+    } in endpoints
+    {
         let entry = format!("{{ method = \"{}\", function = \"{binary}\" }}", route.method);
         match paths.iter_mut().find(|(path, _)| *path == route.path) {
             Some((_, methods)) => methods.push(entry),
@@ -139,6 +137,16 @@ pub fn bins(binaries: &[&str]) -> String {
     }
     out.push_str(TOML_END);
     out
+}
+
+/// An endpoint's binary: one line naming its registry constant, so it links only its own handler.
+pub fn binary(endpoint: &Endpoint) -> String {
+    format!(
+        "//! Generated from `functions::registry` by `cargo xtask template`; do not edit.\n\n\
+         fn main() -> Result<(), lambda_http::Error> {{\n    \
+         functions::registry::{}.serve()\n}}\n",
+        endpoint.constant()
+    )
 }
 
 /// `text` with the section between `begin` and `end` (markers included) replaced by `section`.
@@ -165,36 +173,29 @@ pub fn replace_section(text: &str, begin: &str, end: &str, section: &str) -> any
 /// A file with a generated section: as committed, and as it should be.
 pub struct GeneratedFile {
     /// From the repository root.
-    pub path: &'static str,
+    pub path: String,
     pub committed: String,
     pub generated: String,
 }
 
-/// [`regenerate_all`] for this checkout's functions (`functions::ENDPOINTS` and its lists).
+/// [`regenerate_all`] for this checkout's functions (`functions::registry`).
 ///
 /// # Errors
 /// As [`regenerate_all`].
 pub fn regenerate() -> anyhow::Result<Vec<GeneratedFile>> {
-    let roles = Roles {
-        token_issuers: functions::TOKEN_ISSUERS,
-        no_database: functions::NO_DATABASE,
-    };
-    regenerate_all(functions::ENDPOINTS, functions::OTHER_FUNCTIONS, &roles)
+    regenerate_all(functions::ENDPOINTS, functions::OTHER_FUNCTIONS)
 }
 
-/// Every file with a generated section, read and regenerated.
+/// Every file with a generated section, read and regenerated, then every endpoint's binary (an
+/// empty `committed` when it does not exist yet).
 ///
 /// # Errors
 /// When a file cannot be read or lacks its markers.
-pub fn regenerate_all(
-    endpoints: &[(&str, Route)],
-    other_binaries: &[&str],
-    roles: &Roles,
-) -> anyhow::Result<Vec<GeneratedFile>> {
+pub fn regenerate_all(endpoints: &[Endpoint], other_binaries: &[&str]) -> anyhow::Result<Vec<GeneratedFile>> {
     let mut binaries: Vec<&str> = other_binaries.to_vec();
-    binaries.extend(endpoints.iter().map(|(binary, _)| *binary));
+    binaries.extend(endpoints.iter().map(|endpoint| endpoint.name));
     let sections = [
-        ("template.yaml", BEGIN, END, api_functions(endpoints, roles)),
+        ("template.yaml", BEGIN, END, api_functions(endpoints)),
         ("Cargo.toml", TOML_BEGIN, TOML_END, router(endpoints)),
         ("functions/Cargo.toml", TOML_BEGIN, TOML_END, bins(&binaries)),
     ];
@@ -206,9 +207,23 @@ pub fn regenerate_all(
         let generated =
             replace_section(&committed, begin, end, &section).with_context(|| format!("in {path}"))?;
         out.push(GeneratedFile {
-            path,
+            path: path.to_owned(),
             committed,
             generated,
+        });
+    }
+    let bin = crate::repository::existing("functions/src/bin")?;
+    for endpoint in endpoints {
+        let file = bin.join(format!("{}.rs", endpoint.name));
+        let committed = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(error) => return Err(error).with_context(|| format!("reading {}", file.display())),
+        };
+        out.push(GeneratedFile {
+            path: format!("functions/src/bin/{}.rs", endpoint.name),
+            committed,
+            generated: binary(endpoint),
         });
     }
     Ok(out)

@@ -25,8 +25,9 @@ enum Command {
     /// Generate migrations from the table mappings, or check the schema for drift.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
-    /// Rewrite what lists every endpoint from functions::ENDPOINTS: template.yaml's API functions,
-    /// the cargo lambda watch router (Cargo.toml) and the [[bin]] entries (functions/Cargo.toml).
+    /// Rewrite what lists every endpoint from functions::registry: template.yaml's API functions,
+    /// the cargo lambda watch router (Cargo.toml), the [[bin]] entries (functions/Cargo.toml) and
+    /// the binaries (functions/src/bin/).
     Template,
     /// Write openapi.json, the OpenAPI document generated from the endpoints.
     Openapi,
@@ -53,7 +54,7 @@ async fn postgres() -> anyhow::Result<()> {
 /// Writes the OpenAPI document to openapi.json at the repository root.
 fn openapi() -> anyhow::Result<()> {
     let path = harness::repository::root()?.join("openapi.json");
-    let generated = functions::openapi::pretty();
+    let generated = functions::openapi::pretty(functions::ENDPOINTS);
     // A first run has no file yet; any other failure to read it is an error, not "differs".
     let committed = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -70,18 +71,21 @@ fn openapi() -> anyhow::Result<()> {
 }
 
 /// Regenerates what lists every endpoint (template.yaml's API functions, the local router, the
-/// `[[bin]]` entries); prints what changed.
+/// `[[bin]]` entries, the binaries); prints what changed.
 fn template() -> anyhow::Result<()> {
     let files = harness::template::regenerate()?;
+    let mut written = 0;
     for file in files {
-        if file.committed == file.generated {
-            println!("{} is up to date", file.path);
-        } else {
-            std::fs::write(harness::repository::root()?.join(file.path), file.generated)?;
+        if file.committed != file.generated {
+            std::fs::write(harness::repository::root()?.join(&file.path), file.generated)?;
             println!("wrote {}", file.path);
+            written += 1;
         }
     }
-    println!("({} endpoints)", functions::ENDPOINTS.len());
+    println!(
+        "({} endpoints; {written} files written, the others were up to date)",
+        functions::ENDPOINTS.len()
+    );
     Ok(())
 }
 

@@ -1,3 +1,5 @@
+//! Generated from `functions::registry` by `cargo xtask template`; do not edit.
+
 fn main() -> Result<(), lambda_http::Error> {
-    functions::http::run_issuing(|app, request| Box::pin(functions::auth::refresh::respond(app, request)))
+    functions::registry::AUTH_REFRESH.serve()
 }

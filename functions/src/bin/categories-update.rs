@@ -1,3 +1,5 @@
+//! Generated from `functions::registry` by `cargo xtask template`; do not edit.
+
 fn main() -> Result<(), lambda_http::Error> {
-    functions::http::run(|app, request| Box::pin(functions::categories::update::respond(app, request)))
+    functions::registry::CATEGORIES_UPDATE.serve()
 }

@@ -1,5 +1,5 @@
+//! Generated from `functions::registry` by `cargo xtask template`; do not edit.
+
 fn main() -> Result<(), lambda_http::Error> {
-    functions::http::run_issuing(|app, request| {
-        Box::pin(functions::invitations::accept::respond(app, request))
-    })
+    functions::registry::INVITATIONS_ACCEPT.serve()
 }

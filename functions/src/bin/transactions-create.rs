@@ -1,3 +1,5 @@
+//! Generated from `functions::registry` by `cargo xtask template`; do not edit.
+
 fn main() -> Result<(), lambda_http::Error> {
-    functions::http::run(|app, request| Box::pin(functions::transactions::create::respond(app, request)))
+    functions::registry::TRANSACTIONS_CREATE.serve()
 }

@@ -215,7 +215,7 @@ impl Doc {
         }
         // Household writes honour Idempotency-Key (see crate::idempotency); the public auth
         // endpoints have no household to keep answers for, and the unkeyed ones say why.
-        let keyed = !self.public && !self.unkeyed && crate::access::writes(self.route.method);
+        let keyed = !self.public && !self.unkeyed && shared::http::writes(self.route.method);
         if keyed {
             parameters.push(json!({
                 "name": crate::idempotency::HEADER, "in": "header", "required": false,

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the endpoints' own [`Doc`]s (which name the handlers'
 //! request and response types; utoipa derives their schemas), and the two public endpoints that
 //! serve it: `GET /openapi.json` and `GET /docs`. `cargo xtask openapi` writes it to
-//! `openapi.json`; a test keeps that file, [`crate::ENDPOINTS`] and this document in step.
+//! `openapi.json`; a test keeps that file, [`crate::registry`] and this document in step.
 
 pub mod doc;
 pub mod docs;
@@ -13,53 +13,7 @@ use serde_json::{Map, Value, json};
 
 pub use doc::Doc;
 
-use crate::{accounts, auth, categories, household, invitations, me, months, payees, transactions};
-
-/// Every endpoint's documentation, in the order of [`crate::ENDPOINTS`].
-pub const DOCS: &[fn() -> Doc] = &[
-    auth::register::doc,
-    auth::login::doc,
-    auth::refresh::doc,
-    auth::logout::doc,
-    auth::password::doc,
-    me::doc,
-    household::get::doc,
-    household::update::doc,
-    household::member_role::doc,
-    household::member_remove::doc,
-    invitations::create::doc,
-    invitations::list::doc,
-    invitations::revoke::doc,
-    invitations::accept::doc,
-    accounts::list::doc,
-    accounts::create::doc,
-    accounts::get::doc,
-    accounts::update::doc,
-    accounts::delete::doc,
-    payees::list::doc,
-    payees::create::doc,
-    payees::get::doc,
-    payees::update::doc,
-    payees::delete::doc,
-    categories::groups::doc,
-    categories::group_create::doc,
-    categories::group_update::doc,
-    categories::group_delete::doc,
-    categories::create::doc,
-    categories::get::doc,
-    categories::update::doc,
-    categories::delete::doc,
-    months::list::doc,
-    months::get::doc,
-    months::assign::doc,
-    transactions::list::doc,
-    transactions::create::doc,
-    transactions::get::doc,
-    transactions::update::doc,
-    transactions::delete::doc,
-    json::doc,
-    docs::doc,
-];
+use crate::endpoint::Endpoint;
 
 const DESCRIPTION: &str = "A household budgeting API: households with several members, accounts, \
 category groups and categories, payees, transactions (transfers, splits, bulk import) and monthly \
@@ -71,27 +25,18 @@ UUIDv7. Dates are `YYYY-MM-DD`, months `YYYY-MM`. Errors are RFC 9457 problem do
 Sign in with `POST /auth/register` or `POST /auth/login`, then send the `access_token` as \
 `Authorization: Bearer …`.";
 
-/// The whole document. Each endpoint's operation id is its binary's name.
+/// The whole document for `endpoints` ([`crate::registry::ENDPOINTS`]). Each endpoint's operation
+/// id is its binary's name.
 ///
 /// # Panics
-/// When an endpoint in [`DOCS`] is not in [`crate::ENDPOINTS`], or two types share a schema name
-/// (a test runs this).
-pub fn document() -> Value {
+/// When two types share a schema name (a test runs this).
+pub fn document(endpoints: &[Endpoint]) -> Value {
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     let mut schemas: BTreeMap<String, Value> = BTreeMap::new();
-    for describe in DOCS {
-        let doc = describe();
-        let route = doc.route;
-        let name = crate::ENDPOINTS
-            .iter()
-            .find(|(_, r)| *r == route)
-            .map(|(name, _)| *name)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{} {} is documented but not in ENDPOINTS",
-                    route.method, route.path
-                )
-            });
+    for endpoint in endpoints {
+        let doc = (endpoint.doc)();
+        let (route, name) = (endpoint.route, endpoint.name);
+        assert_eq!(doc.route, route, "{name} documents another route");
         let (operation, used) = doc.build(name);
         paths
             .entry(route.path.to_owned())
@@ -131,8 +76,8 @@ pub fn document() -> Value {
 }
 
 /// The document as `openapi.json` holds it: pretty-printed, with a final newline.
-pub fn pretty() -> String {
-    let mut text = serde_json::to_string_pretty(&document()).unwrap_or_default();
+pub fn pretty(endpoints: &[Endpoint]) -> String {
+    let mut text = serde_json::to_string_pretty(&document(endpoints)).unwrap_or_default();
     text.push('\n');
     text
 }

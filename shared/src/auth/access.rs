@@ -175,7 +175,7 @@ pub fn public_keys_of_secret(secret_string: &str) -> Result<Vec<PublicKey>, KeyE
     Ok(keys)
 }
 
-/// Signs access tokens. Only the functions that issue them (register, login, refresh) hold one.
+/// Signs access tokens. Only the functions that issue them (register, login, refresh, invitation accept) hold one.
 #[derive(Clone)]
 pub struct TokenSigner {
     key: EncodingKey,

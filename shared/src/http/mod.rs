@@ -16,7 +16,7 @@ use crate::domain::{ParseError, Role};
 
 mod route;
 
-pub use route::{Route, query_flag};
+pub use route::{Route, query_flag, writes};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -14,6 +14,12 @@ pub struct Route {
     pub path: &'static str,
 }
 
+/// Whether requests of `method` write: a household write locks its household and may carry an
+/// `Idempotency-Key`.
+pub fn writes(method: &str) -> bool {
+    matches!(method, "POST" | "PATCH" | "PUT" | "DELETE")
+}
+
 impl Route {
     pub const fn new(method: &'static str, path: &'static str) -> Self {
         Self { method, path }

@@ -110,16 +110,15 @@ pub struct Setup<'a> {
 pub async fn measure(
     setup: &Setup<'_>,
     binary: &'static str,
-    budget: f64,
     samples: usize,
     mut request: impl FnMut(usize, &Value) -> String,
     mut carry: impl FnMut(&Value),
 ) -> anyhow::Result<Endpoint> {
-    let route = functions::ENDPOINTS
+    let registered = functions::ENDPOINTS
         .iter()
-        .find(|(n, _)| *n == binary)
-        .map(|(_, r)| r.to_string())
-        .unwrap_or_default();
+        .find(|e| e.name == binary)
+        .ok_or_else(|| anyhow::anyhow!("{binary} is not in functions::registry"))?;
+    let (route, budget) = (registered.route.to_string(), f64::from(registered.budget));
     let client = reqwest::Client::new();
     let runtime = RuntimeApi::start().await?;
     let _function = runtime.spawn(&setup.target.join(binary), setup.environment)?;
@@ -169,7 +168,7 @@ pub async fn auth_endpoints(setup: &Setup<'_>) -> anyhow::Result<(Vec<Endpoint>,
             &json!({"email": format!("user-{i}@bench.example"), "password": PASSWORD, "display_name": "Bench"}),
         )
     };
-    results.push(measure(setup, "auth-register", 1.0, slow, register, |_| {}).await?);
+    results.push(measure(setup, "auth-register", slow, register, |_| {}).await?);
 
     // user-0 exists now; log in as it.
     let login_body = json!({"email": BENCH_USER, "password": PASSWORD});
@@ -178,7 +177,6 @@ pub async fn auth_endpoints(setup: &Setup<'_>) -> anyhow::Result<(Vec<Endpoint>,
         measure(
             setup,
             "auth-login",
-            2.0,
             slow,
             |_, _| post("/auth/login", &login_body),
             |body| session = body.clone(),
@@ -192,7 +190,6 @@ pub async fn auth_endpoints(setup: &Setup<'_>) -> anyhow::Result<(Vec<Endpoint>,
         measure(
             setup,
             "auth-refresh",
-            1.0,
             fast,
             |_, _| post("/auth/refresh", &json!({"refresh_token": *latest.borrow()})),
             |body| *latest.borrow_mut() = body["refresh_token"].clone(),
@@ -215,7 +212,6 @@ pub async fn auth_endpoints(setup: &Setup<'_>) -> anyhow::Result<(Vec<Endpoint>,
         measure(
             setup,
             "auth-logout",
-            1.0,
             fast,
             |i, _| {
                 post(
@@ -236,7 +232,7 @@ pub async fn auth_endpoints(setup: &Setup<'_>) -> anyhow::Result<(Vec<Endpoint>,
         None,
     )
     .to_string();
-    results.push(measure(setup, "me", 1.0, fast, |_, _| me.clone(), |_| {}).await?);
+    results.push(measure(setup, "me", fast, |_, _| me.clone(), |_| {}).await?);
 
     // Each change starts from the password the one before set (this session goes on).
     let passwords = [PASSWORD, "another bench passphrase"];
@@ -252,6 +248,6 @@ pub async fn auth_endpoints(setup: &Setup<'_>) -> anyhow::Result<(Vec<Endpoint>,
         ];
         harness::app::event("POST", "/auth/password", &headers, Some(&body)).to_string()
     };
-    results.push(measure(setup, "auth-password", 2.0, slow, change, |_| {}).await?);
+    results.push(measure(setup, "auth-password", slow, change, |_| {}).await?);
     Ok((results, session))
 }

@@ -67,14 +67,14 @@ async fn create_then_delete(
 ) -> anyhow::Result<()> {
     let ids = RefCell::new(Vec::new());
     let made = |i: usize, _: &Value| owner.event("POST", path, Some(&body(i)));
-    results.push(measure(setup, create, 1.0, samples, made, collect(&ids)).await?);
+    results.push(measure(setup, create, samples, made, collect(&ids)).await?);
     let ids = ids.into_inner();
     // measure() sends its warm-up requests first, numbered after the samples.
     let gone = |i: usize, _: &Value| {
         let index = (i + 3) % ids.len();
         owner.event("DELETE", &format!("{path}/{}", ids[index]), None)
     };
-    results.push(measure(setup, delete, 1.0, samples, gone, |_| {}).await?);
+    results.push(measure(setup, delete, samples, gone, |_| {}).await?);
     Ok(())
 }
 
@@ -90,7 +90,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
 
     // Household and invitations.
     let get = owner.event("GET", "/household", None);
-    results.push(measure(setup, "household-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
+    results.push(measure(setup, "household-get", n, |_, _| get.clone(), |_| {}).await?);
     let rename = |i: usize, _: &Value| {
         owner.event(
             "PATCH",
@@ -98,15 +98,15 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
             Some(&json!({"name": format!("Bench household {i}")})),
         )
     };
-    results.push(measure(setup, "household-update", 1.0, n, rename, |_| {}).await?);
+    results.push(measure(setup, "household-update", n, rename, |_| {}).await?);
 
     let invited = n.min(90);
     let invite = |i: usize| json!({"email": format!("invitee-{i}@bench.example"), "role": "member"});
     let ids = RefCell::new(Vec::new());
     let made = |i: usize, _: &Value| owner.event("POST", "/household/invitations", Some(&invite(i)));
-    results.push(measure(setup, "invitations-create", 1.0, invited, made, collect(&ids)).await?);
+    results.push(measure(setup, "invitations-create", invited, made, collect(&ids)).await?);
     let list = owner.event("GET", "/household/invitations", None);
-    results.push(measure(setup, "invitations-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
+    results.push(measure(setup, "invitations-list", n, |_, _| list.clone(), |_| {}).await?);
     let ids = ids.into_inner();
     let revoke = |i: usize, _: &Value| {
         owner.event(
@@ -115,7 +115,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
             None,
         )
     };
-    results.push(measure(setup, "invitations-revoke", 1.0, invited, revoke, |_| {}).await?);
+    results.push(measure(setup, "invitations-revoke", invited, revoke, |_| {}).await?);
 
     // Members: each joins through an invitation (one at a time, so few are ever pending).
     let members = (n / 5).max(10) + 4;
@@ -147,7 +147,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
             Some(&json!({"role": role})),
         )
     };
-    results.push(measure(setup, "household-member-role", 1.0, n, role, |_| {}).await?);
+    results.push(measure(setup, "household-member-role", n, role, |_| {}).await?);
     let remove = |i: usize, _: &Value| {
         owner.event(
             "DELETE",
@@ -159,7 +159,6 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
         measure(
             setup,
             "household-member-remove",
-            1.0,
             removable.len() - 3,
             remove,
             |_| {},
@@ -202,7 +201,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
         joiners.push(joiner.event("POST", "/invitations/accept", Some(&body)));
     }
     let accept = |i: usize, _: &Value| joiners[(i + 3) % joiners.len()].clone();
-    results.push(measure(setup, "invitations-accept", 1.0, joining - 3, accept, |_| {}).await?);
+    results.push(measure(setup, "invitations-accept", joining - 3, accept, |_| {}).await?);
 
     // Accounts: those created with an opening balance (a transaction) stay and give the list its
     // balances; delete takes accounts without transactions, prepared unmeasured.
@@ -210,12 +209,12 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
     let account = |i: usize| json!({"name": format!("Account {i}"), "kind": "checking", "opening_balance": 125_000, "opening_date": "2026-11-01"});
     let ids = RefCell::new(Vec::new());
     let made = |i: usize, _: &Value| owner.event("POST", "/accounts", Some(&account(i)));
-    results.push(measure(setup, "accounts-create", 1.0, accounts, made, collect(&ids)).await?);
+    results.push(measure(setup, "accounts-create", accounts, made, collect(&ids)).await?);
     let first = ids.borrow()[0].clone();
     let list = owner.event("GET", "/accounts", None);
-    results.push(measure(setup, "accounts-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
+    results.push(measure(setup, "accounts-list", n, |_, _| list.clone(), |_| {}).await?);
     let get = owner.event("GET", &format!("/accounts/{first}"), None);
-    results.push(measure(setup, "accounts-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
+    results.push(measure(setup, "accounts-get", n, |_, _| get.clone(), |_| {}).await?);
     let rename = |i: usize, _: &Value| {
         owner.event(
             "PATCH",
@@ -223,7 +222,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
             Some(&json!({"name": format!("Main account {i}")})),
         )
     };
-    results.push(measure(setup, "accounts-update", 1.0, n, rename, |_| {}).await?);
+    results.push(measure(setup, "accounts-update", n, rename, |_| {}).await?);
     let empty: Vec<String> = (0..accounts + 3)
         .map(|i| {
             owner.event(
@@ -245,7 +244,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
             None,
         )
     };
-    results.push(measure(setup, "accounts-delete", 1.0, accounts, delete, |_| {}).await?);
+    results.push(measure(setup, "accounts-delete", accounts, delete, |_| {}).await?);
 
     // Payees.
     let payee = |i: usize| json!({"name": format!("Payee {i}")});
@@ -276,9 +275,9 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
         &mut results,
     )
     .await?;
-    results.push(measure(setup, "payees-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
-    results.push(measure(setup, "payees-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
-    results.push(measure(setup, "payees-update", 1.0, n, rename, |_| {}).await?);
+    results.push(measure(setup, "payees-list", n, |_, _| list.clone(), |_| {}).await?);
+    results.push(measure(setup, "payees-get", n, |_, _| get.clone(), |_| {}).await?);
+    results.push(measure(setup, "payees-update", n, rename, |_| {}).await?);
 
     // Category groups and categories (the household starts with the default set).
     let mut groups = Value::Null;
@@ -287,7 +286,6 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
         measure(
             setup,
             "category-groups-list",
-            1.0,
             n,
             |_, _| list.clone(),
             |b| groups = b.clone(),
@@ -305,7 +303,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
             Some(&json!({"sort_order": i})),
         )
     };
-    results.push(measure(setup, "category-groups-update", 1.0, n, reorder, |_| {}).await?);
+    results.push(measure(setup, "category-groups-update", n, reorder, |_| {}).await?);
     let new_group = |i: usize| json!({"name": format!("Group {i}")});
     create_then_delete(
         setup,
@@ -328,7 +326,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
     .await?;
     let kept = kept[0]["id"].as_str().unwrap_or_default().to_owned();
     let get = owner.event("GET", &format!("/categories/{kept}"), None);
-    results.push(measure(setup, "categories-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
+    results.push(measure(setup, "categories-get", n, |_, _| get.clone(), |_| {}).await?);
     let note = |i: usize, _: &Value| {
         owner.event(
             "PATCH",
@@ -336,7 +334,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
             Some(&json!({"note": format!("Note {i}")})),
         )
     };
-    results.push(measure(setup, "categories-update", 1.0, n, note, |_| {}).await?);
+    results.push(measure(setup, "categories-update", n, note, |_| {}).await?);
     create_then_delete(
         setup,
         owner,
@@ -356,27 +354,27 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
         let path = format!("/months/{month}/categories/{kept}");
         owner.event("PUT", &path, Some(&json!({"assigned": 1_000 * i as i64})))
     };
-    results.push(measure(setup, "months-assign", 1.0, n, assign, |_| {}).await?);
+    results.push(measure(setup, "months-assign", n, assign, |_| {}).await?);
     let get = owner.event("GET", &format!("/months/{month}"), None);
-    results.push(measure(setup, "months-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
+    results.push(measure(setup, "months-get", n, |_, _| get.clone(), |_| {}).await?);
     let list = owner.event("GET", "/months", None);
-    results.push(measure(setup, "months-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
+    results.push(measure(setup, "months-list", n, |_, _| list.clone(), |_| {}).await?);
 
     // Transactions: one at a time (then read, edited and deleted), and 500 in one request.
     let spend = |i: usize| json!({"account_id": first, "date": "2026-11-20", "amount": -(i as i64) - 1, "payee_name": "Corner Shop", "category_id": kept});
     let ids = RefCell::new(Vec::new());
     let made = |i: usize, _: &Value| owner.event("POST", "/transactions", Some(&spend(i)));
-    results.push(measure(setup, "transactions-create", 1.0, n, made, collect(&ids)).await?);
+    results.push(measure(setup, "transactions-create", n, made, collect(&ids)).await?);
     let ids = ids.into_inner();
     let get = owner.event("GET", &format!("/transactions/{}", ids[0]), None);
-    results.push(measure(setup, "transactions-get", 1.0, n, |_, _| get.clone(), |_| {}).await?);
+    results.push(measure(setup, "transactions-get", n, |_, _| get.clone(), |_| {}).await?);
     let list = owner.event("GET", "/transactions", None);
-    results.push(measure(setup, "transactions-list", 1.0, n, |_, _| list.clone(), |_| {}).await?);
+    results.push(measure(setup, "transactions-list", n, |_, _| list.clone(), |_| {}).await?);
     let edit = |i: usize, _: &Value| {
         let body = json!({"amount": -(i as i64) - 1, "memo": format!("edit {i}")});
         owner.event("PATCH", &format!("/transactions/{}", ids[1]), Some(&body))
     };
-    results.push(measure(setup, "transactions-update", 1.0, n, edit, |_| {}).await?);
+    results.push(measure(setup, "transactions-update", n, edit, |_| {}).await?);
     let gone = |i: usize, _: &Value| {
         owner.event(
             "DELETE",
@@ -384,21 +382,21 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
             None,
         )
     };
-    results.push(measure(setup, "transactions-delete", 1.0, n, gone, |_| {}).await?);
+    results.push(measure(setup, "transactions-delete", n, gone, |_| {}).await?);
     let bulk = |i: usize, _: &Value| {
         let batch: Vec<Value> = (0..500)
             .map(|k| json!({"account_id": first, "date": "2026-11-21", "amount": -1000, "import_id": format!("bulk-{i}-{k}")}))
             .collect();
         owner.event("POST", "/transactions", Some(&json!({"transactions": batch})))
     };
-    let mut bulk = measure(setup, "transactions-create", 1.0, (n / 20).max(5), bulk, |_| {}).await?;
+    let mut bulk = measure(setup, "transactions-create", (n / 20).max(5), bulk, |_| {}).await?;
     bulk.route = "POST /transactions (500 in one request)".to_owned();
     results.push(bulk);
 
     // The API's own documentation: no Data API call.
     let document = owner.event("GET", "/openapi.json", None);
-    results.push(measure(setup, "openapi", 0.0, n, |_, _| document.clone(), |_| {}).await?);
+    results.push(measure(setup, "openapi", n, |_, _| document.clone(), |_| {}).await?);
     let page = owner.event("GET", "/docs", None);
-    results.push(measure(setup, "docs", 0.0, n, |_, _| page.clone(), |_| {}).await?);
+    results.push(measure(setup, "docs", n, |_, _| page.clone(), |_| {}).await?);
     Ok(results)
 }

@@ -213,7 +213,7 @@ async fn pause(attempt: usize) {
 fn route_of(method: &str, path: &str) -> anyhow::Result<(&'static str, Route)> {
     functions::ENDPOINTS
         .iter()
-        .find(|(_, route)| route.method == method && route.match_path(path).is_some())
-        .map(|(binary, route)| (*binary, *route))
+        .find(|e| e.route.method == method && e.route.match_path(path).is_some())
+        .map(|e| (e.name, e.route))
         .ok_or_else(|| anyhow::anyhow!("no endpoint serves {method} {path}"))
 }

@@ -84,7 +84,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
 
     let stats = Arc::new(stats::Stats::default());
     let sink_stats = stats.clone();
-    let binaries: Vec<&'static str> = functions::ENDPOINTS.iter().map(|(binary, _)| *binary).collect();
+    let binaries: Vec<&'static str> = functions::ENDPOINTS.iter().map(|e| e.name).collect();
     let fleet = Arc::new(fleet::Fleet::new(
         &target,
         &binaries,

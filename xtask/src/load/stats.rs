@@ -121,15 +121,15 @@ impl Stats {
         (requests, statuses)
     }
 
-    /// The per-endpoint table, in the order of `functions::ENDPOINTS`.
+    /// The per-endpoint table, in the order of `functions::registry`.
     pub fn table(&self, elapsed: Duration) -> String {
         let inner = self.lock();
         let mut out = String::from(
             "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | Data API calls/request | answers |\n\
              |---|---:|---:|---:|---:|---:|---:|---|\n",
         );
-        for (_, route) in functions::ENDPOINTS {
-            let Some(endpoint) = inner.endpoints.get(&name(*route)) else {
+        for registered in functions::ENDPOINTS {
+            let Some(endpoint) = inner.endpoints.get(&name(registered.route)) else {
                 continue;
             };
             let mut sorted = endpoint.latencies.clone();
@@ -150,7 +150,7 @@ impl Stats {
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {:.1} | {:.1} | {:.1} | {:.1} | {calls} | {} |",
-                name(*route),
+                name(registered.route),
                 sorted.len(),
                 sorted.len() as f64 / elapsed.as_secs_f64(),
                 ms(percentile(&sorted, 0.50)),
