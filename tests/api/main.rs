@@ -11,6 +11,7 @@ mod faults;
 mod household;
 mod idempotency;
 mod idempotency_members;
+mod imports;
 mod invitations;
 mod joining;
 mod login_throttle;

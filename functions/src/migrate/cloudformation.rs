@@ -19,7 +19,7 @@ use shared::migrate;
 
 use crate::custom_resource::{self, Outcome, Request};
 
-use super::{Error, Invocation, Migrator, Target};
+use super::engine::{Error, Invocation, Migrator, Target};
 
 /// Never changes: a new id would make CloudFormation delete the "old" resource.
 pub const PHYSICAL_RESOURCE_ID: &str = "budget-schema-migrations";
