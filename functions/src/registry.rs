@@ -56,6 +56,7 @@ registry! {
     PAYEES_DELETE = "payees-delete", payees::delete, Api, 1;
     CATEGORY_GROUPS_LIST = "category-groups-list", categories::groups, Api, 1;
     CATEGORY_GROUPS_CREATE = "category-groups-create", categories::group_create, Api, 1;
+    CATEGORY_GROUPS_GET = "category-groups-get", categories::group_get, Api, 1;
     CATEGORY_GROUPS_UPDATE = "category-groups-update", categories::group_update, Api, 1;
     CATEGORY_GROUPS_DELETE = "category-groups-delete", categories::group_delete, Api, 1;
     CATEGORIES_CREATE = "categories-create", categories::create, Api, 1;

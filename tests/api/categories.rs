@@ -541,3 +541,87 @@ async fn groups_and_categories_are_capped_so_the_nested_list_fits_the_response_l
         .sum();
     assert_eq!(listed as i64, category_cap);
 }
+
+#[tokio::test]
+async fn a_group_is_read_by_id_with_all_its_categories_in_one_call_and_only_by_its_household() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = empty_household(&app, "ada@example.com").await;
+    let eve = empty_household(&app, "eve@example.com").await;
+    let bills = new_group(&app, &ada, "Bills", 1).await;
+    let empty = new_group(&app, &ada, "Empty", 2).await;
+    for (name, order) in [("Rent", 2), ("Phone", 1), ("Old gym", 3)] {
+        assert_eq!(
+            new_category(&app, &ada, &id(&bills), name, order).await.status,
+            201
+        );
+    }
+    let gym = groups(&app, &ada, true).await.body["category_groups"][0]["categories"][2]["id"].clone();
+    let hide = app
+        .send_json(
+            functions::categories::update::respond,
+            "PATCH",
+            &format!("/categories/{}", gym.as_str().unwrap()),
+            &ada,
+            &json!({"hidden": true}),
+        )
+        .await;
+    assert_eq!(hide.status, 200, "{:?}", hide.body);
+    let renamed = app
+        .send_json(
+            functions::categories::group_update::respond,
+            "PATCH",
+            &format!("/category-groups/{}", id(&bills)),
+            &ada,
+            &json!({"name": "Home"}),
+        )
+        .await;
+    let get = |caller: &Value, path: String| {
+        let request = bearer_request("GET", &path, caller);
+        app.send(functions::categories::group_get::respond, request)
+    };
+
+    app.reset_calls();
+    let read = get(&ada, format!("/category-groups/{}", id(&bills))).await;
+    assert_eq!(read.status, 200, "{:?}", read.body);
+    assert_eq!(app.calls(), 1);
+    assert_eq!(read.body["name"], "Home");
+    let names: Vec<&str> = read.body["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Phone", "Rent", "Old gym"],
+        "in sort order, the hidden one too"
+    );
+    assert_eq!(
+        read.header("etag"),
+        renamed.header("etag"),
+        "the group's own version"
+    );
+    let listed = groups(&app, &ada, true).await;
+    assert_eq!(
+        read.body, listed.body["category_groups"][0],
+        "as the list shows it"
+    );
+
+    let none = get(&ada, format!("/category-groups/{}", id(&empty))).await;
+    assert_eq!((none.status, none.body["categories"].clone()), (200, json!([])));
+
+    let unknown = shared::domain::CategoryGroupId::new();
+    for (caller, path) in [
+        (&eve, format!("/category-groups/{}", id(&bills))),
+        (&ada, format!("/category-groups/{unknown}")),
+        (&ada, "/category-groups/1".to_owned()),
+    ] {
+        let response = get(caller, path.clone()).await;
+        assert_eq!(response.status, 404, "{path}");
+        assert_eq!(
+            response.body,
+            get(&ada, format!("/category-groups/{unknown}")).await.body,
+            "{path} answers alike"
+        );
+    }
+}

@@ -1,5 +1,5 @@
-//! Category groups and categories: `GET /category-groups` (categories nested), `POST`, `PATCH`,
-//! `DELETE /category-groups[/{id}]`, and `POST /categories`, `GET`, `PATCH`,
+//! Category groups and categories: `GET /category-groups[/{id}]` (categories nested), `POST`,
+//! `PATCH`, `DELETE /category-groups[/{id}]`, and `POST /categories`, `GET`, `PATCH`,
 //! `DELETE /categories/{category_id}`.
 
 pub mod create;
@@ -7,6 +7,7 @@ pub mod delete;
 pub mod get;
 pub mod group_create;
 pub mod group_delete;
+pub mod group_get;
 pub mod group_update;
 pub mod groups;
 pub mod update;
@@ -69,7 +70,7 @@ pub struct Group {
     pub name: Name,
     pub sort_order: i32,
     pub hidden: bool,
-    /// In the list; a single group's answer leaves them out.
+    /// In the list and a group's own `GET`; the answer to a `PATCH` leaves them out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub categories: Option<Vec<Category>>,
     #[serde(skip)]

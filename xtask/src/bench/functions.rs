@@ -224,7 +224,7 @@ pub async fn auth_endpoints(setup: &Setup<'_>) -> anyhow::Result<(Vec<Endpoint>,
         .await?,
     );
 
-    let access = session["access_token"].as_str().unwrap_or_default().to_owned();
+    let access = text(&session["access_token"], "the session's access token")?.to_owned();
     let me = harness::app::event(
         "GET",
         "/me",
@@ -250,4 +250,11 @@ pub async fn auth_endpoints(setup: &Setup<'_>) -> anyhow::Result<(Vec<Endpoint>,
     };
     results.push(measure(setup, "auth-password", slow, change, |_| {}).await?);
     Ok((results, session))
+}
+
+/// A string the set-up needs from an answer; its absence ends the bench with `what`.
+pub fn text<'a>(value: &'a Value, what: &str) -> anyhow::Result<&'a str> {
+    value
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("{what} is missing from the answer: {value}"))
 }

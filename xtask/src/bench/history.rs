@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::functions::{Setup, http, post};
+use super::functions::{Setup, http, post, text};
 use super::runtime::RuntimeApi;
 
 pub struct History {
@@ -38,8 +38,8 @@ async fn household(setup: &Setup<'_>, email: &str) -> anyhow::Result<Value> {
 /// the ten years to `MONTH` across its categories (a tenth uncategorised inflows), and an
 /// assignment per category and month.
 async fn seed(direct: &tokio_postgres::Client, session: &Value, count: i64) -> anyhow::Result<()> {
-    let household = session["household_id"].as_str().unwrap_or_default();
-    let user = session["user_id"].as_str().unwrap_or_default();
+    let household = text(&session["household_id"], "the session's household id")?;
+    let user = text(&session["user_id"], "the session's user id")?;
     // UUIDv7, as the service makes them (the API refuses to read other ids); PostgreSQL 15 cannot.
     let account_id = shared::domain::AccountId::new().to_string();
     let ids: Vec<String> = (0..count)
@@ -176,7 +176,7 @@ async fn warm(
 ) -> anyhow::Result<(Duration, usize, usize)> {
     let runtime = RuntimeApi::start().await?;
     let _function = runtime.spawn(&setup.target.join(binary), setup.environment)?;
-    let access = session["access_token"].as_str().unwrap_or_default();
+    let access = text(&session["access_token"], "the session's access token")?;
     let authorization = format!("Bearer {access}");
     let mut event = harness::app::event("GET", path, &[("authorization", &authorization)], None);
     if let Some(query) = query {
@@ -190,7 +190,7 @@ async fn warm(
         let answer = runtime.invoke(&event).await?;
         let status = answer.body["statusCode"].as_u64().unwrap_or(0);
         anyhow::ensure!(status == 200, "{binary} answered {status}: {}", answer.body);
-        let body = answer.body["body"].as_str().unwrap_or_default();
+        let body = text(&answer.body["body"], "the month's body")?;
         bytes = body.len();
         rows = serde_json::from_str::<Value>(body)
             .ok()

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 
 use serde_json::{Value, json};
 
-use super::functions::{Endpoint, Setup, http, measure};
+use super::functions::{Endpoint, Setup, http, measure, text};
 use super::runtime::RuntimeApi;
 
 /// Requests on behalf of one signed-in household owner.
@@ -80,7 +80,7 @@ async fn create_then_delete(
 
 /// Every resource endpoint for `session`'s household (its owner, freshly registered).
 pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec<Endpoint>> {
-    let access = session["access_token"].as_str().unwrap_or_default();
+    let access = text(&session["access_token"], "the session's access token")?;
     let owner = Owner {
         authorization: format!("Bearer {access}"),
     };
@@ -136,7 +136,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
         let register = json!({"email": email, "password": "correct horse battery staple", "display_name": "Member", "invitation_token": token});
         let register = super::functions::post("/auth/register", &register);
         let joined = prepare(setup, "auth-register", vec![register]).await?;
-        member_ids.push(joined[0]["user_id"].as_str().unwrap_or_default().to_owned());
+        member_ids.push(text(&joined[0]["user_id"], "the joined member's id")?.to_owned());
     }
     let (promoted, removable) = member_ids.split_at(1);
     let role = |i: usize, _: &Value| {
@@ -193,7 +193,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
         let joiner = Owner {
             authorization: format!(
                 "Bearer {}",
-                registered[0]["access_token"].as_str().unwrap_or_default()
+                text(&registered[0]["access_token"], "the joiner's access token")?
             ),
         };
         let body =
@@ -235,8 +235,8 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
     let empty: Vec<String> = prepare(setup, "accounts-create", empty)
         .await?
         .iter()
-        .map(|a| a["id"].as_str().unwrap_or_default().to_owned())
-        .collect();
+        .map(|a| text(&a["id"], "a new account's id").map(str::to_owned))
+        .collect::<anyhow::Result<_>>()?;
     let delete = |i: usize, _: &Value| {
         owner.event(
             "DELETE",
@@ -254,7 +254,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
         vec![owner.event("POST", "/payees", Some(&payee(usize::MAX)))],
     )
     .await?;
-    let kept = kept[0]["id"].as_str().unwrap_or_default().to_owned();
+    let kept = text(&kept[0]["id"], "the kept row's id")?.to_owned();
     let list = owner.event("GET", "/payees", None);
     let get = owner.event("GET", &format!("/payees/{kept}"), None);
     let rename = |i: usize, _: &Value| {
@@ -292,10 +292,13 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
         )
         .await?,
     );
-    let group = groups["category_groups"][0]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let group = text(
+        &groups["category_groups"][0]["id"],
+        "the first category group's id",
+    )?
+    .to_owned();
+    let one_group = owner.event("GET", &format!("/category-groups/{group}"), None);
+    results.push(measure(setup, "category-groups-get", n, |_, _| one_group.clone(), |_| {}).await?);
     let reorder = |i: usize, _: &Value| {
         owner.event(
             "PATCH",
@@ -324,7 +327,7 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
         vec![owner.event("POST", "/categories", Some(&category(usize::MAX)))],
     )
     .await?;
-    let kept = kept[0]["id"].as_str().unwrap_or_default().to_owned();
+    let kept = text(&kept[0]["id"], "the kept row's id")?.to_owned();
     let get = owner.event("GET", &format!("/categories/{kept}"), None);
     results.push(measure(setup, "categories-get", n, |_, _| get.clone(), |_| {}).await?);
     let note = |i: usize, _: &Value| {
