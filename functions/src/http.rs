@@ -19,7 +19,7 @@ pub type BoxedResponse = Pin<Box<dyn Future<Output = Result<Response<Body>, lamb
 /// then every request goes to `respond`. This is all a binary does.
 ///
 /// Not generic on purpose: the Tokio runtime, `lambda_http`'s service stack and hyper are compiled
-/// once, here, instead of once in each of ~30 binaries (see docs/performance.md, build time).
+/// once, here, instead of once in each binary (one per endpoint; see docs/performance.md, build time).
 ///
 /// # Errors
 /// A configuration error at start-up (reported by Lambda as an init error).

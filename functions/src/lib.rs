@@ -20,7 +20,6 @@ pub mod endpoint;
 pub mod household;
 pub mod http;
 pub mod idempotency;
-pub mod input;
 pub mod invitations;
 pub mod me;
 pub mod migrate;

@@ -13,9 +13,25 @@ use aws_sdk_rdsdata::types::{Field, SqlParameter, TypeHint};
 
 use crate::db::{DecodeError, FromField, ToParam, param};
 
+/// The SQL expression of a row's version as a literal, for constant column lists:
+/// `version_of!("t")` for row `t`, `version_of!()` where `updated_at` needs no alias (`RETURNING`).
+/// [`version`] is the same for an alias known only at run time.
+#[macro_export]
+macro_rules! version_of {
+    () => {
+        $crate::version_of!(@column "updated_at")
+    };
+    ($alias:literal) => {
+        $crate::version_of!(@column concat!($alias, ".updated_at"))
+    };
+    (@column $($column:tt)+) => {
+        concat!("(extract(epoch FROM ", $($column)+, ") * 1000000)::bigint")
+    };
+}
+
 /// The SQL expression of a row's version, for `SELECT` lists: `version(alias)`.
 pub fn version(alias: &str) -> String {
-    format!("(extract(epoch FROM {alias}.updated_at) * 1000000)::bigint")
+    format!(crate::version_of!("{}"), alias)
 }
 
 /// The `SET` clause that moves a row's `updated_at` (and so its version) forward, even for two
@@ -109,5 +125,47 @@ impl Precondition {
 impl ToParam for Version {
     fn to_field(&self) -> (Field, Option<TypeHint>) {
         self.0.to_field()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_if_match(values: &[&str]) -> Request {
+        let mut builder = lambda_http::http::Request::builder();
+        for value in values {
+            builder = builder.header(header::IF_MATCH, *value);
+        }
+        builder.body(lambda_http::Body::Empty).expect("a request")
+    }
+
+    #[test]
+    fn if_match_reads_strong_tags_and_keeps_foreign_ones_as_impossible() {
+        assert_eq!(Precondition::of(&with_if_match(&[])), Precondition::None);
+        assert_eq!(
+            Precondition::of(&with_if_match(&["\"7\", \"9\""])),
+            Precondition::Versions(vec![7, 9])
+        );
+        assert_eq!(
+            Precondition::of(&with_if_match(&["\"7\"", "\"8\""])),
+            Precondition::Versions(vec![7, 8])
+        );
+        assert_eq!(Precondition::of(&with_if_match(&["\"1\", *"])), Precondition::Any);
+        assert_eq!(
+            Precondition::of(&with_if_match(&["W/\"7\"", "\"abc\""])),
+            Precondition::Versions(vec![-1, -1])
+        );
+    }
+
+    #[test]
+    fn the_version_expression_is_one_formula_for_literals_and_run_time_aliases() {
+        assert_eq!(version("t"), crate::version_of!("t"));
+        assert_eq!(
+            crate::version_of!(),
+            "(extract(epoch FROM updated_at) * 1000000)::bigint"
+        );
+        assert!(matches("a").contains(&version("a")));
+        assert_eq!(Version(1_796_652_341_863_559).etag(), "\"1796652341863559\"");
     }
 }

@@ -14,9 +14,9 @@ use super::{Account, MAX_ACCOUNTS, account_name, note, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
-use crate::input::{amount, date};
 use crate::openapi::Doc;
 use serde_json::json;
+use shared::domain::{amount, date};
 
 pub const ROUTE: Route = Route::new("POST", "/accounts");
 
@@ -84,9 +84,10 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
                 coalesce((SELECT amount FROM opening), 0)::bigint, 0::bigint, \
                 (SELECT id FROM transfer_payee), \
                 to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \
-                (extract(epoch FROM a.updated_at) * 1000000)::bigint \
+                {version} \
          FROM (SELECT 1) AS one LEFT JOIN account a ON true",
         prefix = super::TRANSFER_PREFIX,
+        version = shared::version::version("a"),
     )
 });
 

@@ -60,12 +60,14 @@ pub const BALANCES: &str = "LEFT JOIN LATERAL ( \
       AND t.deleted_at IS NULL AND t.parent_id IS NULL) b ON true";
 
 /// The columns of [`Account::from_row`] for account `a`, balances `b` (see [`BALANCES`]).
-pub const COLUMNS: &str = "a.id, a.name, a.kind, a.on_budget, \
+pub const COLUMNS: &str = concat!(
+    "a.id, a.name, a.kind, a.on_budget, \
     to_char(a.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), a.note, \
     b.balance, b.cleared, b.uncleared, \
     (SELECT p.id FROM payees p WHERE p.household_id = a.household_id AND p.transfer_account_id = a.id), \
-    to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \
-    (extract(epoch FROM a.updated_at) * 1000000)::bigint";
+    to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), ",
+    shared::version_of!("a")
+);
 
 /// An account as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

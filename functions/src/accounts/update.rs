@@ -36,7 +36,7 @@ struct UpdateBody {
     #[schema(value_type = Option<shared::domain::Name>)]
     name: Option<String>,
     #[schema(value_type = Option<String>)]
-    #[serde(default, deserialize_with = "crate::input::present")]
+    #[serde(default, deserialize_with = "shared::http::present")]
     note: Option<Option<String>>,
     on_budget: Option<bool>,
     closed: Option<bool>,

@@ -24,8 +24,11 @@ pub const MAX_GROUPS: i64 = 100;
 pub const MAX_CATEGORIES: i64 = 500;
 
 /// The columns of [`Category::from_row`] for category `c`.
-pub const COLUMNS: &str = "c.id, c.category_group_id, c.name, c.sort_order, c.hidden, \
-    (extract(epoch FROM c.updated_at) * 1000000)::bigint, c.note";
+pub const COLUMNS: &str = concat!(
+    "c.id, c.category_group_id, c.name, c.sort_order, c.hidden, ",
+    shared::version_of!("c"),
+    ", c.note"
+);
 
 /// A category as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -59,8 +62,7 @@ impl Category {
 }
 
 /// The columns of [`Group::from_row`] for group `g`.
-pub const GROUP_COLUMNS: &str = "g.id, g.name, g.sort_order, g.hidden, \
-    (extract(epoch FROM g.updated_at) * 1000000)::bigint";
+pub const GROUP_COLUMNS: &str = concat!("g.id, g.name, g.sort_order, g.hidden, ", shared::version_of!("g"));
 
 /// A category group as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

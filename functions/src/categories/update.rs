@@ -41,7 +41,7 @@ struct UpdateBody {
     sort_order: Option<i32>,
     hidden: Option<bool>,
     #[schema(value_type = Option<String>)]
-    #[serde(default, deserialize_with = "crate::input::present")]
+    #[serde(default, deserialize_with = "shared::http::present")]
     note: Option<Option<String>>,
 }
 

@@ -15,9 +15,9 @@ use super::{CATEGORY_COLUMNS, CATEGORY_JOINS, CategoryMonth, MONTH_SUMMARY, figu
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
-use crate::input::amount;
 use crate::openapi::Doc;
 use serde_json::json;
+use shared::domain::amount;
 
 pub const ROUTE: Route = Route::new("PUT", "/months/{month}/categories/{category_id}");
 

@@ -35,7 +35,7 @@ use shared::http::ApiError;
 /// Months the API answers for: those whose days transaction dates may take.
 pub fn month(text: &str) -> Result<Month, ParseError> {
     Month::parse(text).and_then(|month| {
-        if crate::input::in_date_range(month.first_day()) {
+        if shared::domain::in_date_range(month.first_day()) {
             Ok(month)
         } else {
             Err(ParseError::InvalidMonth)

@@ -19,8 +19,7 @@ use shared::version::Version;
 pub const MAX_PAYEES: i64 = 2000;
 
 /// The columns of [`Payee::from_row`] for payee `p`.
-pub const COLUMNS: &str = "p.id, p.name, p.transfer_account_id, \
-    (extract(epoch FROM p.updated_at) * 1000000)::bigint";
+pub const COLUMNS: &str = concat!("p.id, p.name, p.transfer_account_id, ", shared::version_of!("p"));
 
 /// What a transfer payee answers to a rename or delete.
 pub const TRANSFER_PAYEE: &str =

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use shared::domain::{CategoryId, Milliunits, PayeeId, TransactionId};
 use shared::http::{ApiError, FieldError, Fields};
 
-use crate::input::amount;
+use shared::domain::amount;
 
 /// A split read back is one row (its lines aggregated as JSON), and the Data API refuses rows over
 /// 64 KB: 25 lines with 500-character memos of four-byte characters come to about 58 KB.

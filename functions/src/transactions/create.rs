@@ -23,9 +23,9 @@ use super::{Subtransaction, Transaction};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
-use crate::input::{self, amount};
 use crate::openapi::Doc;
 use crate::payees::MAX_PAYEES;
+use shared::domain::{self, amount};
 
 pub const ROUTE: Route = Route::new("POST", "/transactions");
 
@@ -192,8 +192,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            LEFT JOIN new_names ON new_names.payee_name = r.payee_name \
            WHERE (SELECT yes FROM ok) AND r.n NOT IN (SELECT n FROM dupes) \
            ON CONFLICT (account_id, import_id) DO NOTHING \
-           RETURNING id, payee_id, category_id, \
-                     (extract(epoch FROM updated_at) * 1000000)::bigint AS version), \
+           RETURNING id, payee_id, category_id, {version} AS version), \
          other_leg AS ( \
            INSERT INTO transactions (id, household_id, account_id, date, amount, payee_id, category_id, \
              memo, cleared, approved, transfer_transaction_id, created_by) \
@@ -224,6 +223,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
          ORDER BY r.n",
         accts = accounts_cte("SELECT account_id FROM items UNION SELECT target_id FROM resolved"),
         cats = categories_cte("SELECT category_id FROM items UNION SELECT category_id FROM line_items"),
+        version = shared::version_of!(),
     )
 });
 
@@ -363,7 +363,7 @@ fn validate(n: usize, body: NewTransaction, prefix: &str, fields: &mut Fields) -
     let errors_before = fields.len();
     let name = |field: &str| format!("{prefix}{field}");
     let account_id = fields.check(&name("account_id"), AccountId::parse(&body.account_id));
-    let date = fields.check(&name("date"), input::date(&body.date));
+    let date = fields.check(&name("date"), domain::date(&body.date));
     let total = fields.check(&name("amount"), amount(body.amount));
     let payee_id = body
         .payee_id

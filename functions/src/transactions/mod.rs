@@ -34,7 +34,9 @@ pub(crate) use lines_json;
 pub const COLUMNS: &str = concat!(
     "t.id, t.account_id, t.date, t.amount, t.payee_id, p.name, t.category_id, \
      t.memo, t.cleared, t.approved, t.import_id, t.transfer_transaction_id, other.account_id, \
-     t.deleted_at IS NOT NULL, (extract(epoch FROM t.updated_at) * 1000000)::bigint, (SELECT ",
+     t.deleted_at IS NOT NULL, ",
+    shared::version_of!("t"),
+    ", (SELECT ",
     lines_json!(),
     "::text FROM transactions l WHERE l.household_id = t.household_id AND l.parent_id = t.id \
         AND l.deleted_at IS NOT DISTINCT FROM t.deleted_at), t.created_by, recorder.display_name"

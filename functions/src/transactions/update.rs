@@ -28,9 +28,10 @@ use super::{Transaction, lines_json};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
-use crate::input::{self, amount, present};
 use crate::openapi::Doc;
 use crate::payees::MAX_PAYEES;
+use shared::domain::{self, amount};
+use shared::http::present;
 
 pub const ROUTE: Route = Route::new("PATCH", "/transactions/{transaction_id}");
 
@@ -364,7 +365,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
 fn validate(body: Patch) -> Result<Changes, ApiError> {
     let mut fields = Fields::default();
     let account_id = fields.check_optional("account_id", body.account_id.as_deref().map(AccountId::parse));
-    let date = fields.check_optional("date", body.date.as_deref().map(input::date));
+    let date = fields.check_optional("date", body.date.as_deref().map(domain::date));
     let amount = fields.check_optional("amount", body.amount.map(amount));
     let payee_id = optional_nullable(&mut fields, "payee_id", body.payee_id.as_ref(), PayeeId::parse);
     let payee_name = fields.check_optional("payee_name", body.payee_name.as_deref().map(Name::parse));

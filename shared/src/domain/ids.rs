@@ -88,3 +88,35 @@ typed_id! {
     /// The id of a deleted row, kept so that delta sync can report the deletion.
     TombstoneId;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_hyphenated_v7_ids_parse() {
+        let id = AccountId::new();
+        assert_eq!(AccountId::parse(&id.to_string()), Ok(id));
+        assert_eq!(id.as_uuid().get_version_num(), 7);
+        let v4 = "9f1c2b1e-4d7a-4c3e-9a5b-2f6d8e0c1a3b";
+        for bad in [v4, "1", "", "not-an-id", &id.to_string()[1..]] {
+            assert_eq!(AccountId::parse(bad), Err(ParseError::InvalidId), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn new_ids_sort_by_creation() {
+        let ids: Vec<TransactionId> = (0..100).map(|_| TransactionId::new()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+    }
+
+    #[test]
+    fn json_refuses_an_id_of_the_wrong_kind_of_uuid() {
+        let id = PayeeId::new();
+        let text = serde_json::to_string(&id).expect("text");
+        assert_eq!(serde_json::from_str::<PayeeId>(&text).expect("an id"), id);
+        assert!(serde_json::from_str::<PayeeId>("\"9f1c2b1e-4d7a-4c3e-9a5b-2f6d8e0c1a3b\"").is_err());
+    }
+}

@@ -17,9 +17,9 @@ pub use ids::{
     AccountId, BudgetAllocationId, CategoryGroupId, CategoryId, HouseholdId, IdempotencyRecordId,
     InvitationId, PayeeId, RefreshTokenId, TokenFamilyId, TombstoneId, TransactionId, UserId,
 };
-pub use money::{MAX_AMOUNT, Milliunits, Total};
+pub use money::{MAX_AMOUNT, Milliunits, Total, amount};
 pub use text::{CurrencyCode, Email, Name};
-pub use time::Month;
+pub use time::{Month, date, in_date_range};
 
 /// Why a value was refused; the message is safe to show to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

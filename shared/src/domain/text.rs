@@ -59,7 +59,7 @@ impl Email {
             && domain.contains('.')
             && !domain.contains("..")
             && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-            && !domain.contains('@');
+            && !local.contains('@');
         if shaped {
             Ok(Self(email))
         } else {
@@ -112,3 +112,72 @@ impl Name {
     }
 }
 text_value!(Name);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_lower_cased_and_shaped() {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").map(|e| e.as_str().to_owned()),
+            Ok("ada@example.com".to_owned())
+        );
+        for bad in [
+            "ada",
+            "@example.com",
+            "ada@example",
+            "ada@.example.com",
+            "ada@example.com.",
+            "ada@exa..mple.com",
+            "a da@example.com",
+            "ada@b@example.com",
+        ] {
+            assert_eq!(Email::parse(bad), Err(ParseError::InvalidEmail), "{bad:?}");
+        }
+        assert_eq!(Email::parse("   "), Err(ParseError::Empty));
+        let local = "a".repeat(65);
+        assert_eq!(
+            Email::parse(&format!("{local}@example.com")),
+            Err(ParseError::InvalidEmail)
+        );
+        let long = format!("a@{}.com", "b".repeat(Email::MAX_LEN));
+        assert_eq!(
+            Email::parse(&long),
+            Err(ParseError::TooLong { max: Email::MAX_LEN })
+        );
+    }
+
+    #[test]
+    fn names_count_characters_not_bytes() {
+        let hundred = "é".repeat(Name::MAX_LEN);
+        assert_eq!(
+            Name::parse(&hundred).map(|n| n.as_str().chars().count()),
+            Ok(Name::MAX_LEN)
+        );
+        assert_eq!(
+            Name::parse(&format!("{hundred}e")),
+            Err(ParseError::TooLong { max: Name::MAX_LEN })
+        );
+        assert_eq!(Name::parse(" \t "), Err(ParseError::Empty));
+        assert_eq!(
+            Name::parse("  Rent ").map(|n| n.as_str().to_owned()),
+            Ok("Rent".to_owned())
+        );
+    }
+
+    #[test]
+    fn currency_codes_are_three_letters_upper_cased() {
+        assert_eq!(
+            CurrencyCode::parse("eur").map(|c| c.as_str().to_owned()),
+            Ok("EUR".to_owned())
+        );
+        for bad in ["EU", "EURO", "E1R", "€UR", ""] {
+            assert_eq!(
+                CurrencyCode::parse(bad),
+                Err(ParseError::InvalidCurrency),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -14,8 +14,10 @@ use crate::auth::{Claims, TokenVerifier};
 use crate::db::DbError;
 use crate::domain::{ParseError, Role};
 
+mod nullable;
 mod route;
 
+pub use nullable::present;
 pub use route::{Route, query_flag, writes};
 
 /// Request bodies larger than this are refused with 413.
