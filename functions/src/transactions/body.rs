@@ -94,12 +94,6 @@ pub fn split_lines(prefix: &str, sent: Vec<NewLine>, fields: &mut Fields) -> (Ve
     (lines, sum)
 }
 
-/// The 422 message of lines that do not add up to their transaction's amount.
-pub fn sum_mismatch(sum: i64, amount: i64) -> String {
-    let difference = amount.saturating_sub(sum);
-    format!("the lines sum to {sum}, not to the amount {amount} (a difference of {difference})")
-}
-
 /// Rejects `text` longer than `max_chars` characters.
 pub fn check_text(fields: &mut Fields, field: &str, text: Option<&str>, max_chars: usize) {
     if text.is_some_and(|t| t.chars().count() > max_chars) {

@@ -17,9 +17,9 @@ use shared::http::{ApiError, Fields, Reply, Route, bearer, from_json_value, json
 
 use super::body::{
     Line, MAX_IMPORT_ID_CHARS, MAX_MEMO_CHARS, NewLine, accounts_cte, categories_cte, check_text,
-    problems_of, split_lines, sum_mismatch,
+    problems_of, split_lines,
 };
-use super::{Subtransaction, Transaction};
+use super::{Subtransaction, Transaction, rules};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
@@ -142,33 +142,31 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
              AND n NOT IN (SELECT n FROM dupes) \
            ORDER BY payee_name, n), \
          problems AS ( \
-           SELECT r.n, 'account_id' AS field, 'is not an account of this household' AS message \
+           SELECT r.n, 'account_id' AS field, {not_an_account} AS message \
            FROM resolved r WHERE r.account_id NOT IN (SELECT id FROM accts) \
-           UNION ALL SELECT r.n, 'account_id', 'is closed, and takes no new transactions' \
+           UNION ALL SELECT r.n, 'account_id', {closed} \
            FROM resolved r JOIN accts a ON a.id = r.account_id WHERE a.closed \
-           UNION ALL SELECT r.n, 'transfer_account_id', 'is not an account of this household' \
+           UNION ALL SELECT r.n, 'transfer_account_id', {not_an_account} \
            FROM resolved r WHERE r.transfer_account_id IS NOT NULL \
              AND r.transfer_account_id NOT IN (SELECT id FROM accts) \
-           UNION ALL SELECT r.n, 'transfer_account_id', 'is closed, and takes no new transactions' \
+           UNION ALL SELECT r.n, 'transfer_account_id', {closed} \
            FROM resolved r JOIN accts a ON a.id = r.target_id WHERE a.closed \
-           UNION ALL SELECT r.n, 'transfer_account_id', 'is the transaction''s own account' \
+           UNION ALL SELECT r.n, 'transfer_account_id', {transfer_to_itself} \
            FROM resolved r WHERE r.target_id = r.account_id \
-           UNION ALL SELECT r.n, 'subtransactions', 'a transfer cannot be split' \
+           UNION ALL SELECT r.n, 'subtransactions', {transfer_split} \
            FROM resolved r WHERE r.target_id IS NOT NULL AND jsonb_array_length(r.lines) > 0 \
-           UNION ALL SELECT r.n, 'category_id', \
-             'a transfer takes a category only between an on-budget and an off-budget account' \
+           UNION ALL SELECT r.n, 'category_id', {transfer_category} \
            FROM resolved r JOIN accts a ON a.id = r.account_id JOIN accts b ON b.id = r.target_id \
            WHERE r.category_id IS NOT NULL AND a.on_budget = b.on_budget \
-           UNION ALL SELECT i.n, 'payee_id', 'is not a payee of this household' \
+           UNION ALL SELECT i.n, 'payee_id', {not_a_payee} \
            FROM items i WHERE i.payee_id IS NOT NULL AND i.payee_id NOT IN (SELECT id FROM given_payees) \
-           UNION ALL SELECT i.n, 'category_id', 'is not a category of this household' \
+           UNION ALL SELECT i.n, 'category_id', {not_a_category} \
            FROM items i WHERE i.category_id IS NOT NULL AND i.category_id NOT IN (SELECT id FROM cats) \
-           UNION ALL SELECT l.n, 'subtransactions[' || l.k || '].category_id', \
-             'is not a category of this household' \
+           UNION ALL SELECT l.n, 'subtransactions[' || l.k || '].category_id', {not_a_category} \
            FROM line_items l WHERE l.category_id IS NOT NULL AND l.category_id NOT IN (SELECT id FROM cats) \
-           UNION ALL SELECT l.n, 'subtransactions[' || l.k || '].payee_id', 'is not a payee of this household' \
+           UNION ALL SELECT l.n, 'subtransactions[' || l.k || '].payee_id', {not_a_payee} \
            FROM line_items l WHERE l.payee_id IS NOT NULL AND l.payee_id NOT IN (SELECT id FROM given_payees) \
-           UNION ALL SELECT min(i.n), 'payee_name', 'the household already has {MAX_PAYEES} payees, the most it can have' \
+           UNION ALL SELECT min(i.n), 'payee_name', {too_many_payees} \
            FROM items i WHERE i.payee_name IS NOT NULL \
            HAVING (SELECT count(*) FROM payees WHERE household_id = :household_id) \
                   + (SELECT count(*) FROM new_names) > {MAX_PAYEES}), \
@@ -224,6 +222,14 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
         accts = accounts_cte("SELECT account_id FROM items UNION SELECT target_id FROM resolved"),
         cats = categories_cte("SELECT category_id FROM items UNION SELECT category_id FROM line_items"),
         version = shared::version_of!(),
+        not_an_account = rules::sql(rules::NOT_AN_ACCOUNT),
+        not_a_payee = rules::sql(rules::NOT_A_PAYEE),
+        not_a_category = rules::sql(rules::NOT_A_CATEGORY),
+        closed = rules::sql(rules::CLOSED),
+        transfer_to_itself = rules::sql(rules::TRANSFER_TO_ITSELF),
+        transfer_split = rules::sql(rules::TRANSFER_SPLIT),
+        transfer_category = rules::sql(rules::TRANSFER_CATEGORY),
+        too_many_payees = rules::sql(rules::too_many_payees()),
     )
 });
 
@@ -392,26 +398,20 @@ fn validate(n: usize, body: NewTransaction, prefix: &str, fields: &mut Fields) -
         MAX_IMPORT_ID_CHARS,
     );
     if body.payee_id.is_some() && body.payee_name.is_some() {
-        fields.reject(&name("payee_name"), "send payee_id or payee_name, not both");
+        fields.reject(&name("payee_name"), rules::PAYEE_ONE_OF);
     }
     if body.transfer_account_id.is_some() && (body.payee_id.is_some() || body.payee_name.is_some()) {
-        fields.reject(
-            &name("transfer_account_id"),
-            "a transfer's payee is the other account; send no payee",
-        );
+        fields.reject(&name("transfer_account_id"), rules::TRANSFER_PAYEE);
     }
     let mut lines = Vec::new();
     if !body.subtransactions.is_empty() {
         if body.category_id.is_some() {
-            fields.reject(
-                &name("category_id"),
-                "a split's categories are on its lines; send none here",
-            );
+            fields.reject(&name("category_id"), rules::SPLIT_CATEGORY);
         }
         let (valid, sum) = split_lines(prefix, body.subtransactions, fields);
         lines = valid;
         if sum != body.amount {
-            fields.reject(&name("subtransactions"), &sum_mismatch(sum, body.amount));
+            fields.reject(&name("subtransactions"), &rules::sum_mismatch(sum, body.amount));
         }
     }
     if fields.len() > errors_before {

@@ -8,6 +8,7 @@ pub mod create;
 pub mod delete;
 pub mod get;
 pub mod list;
+pub mod rules;
 pub mod update;
 
 use chrono::NaiveDate;

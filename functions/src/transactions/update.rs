@@ -24,7 +24,7 @@ use super::body::{
     Line, MAX_IMPORT_ID_CHARS, MAX_MEMO_CHARS, NewLine, accounts_cte, categories_cte, check_text,
     problems_of, split_lines,
 };
-use super::{Transaction, lines_json};
+use super::{Transaction, lines_json, rules};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
@@ -177,42 +177,39 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            SELECT id, name FROM payees WHERE household_id = :household_id \
              AND name = (SELECT j ->> 'payee_name' FROM c)), \
          problems AS ( \
-           SELECT 'account_id' AS field, 'is not an account of this household' AS message \
+           SELECT 'account_id' AS field, {not_an_account} AS message \
            FROM n WHERE n.account_id NOT IN (SELECT id FROM accts) \
-           UNION ALL SELECT 'account_id', 'is closed, and takes no new transactions' \
+           UNION ALL SELECT 'account_id', {closed} \
            FROM n JOIN accts a ON a.id = n.account_id WHERE a.closed AND n.account_id <> n.old_account_id \
-           UNION ALL SELECT 'transfer_account_id', 'is not an account of this household' \
+           UNION ALL SELECT 'transfer_account_id', {not_an_account} \
            FROM n WHERE n.target_id IS NOT NULL AND n.target_id NOT IN (SELECT id FROM accts) \
-           UNION ALL SELECT 'transfer_account_id', 'is closed, and takes no new transactions' \
+           UNION ALL SELECT 'transfer_account_id', {closed} \
            FROM n JOIN accts a ON a.id = n.target_id WHERE a.closed AND n.target_id IS DISTINCT FROM n.old_target \
            UNION ALL SELECT CASE WHEN {transfer_sent} THEN 'transfer_account_id' ELSE 'account_id' END, \
-             'a transfer goes to another account than its own' \
+             {transfer_to_itself} \
            FROM n WHERE n.target_id = n.account_id \
            UNION ALL SELECT CASE WHEN n.replace_lines THEN 'subtransactions' ELSE 'transfer_account_id' END, \
-             'a transfer cannot be split' \
+             {transfer_split} \
            FROM n WHERE n.target_id IS NOT NULL AND n.line_count > 0 \
-           UNION ALL SELECT 'category_id', \
-             'a transfer takes a category only between an on-budget and an off-budget account' \
+           UNION ALL SELECT 'category_id', {transfer_category} \
            FROM n JOIN accts a ON a.id = n.account_id JOIN accts b ON b.id = n.target_id \
            WHERE (n.j ->> 'category_id') IS NOT NULL AND a.on_budget = b.on_budget \
-           UNION ALL SELECT 'category_id', 'a split''s categories are on its lines; send none here' \
+           UNION ALL SELECT 'category_id', {split_category} \
            FROM n WHERE n.line_count > 0 AND (n.j ->> 'category_id') IS NOT NULL \
            UNION ALL SELECT CASE WHEN n.replace_lines THEN 'subtransactions' ELSE 'amount' END, \
-             'the lines sum to ' || n.line_sum || ', not to the amount ' || n.amount \
-             || ' (a difference of ' || (n.amount - n.line_sum) || ')' \
-             || CASE WHEN n.replace_lines THEN '' ELSE '; send subtransactions that add up to it' END \
+             {sum_mismatch} || CASE WHEN n.replace_lines THEN '' ELSE {send_lines} END \
            FROM n WHERE n.line_count > 0 AND n.line_sum <> n.amount \
-           UNION ALL SELECT 'payee_id', 'is not a payee of this household' \
+           UNION ALL SELECT 'payee_id', {not_a_payee} \
            FROM n WHERE (n.j ->> 'payee_id') IS NOT NULL \
              AND (n.j ->> 'payee_id')::uuid NOT IN (SELECT id FROM given_payees) \
-           UNION ALL SELECT 'category_id', 'is not a category of this household' \
+           UNION ALL SELECT 'category_id', {not_a_category} \
            FROM n WHERE (n.j ->> 'category_id') IS NOT NULL \
              AND (n.j ->> 'category_id')::uuid NOT IN (SELECT id FROM cats) \
-           UNION ALL SELECT 'subtransactions[' || l.k || '].category_id', 'is not a category of this household' \
+           UNION ALL SELECT 'subtransactions[' || l.k || '].category_id', {not_a_category} \
            FROM lines_sent l WHERE l.category_id IS NOT NULL AND l.category_id NOT IN (SELECT id FROM cats) \
-           UNION ALL SELECT 'subtransactions[' || l.k || '].payee_id', 'is not a payee of this household' \
+           UNION ALL SELECT 'subtransactions[' || l.k || '].payee_id', {not_a_payee} \
            FROM lines_sent l WHERE l.payee_id IS NOT NULL AND l.payee_id NOT IN (SELECT id FROM given_payees) \
-           UNION ALL SELECT 'payee_name', 'the household already has {MAX_PAYEES} payees, the most it can have' \
+           UNION ALL SELECT 'payee_name', {too_many_payees} \
            FROM n WHERE {payee_name_sent} AND NOT EXISTS (SELECT 1 FROM named) \
              AND (SELECT count(*) FROM payees WHERE household_id = :household_id) >= {MAX_PAYEES}), \
          ok AS (SELECT (SELECT allowed FROM n) AND NOT EXISTS (SELECT 1 FROM problems) AS yes), \
@@ -312,6 +309,17 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
         memo_sent = sent("memo"),
         import_sent = sent("import_id"),
         lines_sent = sent("lines"),
+        not_an_account = rules::sql(rules::NOT_AN_ACCOUNT),
+        not_a_payee = rules::sql(rules::NOT_A_PAYEE),
+        not_a_category = rules::sql(rules::NOT_A_CATEGORY),
+        closed = rules::sql(rules::CLOSED),
+        transfer_to_itself = rules::sql(rules::TRANSFER_TO_ITSELF),
+        transfer_split = rules::sql(rules::TRANSFER_SPLIT),
+        transfer_category = rules::sql(rules::TRANSFER_CATEGORY),
+        split_category = rules::sql(rules::SPLIT_CATEGORY),
+        sum_mismatch = rules::sum_mismatch_sql("n.line_sum", "n.amount"),
+        send_lines = rules::sql(rules::SEND_LINES),
+        too_many_payees = rules::sql(rules::too_many_payees()),
     )
 });
 
@@ -395,15 +403,12 @@ fn validate(body: Patch) -> Result<Changes, ApiError> {
         MAX_IMPORT_ID_CHARS,
     );
     if body.payee_id.is_some() && body.payee_name.is_some() {
-        fields.reject("payee_name", "send payee_id or payee_name, not both");
+        fields.reject("payee_name", rules::PAYEE_ONE_OF);
     }
     if matches!(body.transfer_account_id, Some(Some(_)))
         && (body.payee_id.is_some() || body.payee_name.is_some())
     {
-        fields.reject(
-            "transfer_account_id",
-            "a transfer's payee is the other account; send no payee",
-        );
+        fields.reject("transfer_account_id", rules::TRANSFER_PAYEE);
     }
     // An empty list un-splits; whether the lines add up is checked against the amount stored
     // when none is sent, so in the statement.
