@@ -4,20 +4,29 @@
 
 use std::sync::Arc;
 
+use aws_sdk_rdsdata::types::Field;
 use aws_sdk_rdsdata::types::SqlParameter;
 use shared::auth::Claims;
-use shared::db::{Row, Rows, param};
-use shared::domain::Role;
+use shared::db::{DecodeError, FromField, Row, Rows, param};
+use shared::domain::{Role, SqlEnum};
 use shared::http::ApiError;
 
 use crate::idempotency::Scope;
 
+/// What [`ME`]'s `caller` says of a live member whose `Idempotency-Key` was already claimed.
+macro_rules! key_taken {
+    () => {
+        "key-taken"
+    };
+}
+
 /// The common table expressions every household-scoped statement starts with: `me`, the caller's
 /// role as stored now, or no row once they have left the household or their session has ended
 /// ([`crate::live_session_sql`]), or when the request's `Idempotency-Key` was already claimed
-/// (see [`crate::idempotency`]). Its parameters come from
-/// [`caller`]; the statement answers `(SELECT role FROM me)` as its first column, and every write
-/// in it requires a `me` row.
+/// (see [`crate::idempotency`]). Every write in the statement requires a `me` row. Its
+/// parameters come from [`caller`]; the statement answers `(SELECT role FROM caller)` as its
+/// first column ([`Caller`]): the role, `key-taken` when a live member's key was already claimed
+/// (the statement itself says so; nothing is inferred from its answer), or NULL for no member.
 ///
 /// A write request (`:writing`) first locks its household's row, which every write to a synced
 /// table updates anyway (its server knowledge, by trigger): taking that lock before any other
@@ -26,12 +35,15 @@ pub const ME: &str = concat!(
     "household AS (SELECT id FROM households \
                    WHERE id = :household_id AND :writing::boolean FOR NO KEY UPDATE), ",
     crate::claim_sql!(),
-    ", me AS (SELECT role FROM users WHERE id = :user_id AND household_id = :household_id AND left_at IS NULL \
-              AND (NOT :writing::boolean OR EXISTS (SELECT 1 FROM household)) \
-              AND (:idempotency_key::text IS NULL OR EXISTS (SELECT 1 FROM claim)) \
-              AND ",
+    ", member_now AS (SELECT role FROM users \
+                      WHERE id = :user_id AND household_id = :household_id AND left_at IS NULL AND ",
     crate::live_session_sql!(),
-    ")"
+    "), me AS (SELECT role FROM member_now WHERE (NOT :writing::boolean OR EXISTS (SELECT 1 FROM household)) \
+              AND (:idempotency_key::text IS NULL OR EXISTS (SELECT 1 FROM claim))), \
+     caller AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM me) THEN role \
+                            WHEN :idempotency_key::text IS NOT NULL THEN '",
+    key_taken!(),
+    "' END AS role FROM member_now)"
 );
 
 /// What the household statements of one request need to know about it, besides the caller.
@@ -88,21 +100,46 @@ pub fn owner_row<'a>(rows: &'a Rows, what: &'static str) -> Result<Row<'a>, ApiE
     Ok(row)
 }
 
-/// 401 when the caller is no longer a member (no stored role).
-///
-/// # Errors
-/// As above.
-pub fn member(stored: Option<Role>) -> Result<Role, ApiError> {
-    stored.ok_or(ApiError::Unauthorized(
-        "You are no longer a member of this household.",
-    ))
+/// The first column of a household statement: who the caller is for this request (NULL: no
+/// member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    Member(Role),
+    /// A member whose `Idempotency-Key` another request claimed first: nothing was written, and
+    /// the glue answers from that request's record ([`crate::idempotency::replay`]).
+    KeyTaken,
 }
 
-/// 401 as [`member`]; 403 for a member who is not an owner (`what` says what they may not do).
+impl FromField for Caller {
+    fn from_field(field: &Field) -> Result<Self, DecodeError> {
+        let text = String::from_field(field)?;
+        if text == key_taken!() {
+            return Ok(Self::KeyTaken);
+        }
+        Ok(Self::Member(Role::parse(&text)?))
+    }
+}
+
+/// The caller's role; 401 when they are no longer a member, [`ApiError::KeyTaken`] when their
+/// key was already claimed.
 ///
 /// # Errors
 /// As above.
-pub fn owner(stored: Option<Role>, what: &'static str) -> Result<(), ApiError> {
+pub fn member(caller: Option<Caller>) -> Result<Role, ApiError> {
+    match caller {
+        Some(Caller::Member(role)) => Ok(role),
+        Some(Caller::KeyTaken) => Err(ApiError::KeyTaken),
+        None => Err(ApiError::Unauthorized(
+            "You are no longer a member of this household.",
+        )),
+    }
+}
+
+/// As [`member`]; 403 for a member who is not an owner (`what` says what they may not do).
+///
+/// # Errors
+/// As above.
+pub fn owner(stored: Option<Caller>, what: &'static str) -> Result<(), ApiError> {
     match member(stored)? {
         Role::Owner => Ok(()),
         Role::Member => Err(ApiError::Forbidden(what)),

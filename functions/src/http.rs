@@ -110,15 +110,14 @@ async fn keyed(
 ) -> Result<Response<Body>, ApiError> {
     // What is kept for a replay: the answer without the secrets it shows only once.
     let (response, kept) = match handled.await {
+        // The statement said the key was claimed before: it wrote nothing; answer as the record says.
+        Err(ApiError::KeyTaken) => return crate::idempotency::replay(db, scope).await,
         Ok(reply) => {
             let kept = (!reply.secret_fields.is_empty()).then(|| reply.keepable_response());
             (reply.into_response(), kept)
         }
         Err(error) => (problem(error, request_id), None),
     };
-    if crate::idempotency::refused(scope, response.status(), db.calls()) {
-        return crate::idempotency::replay(db, scope, response).await;
-    }
     // The write committed with its claim and this is its true answer: a failure to keep it must
     // not turn it into an error (the client would retry a write that happened). A repeat of
     // the request then answers 409: the first request ended without an answer.

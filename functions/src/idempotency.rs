@@ -4,10 +4,10 @@
 //! the key into `idempotency_keys`, and the caller counts as a member only if that insert
 //! happened. So the claim and the write commit together or not at all, and a repeat of a key
 //! (or a concurrent duplicate, which waits on the first one's insert) finds no `me` row and writes
-//! nothing. The handler then answers 401 as for a removed member; the glue sees that a key was
-//! refused and answers from the kept record instead ([`replay`]): the first answer, 409 while the
-//! first request still runs (or after it ended without an answer), or 422 when the key came with
-//! a different request.
+//! nothing. The statement says so in its first column (`key-taken`, see [`crate::access::Caller`]),
+//! the handler returns [`ApiError::KeyTaken`], and the glue answers from the kept record instead
+//! ([`replay`]): the first answer, 409 while the first request still runs (or after it ended
+//! without an answer), or 422 when the key came with a different request.
 //!
 //! A key belongs to the member who sent it: a kept answer is repeated only to its sender, only
 //! while they are still a member with the role they had (an owner's answer is not repeated to them
@@ -137,12 +137,6 @@ fn fingerprint(request: &Request) -> String {
     hex::encode(hash.finalize())
 }
 
-/// Whether the handler's answer means its key was refused: the household statement ran (and so
-/// tried to claim) and the caller came out as no member.
-pub fn refused(scope: &Scope, status: StatusCode, calls: u64) -> bool {
-    status == StatusCode::UNAUTHORIZED && calls > 0 && scope.claimed_for().is_some()
-}
-
 /// A claim without an answer this old belongs to a request that can no longer be running: the API
 /// functions' `Timeout` in template.yaml is 25 s.
 const STILL_RUNNING_SECONDS: u32 = 30;
@@ -170,15 +164,19 @@ static REPLAY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
-/// The answer for a request whose key was refused: the kept answer, 422 for the same key with
-/// another request, 409 while the first request runs, or `refusal` (the handler's own 401) when
-/// the caller is really no member or the key is unknown.
+/// The answer for a request whose statement found its key already claimed
+/// ([`ApiError::KeyTaken`]): the kept answer, 422 for the same key with another request, 409
+/// while the first request runs or when the key is another member's, 403 when the sender has
+/// lost the role the first request needed.
 ///
 /// # Errors
-/// A database failure.
-pub async fn replay(db: &Db, scope: &Scope, refusal: Response<Body>) -> Result<Response<Body>, ApiError> {
+/// Those answers; [`ApiError::KeyTaken`] itself when the record is gone (it expired, or the
+/// caller left the household, since the statement); a database failure.
+pub async fn replay(db: &Db, scope: &Scope) -> Result<Response<Body>, ApiError> {
     let Some((household, user, session)) = scope.claimed_for() else {
-        return Ok(refusal);
+        return Err(ApiError::Internal(
+            "a key was taken by a statement that claimed nothing".to_owned(),
+        ));
     };
     let params = vec![
         param("household_id", &household),
@@ -189,7 +187,7 @@ pub async fn replay(db: &Db, scope: &Scope, refusal: Response<Body>) -> Result<R
     ];
     let rows = db.execute(&REPLAY, params).await?;
     let Some(first) = rows.first() else {
-        return Ok(refusal);
+        return Err(ApiError::KeyTaken);
     };
     // Whose key it is first: a record without a sender (kept before migration 0005) is nobody's.
     let mine: bool = first.get(6)?;

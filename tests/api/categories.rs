@@ -572,9 +572,10 @@ async fn a_group_is_read_by_id_with_all_its_categories_in_one_call_and_only_by_i
             "PATCH",
             &format!("/category-groups/{}", id(&bills)),
             &ada,
-            &json!({"name": "Home"}),
+            &json!({"name": "Home", "hidden": true}),
         )
         .await;
+    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
     let get = |caller: &Value, path: String| {
         let request = bearer_request("GET", &path, caller);
         app.send(functions::categories::group_get::respond, request)
@@ -584,7 +585,11 @@ async fn a_group_is_read_by_id_with_all_its_categories_in_one_call_and_only_by_i
     let read = get(&ada, format!("/category-groups/{}", id(&bills))).await;
     assert_eq!(read.status, 200, "{:?}", read.body);
     assert_eq!(app.calls(), 1);
-    assert_eq!(read.body["name"], "Home");
+    assert_eq!(
+        (read.body["name"].clone(), read.body["hidden"].clone()),
+        (json!("Home"), json!(true)),
+        "hidden, and still read by id"
+    );
     let names: Vec<&str> = read.body["categories"]
         .as_array()
         .unwrap()
@@ -618,6 +623,7 @@ async fn a_group_is_read_by_id_with_all_its_categories_in_one_call_and_only_by_i
     ] {
         let response = get(caller, path.clone()).await;
         assert_eq!(response.status, 404, "{path}");
+        assert_eq!(response.header("etag"), None, "{path}");
         assert_eq!(
             response.body,
             get(&ada, format!("/category-groups/{unknown}")).await.body,

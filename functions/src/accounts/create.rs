@@ -78,7 +78,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
                   'cleared', true, :user_id \
            FROM account a WHERE :opening_balance::bigint IS NOT NULL \
            RETURNING amount) \
-         SELECT (SELECT role FROM me), (SELECT n FROM existing), \
+         SELECT (SELECT role FROM caller), (SELECT n FROM existing), \
                 a.id, a.name, a.kind, a.on_budget, NULL::text, a.note, \
                 coalesce((SELECT amount FROM opening), 0)::bigint, \
                 coalesce((SELECT amount FROM opening), 0)::bigint, 0::bigint, \

@@ -38,7 +38,7 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            WHERE a.id = :account_id AND a.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
              AND NOT (SELECT yes FROM used) AND {matches} \
            RETURNING a.id) \
-         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), (SELECT yes FROM used), \
+         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), (SELECT yes FROM used), \
                 EXISTS (SELECT 1 FROM gone)",
         matches = version::matches("a"),
     )

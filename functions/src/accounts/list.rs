@@ -34,7 +34,7 @@ pub fn doc() -> Doc {
 static LIST: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME} \
-         SELECT (SELECT role FROM me), {sync}, {COLUMNS} FROM (SELECT 1) AS one \
+         SELECT (SELECT role FROM caller), {sync}, {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN accounts a ON a.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
               AND (:include_closed OR :known::bigint IS NOT NULL OR a.closed_at IS NULL) AND {changed} \
          {BALANCES} \

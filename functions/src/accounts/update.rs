@@ -61,7 +61,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            FROM changed c \
            WHERE p.household_id = c.household_id AND p.transfer_account_id = c.id AND :name::text IS NOT NULL \
            RETURNING p.id) \
-         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), {COLUMNS} \
+         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), {COLUMNS} \
          FROM (SELECT 1) AS one LEFT JOIN changed a ON true {BALANCES}",
         bump = version::BUMP,
         matches = version::matches("a"),

@@ -57,7 +57,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            SELECT :category_id, :household_id, g.id, :name, :sort_order, :note FROM grp g \
            WHERE EXISTS (SELECT 1 FROM me) AND (SELECT n FROM existing) < {MAX_CATEGORIES} \
            RETURNING *) \
-         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM grp), {COLUMNS} \
+         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM grp), {COLUMNS} \
          FROM (SELECT 1) AS one LEFT JOIN created c ON true"
     )
 });

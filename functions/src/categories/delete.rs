@@ -40,7 +40,7 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            WHERE b.household_id = :household_id AND b.category_id IN (SELECT id FROM allowed) \
            RETURNING b.id), \
          gone AS (DELETE FROM categories c WHERE c.id IN (SELECT id FROM allowed) RETURNING c.id) \
-         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM gone), \
+         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM gone), \
                 (SELECT count(*) FROM uncategorised), (SELECT count(*) FROM allocations)",
         matches = version::matches("c"),
         bump = version::BUMP,

@@ -47,7 +47,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            SELECT :group_id, :household_id, :name, :sort_order \
            WHERE EXISTS (SELECT 1 FROM me) AND (SELECT n FROM existing) < {MAX_GROUPS} \
            RETURNING *) \
-         SELECT (SELECT role FROM me), {GROUP_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN created g ON true"
+         SELECT (SELECT role FROM caller), {GROUP_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN created g ON true"
     )
 });
 

@@ -34,7 +34,7 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            WHERE g.id = :group_id AND g.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
              AND (SELECT n FROM used) = 0 AND {matches} \
            RETURNING g.id) \
-         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), (SELECT n FROM used), \
+         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), (SELECT n FROM used), \
                 EXISTS (SELECT 1 FROM gone)",
         matches = version::matches("g"),
     )

@@ -27,7 +27,7 @@ pub fn doc() -> Doc {
 static FIND: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME} \
-         SELECT (SELECT role FROM me), {GROUP_COLUMNS}, {COLUMNS} FROM (SELECT 1) AS one \
+         SELECT (SELECT role FROM caller), {GROUP_COLUMNS}, {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN category_groups g ON g.id = :group_id AND g.household_id = :household_id \
               AND EXISTS (SELECT 1 FROM me) \
          LEFT JOIN categories c ON c.household_id = g.household_id AND c.category_group_id = g.id \

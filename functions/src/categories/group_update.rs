@@ -48,7 +48,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            WHERE g.id = :group_id AND g.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
              AND {matches} \
            RETURNING g.*) \
-         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), {GROUP_COLUMNS} \
+         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), {GROUP_COLUMNS} \
          FROM (SELECT 1) AS one LEFT JOIN changed g ON true",
         bump = version::BUMP,
         matches = version::matches("g"),

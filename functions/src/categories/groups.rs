@@ -36,7 +36,7 @@ pub fn doc() -> Doc {
 static LIST: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME} \
-         SELECT (SELECT role FROM me), {sync}, {GROUP_COLUMNS}, {COLUMNS} FROM (SELECT 1) AS one \
+         SELECT (SELECT role FROM caller), {sync}, {GROUP_COLUMNS}, {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN category_groups g ON g.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
               AND (:include_hidden OR :known::bigint IS NOT NULL OR NOT g.hidden) AND {changed} \
          LEFT JOIN categories c ON c.household_id = g.household_id AND c.category_group_id = g.id \

@@ -59,7 +59,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            WHERE c.id = :category_id AND c.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
              AND (SELECT ok FROM grp) AND {matches} \
            RETURNING c.*) \
-         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), (SELECT ok FROM grp), {COLUMNS} \
+         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), (SELECT ok FROM grp), {COLUMNS} \
          FROM (SELECT 1) AS one LEFT JOIN changed c ON true",
         bump = version::BUMP,
         matches = version::matches("c"),

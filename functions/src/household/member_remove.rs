@@ -46,7 +46,7 @@ static REMOVE: LazyLock<String> = LazyLock::new(|| {
              AND EXISTS (SELECT 1 FROM me) AND ((SELECT role FROM me) = 'owner' OR u.id = :user_id) \
              AND NOT (u.role = 'owner' AND (SELECT count(*) FROM owners) <= 1) AND {matches}), \
          {departure} \
-         SELECT (SELECT role FROM me), (SELECT role FROM target), (SELECT count(*) FROM owners), \
+         SELECT (SELECT role FROM caller), (SELECT role FROM target), (SELECT count(*) FROM owners), \
                 EXISTS (SELECT 1 FROM gone)",
         matches = version::matches("u"),
         departure = super::departure::departure(None),

@@ -75,7 +75,7 @@ static CHANGE_ROLE: LazyLock<String> = LazyLock::new(|| {
            WHERE i.household_id = :household_id AND i.invited_by = c.id AND c.role <> 'owner' \
              AND i.accepted_at IS NULL \
            RETURNING i.id) \
-         SELECT (SELECT role FROM me), (SELECT role FROM target), (SELECT count(*) FROM owners), \
+         SELECT (SELECT role FROM caller), (SELECT role FROM target), (SELECT count(*) FROM owners), \
                 c.id, c.email, c.display_name, c.role, \
                 to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), {version} \
          FROM (SELECT 1) AS one LEFT JOIN changed c ON true",

@@ -49,7 +49,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
                   currency_code = COALESCE(:currency_code, h.currency_code), {bump} \
            WHERE h.id = :household_id AND (SELECT role FROM me) = 'owner' AND {matches} \
            RETURNING h.*) \
-         SELECT (SELECT role FROM me), {columns} FROM (SELECT 1) AS one LEFT JOIN changed h ON true",
+         SELECT (SELECT role FROM caller), {columns} FROM (SELECT 1) AS one LEFT JOIN changed h ON true",
         bump = version::BUMP,
         matches = version::matches("h"),
         columns = *COLUMNS

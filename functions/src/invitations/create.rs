@@ -65,7 +65,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            WHERE (SELECT role FROM me) = 'owner' AND NOT (SELECT yes FROM taken) \
              AND (SELECT n FROM pending) < {MAX_PENDING} \
            RETURNING *) \
-         SELECT (SELECT role FROM me), (SELECT yes FROM taken), (SELECT n FROM pending), {COLUMNS} \
+         SELECT (SELECT role FROM caller), (SELECT yes FROM taken), (SELECT n FROM pending), {COLUMNS} \
          FROM (SELECT 1) AS one LEFT JOIN created i ON true"
     )
 });

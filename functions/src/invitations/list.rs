@@ -29,7 +29,7 @@ pub fn doc() -> Doc {
 static LIST: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME} \
-         SELECT (SELECT role FROM me), {sync}, \
+         SELECT (SELECT role FROM caller), {sync}, \
                 (SELECT json_agg(a.id ORDER BY a.knowledge, a.id)::text FROM household_invitations a \
                  WHERE a.household_id = :household_id AND a.accepted_at IS NOT NULL AND a.knowledge > :known::bigint), \
                 {COLUMNS} FROM (SELECT 1) AS one \

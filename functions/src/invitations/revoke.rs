@@ -36,7 +36,7 @@ static REVOKE: LazyLock<String> = LazyLock::new(|| {
            WHERE i.id = :invitation_id AND i.household_id = :household_id \
              AND (SELECT role FROM me) = 'owner' AND {matches} \
            RETURNING i.id) \
-         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM revoked)",
+         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM revoked)",
         matches = version::matches("i"),
     )
 });

@@ -49,7 +49,7 @@ static ASSIGN: LazyLock<String> = LazyLock::new(|| {
              DO UPDATE SET assigned = EXCLUDED.assigned, updated_at = clock_timestamp() \
            RETURNING id), \
          {figures}, {MONTH_SUMMARY} \
-         SELECT (SELECT role FROM me), s.ready_to_assign, {CATEGORY_COLUMNS} \
+         SELECT (SELECT role FROM caller), s.ready_to_assign, {CATEGORY_COLUMNS} \
          FROM summary s \
          LEFT JOIN categories c ON c.id IN (SELECT id FROM target) \
          {CATEGORY_JOINS}",

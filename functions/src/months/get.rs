@@ -39,7 +39,7 @@ static MONTH: LazyLock<String> = LazyLock::new(|| {
            FROM categories c JOIN category_groups g ON g.id = c.category_group_id \
            {CATEGORY_JOINS} \
            WHERE c.household_id = :household_id AND EXISTS (SELECT 1 FROM me)) \
-         SELECT (SELECT role FROM me), s.ready_to_assign, s.income, s.overspent_last_month, \
+         SELECT (SELECT role FROM caller), s.ready_to_assign, s.income, s.overspent_last_month, \
                 categorised.* \
          FROM summary s LEFT JOIN categorised ON true \
          ORDER BY group_order, group_name, sort_order, category_name",

@@ -51,7 +51,7 @@ static MONTHS: LazyLock<String> = LazyLock::new(|| {
                   COALESCE(b.activity, 0) AS activity, COALESCE(b.overspent, 0) AS overspent \
            FROM months m LEFT JOIN month_income i USING (month) LEFT JOIN month_budget b USING (month)), \
          known AS (SELECT server_knowledge FROM households WHERE id = :household_id) \
-         SELECT (SELECT role FROM me), (SELECT server_knowledge FROM known), p.month, p.income, p.assigned, p.activity, \
+         SELECT (SELECT role FROM caller), (SELECT server_knowledge FROM known), p.month, p.income, p.assigned, p.activity, \
                 sum(p.income - p.assigned) OVER (ORDER BY p.month) \
                  - COALESCE(sum(p.overspent) OVER (ORDER BY p.month \
                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) \

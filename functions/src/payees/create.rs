@@ -37,7 +37,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            SELECT :payee_id, :household_id, :name \
            WHERE EXISTS (SELECT 1 FROM me) AND (SELECT n FROM existing) < {MAX_PAYEES} \
            RETURNING *) \
-         SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one LEFT JOIN created p ON true"
+         SELECT (SELECT role FROM caller), {COLUMNS} FROM (SELECT 1) AS one LEFT JOIN created p ON true"
     )
 });
 

@@ -44,7 +44,7 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            WHERE t.household_id = :household_id AND t.payee_id IN (SELECT id FROM allowed) \
            RETURNING t.id), \
          gone AS (DELETE FROM payees p WHERE p.id IN (SELECT id FROM allowed) RETURNING p.id) \
-         SELECT (SELECT role FROM me), (SELECT transfer FROM target), EXISTS (SELECT 1 FROM gone), \
+         SELECT (SELECT role FROM caller), (SELECT transfer FROM target), EXISTS (SELECT 1 FROM gone), \
                 (SELECT count(*) FROM unlinked)",
         matches = version::matches("p"),
         bump = version::BUMP,

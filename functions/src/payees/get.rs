@@ -24,7 +24,7 @@ pub fn doc() -> Doc {
 static FIND: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME} \
-         SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one \
+         SELECT (SELECT role FROM caller), {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN payees p ON p.id = :payee_id AND p.household_id = :household_id AND EXISTS (SELECT 1 FROM me)"
     )
 });

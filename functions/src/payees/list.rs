@@ -25,7 +25,7 @@ pub fn doc() -> Doc {
 static LIST: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME} \
-         SELECT (SELECT role FROM me), {sync}, {COLUMNS} FROM (SELECT 1) AS one \
+         SELECT (SELECT role FROM caller), {sync}, {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN payees p ON p.household_id = :household_id AND EXISTS (SELECT 1 FROM me) AND {changed} \
          ORDER BY p.name, p.id",
         sync = sync::columns("payees"),

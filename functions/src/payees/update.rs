@@ -40,7 +40,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            WHERE p.id = :payee_id AND p.household_id = :household_id AND p.transfer_account_id IS NULL \
              AND EXISTS (SELECT 1 FROM me) AND {matches} \
            RETURNING p.*) \
-         SELECT (SELECT role FROM me), (SELECT transfer FROM target), {COLUMNS} \
+         SELECT (SELECT role FROM caller), (SELECT transfer FROM target), {COLUMNS} \
          FROM (SELECT 1) AS one LEFT JOIN changed p ON true",
         bump = version::BUMP,
         matches = version::matches("p"),

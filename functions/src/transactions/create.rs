@@ -207,7 +207,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
                   l.category_id, l.memo, r.cleared, r.approved, r.id, :user_id \
            FROM line_items l JOIN resolved r ON r.n = l.n JOIN main m ON m.id = r.id \
            RETURNING id) \
-         SELECT (SELECT role FROM me), \
+         SELECT (SELECT role FROM caller), \
                 (SELECT json_agg(json_build_object('n', n, 'field', field, 'message', message)) \
                  FROM problems)::text, \
                 r.n, m.id, m.payee_id, \

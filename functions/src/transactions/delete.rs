@@ -40,7 +40,7 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            WHERE target.allowed AND x.household_id = :household_id AND x.deleted_at IS NULL \
              AND (x.id = target.id OR x.parent_id = target.id OR x.id = target.transfer_transaction_id) \
            RETURNING x.id) \
-         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM gone)",
+         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM gone)",
         matches = version::matches("t"),
     )
 });

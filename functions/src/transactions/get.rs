@@ -26,7 +26,7 @@ pub fn doc() -> Doc {
 static FIND: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME} \
-         SELECT (SELECT role FROM me), {COLUMNS} FROM (SELECT 1) AS one \
+         SELECT (SELECT role FROM caller), {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN transactions t ON t.id = :transaction_id AND t.household_id = :household_id \
               AND t.parent_id IS NULL AND EXISTS (SELECT 1 FROM me) \
          {JOINS}"

@@ -109,7 +109,7 @@ static PAGE: LazyLock<String> = LazyLock::new(|| {
                    AND (:after_date::date IS NULL OR (t.date, t.id) < (:after_date::date, :after_id::uuid)) \
                  ORDER BY t.date DESC, t.id DESC \
                  LIMIT :fetch) AS t) \
-         SELECT (SELECT role FROM me), (SELECT server_knowledge FROM households WHERE id = :household_id), \
+         SELECT (SELECT role FROM caller), (SELECT server_knowledge FROM households WHERE id = :household_id), \
                 t.fetched, {COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN matching t ON t.running_bytes <= {PAGE_BUDGET_BYTES} \
          {JOINS} \
@@ -163,14 +163,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let account = text("account_id").and_then(|t| fields.check("account_id", AccountId::parse(&t)));
     let category = text("category_id").and_then(|t| fields.check("category_id", CategoryId::parse(&t)));
     let payee = text("payee_id").and_then(|t| fields.check("payee_id", PayeeId::parse(&t)));
-    let mut date = |name: &str| {
-        let value = text(name)?;
-        let parsed = value.parse::<NaiveDate>();
-        if parsed.is_err() {
-            fields.reject(name, "must be a date, YYYY-MM-DD");
-        }
-        parsed.ok()
-    };
+    let mut date = |name: &str| text(name).and_then(|t| fields.check(name, shared::domain::date(&t)));
     let (since, until) = (date("since"), date("until"));
     let cleared = text("cleared").and_then(|t| fields.check("cleared", Cleared::parse(&t)));
     let limit = match text("limit").map(|t| t.parse::<i64>()) {

@@ -285,7 +285,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
              AND (l.account_id, l.date, l.cleared, l.approved) \
                  IS DISTINCT FROM (f.account_id, f.date, f.cleared, f.approved) \
            RETURNING l.id) \
-         SELECT (SELECT role FROM me), EXISTS (SELECT 1 FROM t), (SELECT allowed FROM t), \
+         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM t), (SELECT allowed FROM t), \
            (SELECT json_agg(json_build_object('n', 0, 'field', field, 'message', message)) FROM problems)::text, \
            m.id, m.account_id, m.date, m.amount, m.payee_id, \
            CASE WHEN f.target_id IS NOT NULL THEN tgt.transfer_payee_name \

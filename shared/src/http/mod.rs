@@ -67,6 +67,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("the resource changed since the If-Match version")]
     PreconditionFailed,
+    /// The request's `Idempotency-Key` was claimed by an earlier request, so nothing was written.
+    /// The glue answers from that request's record; a client sees this only if the record is gone.
+    #[error("the Idempotency-Key was already claimed")]
+    KeyTaken,
     #[error("request larger than {limit} bytes")]
     PayloadTooLarge { limit: usize, what: &'static str },
     #[error("unsupported content type")]
@@ -94,7 +98,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::KeyTaken => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -122,6 +126,13 @@ impl ApiError {
             Self::Forbidden(detail) => ("forbidden", (*detail).to_owned(), None),
             Self::NotFound => ("not-found", "No such resource.".to_owned(), None),
             Self::Conflict(detail) => ("conflict", detail.clone(), None),
+            Self::KeyTaken => (
+                "conflict",
+                "A request with this Idempotency-Key was already made and its answer is not kept any \
+                 more. Read the resource to see its state; send a new request with a new key."
+                    .to_owned(),
+                None,
+            ),
             Self::PreconditionFailed => (
                 "precondition-failed",
                 "The resource changed since the version in If-Match. Read it again, then retry.".to_owned(),
