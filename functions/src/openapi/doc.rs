@@ -78,6 +78,13 @@ impl Doc {
 
     /// A write that takes no `Idempotency-Key` (it answers secrets, which are never kept, or is
     /// safe to repeat by itself): the header is not documented for it.
+    /// Whether the endpoint honours `Idempotency-Key`: household writes do (see
+    /// crate::idempotency); the public auth endpoints have no household to keep answers for, and
+    /// the unkeyed ones say why.
+    pub fn keyed(&self) -> bool {
+        !self.public && !self.unkeyed && shared::http::writes(self.route.method)
+    }
+
     pub fn unkeyed(mut self) -> Self {
         self.unkeyed = true;
         self
@@ -213,9 +220,7 @@ impl Doc {
                 "schema": {"type": "string"},
             }));
         }
-        // Household writes honour Idempotency-Key (see crate::idempotency); the public auth
-        // endpoints have no household to keep answers for, and the unkeyed ones say why.
-        let keyed = !self.public && !self.unkeyed && shared::http::writes(self.route.method);
+        let keyed = self.keyed();
         if keyed {
             parameters.push(json!({
                 "name": crate::idempotency::HEADER, "in": "header", "required": false,

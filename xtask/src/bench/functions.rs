@@ -61,6 +61,9 @@ pub struct Endpoint {
     pub route: String,
     pub budget: f64,
     pub calls_per_request: f64,
+    /// For an endpoint that takes an `Idempotency-Key`: Data API calls of a keyed request, and of
+    /// its repeat (answered from the kept record).
+    pub keyed_calls: Option<(u64, u64)>,
     pub median: Duration,
     pub p95: Duration,
     pub samples: usize,
@@ -84,6 +87,16 @@ pub fn post(path: &str, body: &Value) -> String {
         Some(&body.to_string()),
     )
     .to_string()
+}
+
+/// `event` with an `Idempotency-Key` header of its own.
+fn with_key(event: &str, binary: &str) -> anyhow::Result<String> {
+    let mut event: Value = serde_json::from_str(event)?;
+    let headers = event["headers"]
+        .as_object_mut()
+        .ok_or_else(|| anyhow::anyhow!("{binary}'s event has no headers"))?;
+    headers.insert("idempotency-key".to_owned(), json!(format!("bench-{binary}")));
+    Ok(event.to_string())
 }
 
 /// Reads the emulator's call counter for `database`.
@@ -139,12 +152,27 @@ pub async fn measure(
         last = body;
     }
     let after = calls(&client, setup.emulator, setup.database).await?;
+    let keyed_calls = if (registered.doc)().keyed() {
+        // The last warm-up's request again, with a key: whatever it answers now is kept and
+        // repeated, and the calls are those of every keyed write.
+        let event = with_key(&request(samples + 2, &last), binary)?;
+        let mut counted = [0; 2];
+        for count in &mut counted {
+            let start = calls(&client, setup.emulator, setup.database).await?;
+            runtime.invoke(&event).await?;
+            *count = calls(&client, setup.emulator, setup.database).await? - start;
+        }
+        Some((counted[0], counted[1]))
+    } else {
+        None
+    };
     latencies.sort();
     Ok(Endpoint {
         binary,
         route,
         budget,
         calls_per_request: (after - before) as f64 / samples as f64,
+        keyed_calls,
         median: percentile(&latencies, 0.5),
         p95: percentile(&latencies, 0.95),
         samples,

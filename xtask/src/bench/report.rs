@@ -53,19 +53,21 @@ impl Report {
 
         out.push_str("## Endpoints (release binaries, warm, real API Gateway events, release data-api-local on local PostgreSQL)\n\n");
         out.push_str("Latency runs from handing the event to the function to receiving its answer: the handler plus one loopback hop.\n\n");
-        out.push_str("| endpoint | route | Data API calls / request | budget | | median | p95 | requests | est. cost / 1M requests (local latency) | est. cost / 1M (+ 15 ms per Data API call) |\n");
-        out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+        out.push_str("| endpoint | route | Data API calls / request | budget | | keyed: first, repeat | median | p95 | requests | est. cost / 1M requests (local latency) | est. cost / 1M (+ 15 ms per Data API call) |\n");
+        out.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
         for e in &self.endpoints {
             let median = ms(e.median);
             let on_aws = median + e.calls_per_request * ASSUMED_DATA_API_MS;
             let _ = writeln!(
                 out,
-                "| `{}` | `{}` | {:.2} | {:.0} | {} | {:.2} ms | {:.2} ms | {} | ${:.2} | ${:.2} |",
+                "| `{}` | `{}` | {:.2} | {:.0} | {} | {} | {:.2} ms | {:.2} ms | {} | ${:.2} | ${:.2} |",
                 e.binary,
                 e.route,
                 e.calls_per_request,
                 e.budget,
                 mark(e.calls_per_request <= e.budget),
+                e.keyed_calls
+                    .map_or("–".to_owned(), |(first, repeat)| format!("{first}, {repeat}")),
                 median,
                 ms(e.p95),
                 e.samples,
@@ -75,7 +77,7 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\nCost: duration × {MEMORY_GB} GB (the template's 256 MB) × price + requests. {PRICE_SOURCE}. The second column adds an assumed {ASSUMED_DATA_API_MS} ms per Data API round trip, which the local numbers do not include.\n"
+            "\nKeyed: the Data API calls of one request with a new `Idempotency-Key`, then of the same request again (answered from the kept record); – where the endpoint takes no key.\n\nCost: duration × {MEMORY_GB} GB (the template's 256 MB) × price + requests. {PRICE_SOURCE}. The second column adds an assumed {ASSUMED_DATA_API_MS} ms per Data API round trip, which the local numbers do not include.\n"
         );
 
         let floor = self.starts.iter().find(|s| s.binary == "lambda-floor");
