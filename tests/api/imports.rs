@@ -85,6 +85,46 @@ fn the_reader_finds_a_circle_it_is_shown() {
     );
 }
 
+#[test]
+fn globs_comments_raw_identifiers_and_inline_test_modules_are_read_as_rust_reads_them() {
+    let module = |path: &str| -> ModulePath {
+        path.split("::")
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let modules = BTreeMap::from([
+        (module(""), "pub mod p;".to_owned()),
+        (module("p"), "pub mod x;\npub mod y;\npub use y::g;".to_owned()),
+        (
+            module("p::x"),
+            "use super::*;\npub fn f() { let r#type = 1; y::g() } // a 5\" screen\n".to_owned(),
+        ),
+        (
+            module("p::y"),
+            "/* a \"quote */ pub fn g() { crate::p::x::f() }\n#[cfg(test)]\nmod tests { use super::*; fn t() { super::g() } }"
+                .to_owned(),
+        ),
+    ]);
+    let graph = import_graph(&modules);
+    let set = |paths: &[&str]| paths.iter().map(|p| module(p)).collect::<BTreeSet<_>>();
+    assert_eq!(
+        graph[&module("p::x")],
+        set(&["p", "p::y"]),
+        "the glob itself, and y named through it"
+    );
+    assert_eq!(
+        graph[&module("p::y")],
+        set(&["p::x"]),
+        "the quote in a comment hides nothing; tests' super is y"
+    );
+    let components = strongly_connected(&graph);
+    assert!(
+        components.iter().any(|c| c.len() == 3),
+        "x → p (glob) → y (re-export) → x is a circle: {components:?}"
+    );
+}
+
 fn display(module: &ModulePath) -> String {
     if module.is_empty() {
         "lib.rs".to_owned()
@@ -175,12 +215,8 @@ fn longest_module_prefix(path: &[String], known: &BTreeSet<&ModulePath>) -> Modu
 /// and `super::` path, and every path that starts with a name standing for a module here (a child
 /// module, or a module brought in by `use`, under its alias too). Groups `{a, b::c}` expand.
 fn paths_in(module: &ModulePath, text: &str, known: &BTreeSet<&ModulePath>) -> Vec<Vec<String>> {
-    let code: String = text
-        .lines()
-        .filter(|line| !line.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let tokens = tokenize(&code);
+    let tokens = tokenize(text);
+    let inline = inline_modules(&tokens);
     let mut module_names: BTreeMap<String, ModulePath> = known
         .iter()
         .filter(|other| other.len() == module.len() + 1 && other.starts_with(module))
@@ -197,10 +233,12 @@ fn paths_in(module: &ModulePath, text: &str, known: &BTreeSet<&ModulePath>) -> V
             }
             let (base, mut cursor) = match token.as_str() {
                 "crate" | "super" | "self" if tokens.get(index + 1).is_some_and(|next| next == "::") => {
+                    // Inside `mod tests { … }`, `super` is the file's own module.
+                    let here: ModulePath = module.iter().chain(&inline[index]).cloned().collect();
                     let base = match token.as_str() {
                         "crate" => vec![],
-                        "super" => module[..module.len().saturating_sub(1)].to_vec(),
-                        _ => module.clone(),
+                        "super" => here[..here.len().saturating_sub(1)].to_vec(),
+                        _ => here,
                     };
                     (base, index + 2)
                 }
@@ -212,7 +250,21 @@ fn paths_in(module: &ModulePath, text: &str, known: &BTreeSet<&ModulePath>) -> V
                 }
                 _ => continue,
             };
-            for (path, alias) in tree(&tokens, &mut cursor, base) {
+            for (mut path, alias) in tree(&tokens, &mut cursor, base) {
+                // `use m::*;` brings m's child modules in by name.
+                if path.last().is_some_and(|last| last == "*") {
+                    path.pop();
+                    if uses && known.contains(&path) {
+                        for child in known
+                            .iter()
+                            .filter(|c| c.len() == path.len() + 1 && c.starts_with(&path))
+                        {
+                            module_names.insert(child[path.len()].clone(), (*child).clone());
+                        }
+                    }
+                    paths.push(path);
+                    continue;
+                }
                 if uses && known.contains(&path) {
                     let name = alias.or_else(|| path.last().cloned());
                     if let Some(name) = name {
@@ -249,7 +301,7 @@ fn tree(tokens: &[String], cursor: &mut usize, base: ModulePath) -> Vec<(ModuleP
                 path.pop();
                 *cursor += 1;
             }
-            name if name.starts_with(|c: char| c.is_alphanumeric() || c == '_') => {
+            name if name.starts_with(|c: char| c.is_alphanumeric() || c == '_') || name == "*" => {
                 path.push(name.to_owned());
                 *cursor += 1;
             }
@@ -270,8 +322,33 @@ fn tree(tokens: &[String], cursor: &mut usize, base: ModulePath) -> Vec<(ModuleP
     vec![(path, alias)]
 }
 
-/// Words, `::` and single punctuation; string, raw string and char literals are skipped (SQL
-/// inside them says `crate` in no sense Rust means).
+/// For each token, the inline modules (`mod tests { … }`) it sits in, innermost last.
+fn inline_modules(tokens: &[String]) -> Vec<Vec<String>> {
+    let mut open: Vec<(String, usize)> = Vec::new();
+    let mut depth = 0;
+    let mut at = Vec::with_capacity(tokens.len());
+    for (index, token) in tokens.iter().enumerate() {
+        match token.as_str() {
+            "{" => {
+                depth += 1;
+                let declared = index >= 2 && tokens[index - 2] == "mod";
+                if declared {
+                    open.push((tokens[index - 1].clone(), depth));
+                }
+            }
+            "}" => {
+                open.retain(|(_, opened)| *opened < depth);
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+        at.push(open.iter().map(|(name, _)| name.clone()).collect());
+    }
+    at
+}
+
+/// Words (raw identifiers without their `r#`), `::` and single punctuation; comments, and string,
+/// raw string and char literals are skipped (SQL inside them says `crate` in no sense Rust means).
 fn tokenize(code: &str) -> Vec<String> {
     let chars: Vec<char> = code.chars().collect();
     let mut tokens = Vec::new();
@@ -284,11 +361,21 @@ fn tokenize(code: &str) -> Vec<String> {
                 at += 1;
             }
             let word: String = chars[start..at].iter().collect();
-            if matches!(word.as_str(), "r" | "br") && matches!(chars.get(at), Some('#' | '"')) {
+            let raw_identifier =
+                word == "r" && chars.get(at) == Some(&'#') && chars.get(at + 1).is_some_and(|&c| is_word(c));
+            if raw_identifier {
+                at += 1;
+            } else if matches!(word.as_str(), "r" | "br") && matches!(chars.get(at), Some('#' | '"')) {
                 at = after_raw_string(&chars, at);
             } else {
                 tokens.push(word);
             }
+        } else if c == '/' && chars.get(at + 1) == Some(&'/') {
+            while chars.get(at).is_some_and(|&c| c != '\n') {
+                at += 1;
+            }
+        } else if c == '/' && chars.get(at + 1) == Some(&'*') {
+            at = after_block_comment(&chars, at);
         } else if c == '"' {
             at += 1;
             while let Some(&inner) = chars.get(at) {
@@ -316,6 +403,28 @@ fn tokenize(code: &str) -> Vec<String> {
         }
     }
     tokens
+}
+
+/// Where the block comment opening at `at` ends (they nest).
+fn after_block_comment(chars: &[char], mut at: usize) -> usize {
+    let mut depth = 0;
+    while at < chars.len() {
+        match (chars[at], chars.get(at + 1)) {
+            ('/', Some('*')) => {
+                depth += 1;
+                at += 2;
+            }
+            ('*', Some('/')) => {
+                depth -= 1;
+                at += 2;
+                if depth == 0 {
+                    return at;
+                }
+            }
+            _ => at += 1,
+        }
+    }
+    at
 }
 
 /// Where a raw string whose hashes start at `at` ends (`#"…"#`, `"…"`).
