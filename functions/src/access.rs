@@ -90,6 +90,20 @@ pub fn member_row(rows: &Rows) -> Result<(Row<'_>, Role), ApiError> {
     Ok((row, role))
 }
 
+/// The statement's one row, once its first column shows the caller is a member and column `at`
+/// (the resource's id, NULL when the statement's LEFT JOIN found none of the caller's household)
+/// shows the resource.
+///
+/// # Errors
+/// As [`member_row`]; 404 for no such resource, whether unknown or another household's.
+pub fn found_row(rows: &Rows, at: usize) -> Result<Row<'_>, ApiError> {
+    let (row, _) = member_row(rows)?;
+    if row.get::<Option<String>>(at)?.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(row)
+}
+
 /// The statement's one row, once its first column shows the caller is an owner.
 ///
 /// # Errors

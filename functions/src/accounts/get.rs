@@ -40,11 +40,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let account = ROUTE.id(&request, "account_id", AccountId::parse)?;
     let params = access::caller(&claims, [param("account_id", &account)]);
     let rows = app.db.execute(&FIND, params).await?;
-    let (row, _) = access::member_row(&rows)?;
-    let id: Option<String> = row.get(1)?;
-    if id.is_none() {
-        return Err(ApiError::NotFound);
-    }
+    let row = access::found_row(&rows, 1)?;
     let account = Account::from_row(&row, 1)?;
     let version = account.version;
     Ok(Reply::ok(&account).with_version(version))

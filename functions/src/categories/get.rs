@@ -39,10 +39,6 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let category = ROUTE.id(&request, "category_id", CategoryId::parse)?;
     let params = access::caller(&claims, [param("category_id", &category)]);
     let rows = app.db.execute(&FIND, params).await?;
-    let (row, _) = access::member_row(&rows)?;
-    let id: Option<String> = row.get(1)?;
-    if id.is_none() {
-        return Err(ApiError::NotFound);
-    }
+    let row = access::found_row(&rows, 1)?;
     category_reply(&row, 1, false)
 }

@@ -44,11 +44,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let group = ROUTE.id(&request, "category_group_id", CategoryGroupId::parse)?;
     let params = access::caller(&claims, [param("group_id", &group)]);
     let rows = app.db.execute(&FIND, params).await?;
-    let (first, _) = access::member_row(&rows)?;
-    let id: Option<String> = first.get(1)?;
-    if id.is_none() {
-        return Err(ApiError::NotFound);
-    }
+    let first = access::found_row(&rows, 1)?;
     let mut group = Group::from_row(&first, 1)?;
     let mut categories = Vec::new();
     for row in rows.iter() {

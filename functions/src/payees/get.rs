@@ -38,10 +38,6 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let payee = ROUTE.id(&request, "payee_id", PayeeId::parse)?;
     let params = access::caller(&claims, [param("payee_id", &payee)]);
     let rows = app.db.execute(&FIND, params).await?;
-    let (row, _) = access::member_row(&rows)?;
-    let id: Option<String> = row.get(1)?;
-    if id.is_none() {
-        return Err(ApiError::NotFound);
-    }
+    let row = access::found_row(&rows, 1)?;
     Ok(Payee::from_row(&row, 1)?.reply())
 }

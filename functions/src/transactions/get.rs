@@ -42,10 +42,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let id = ROUTE.id(&request, "transaction_id", TransactionId::parse)?;
     let params = access::caller(&claims, [param("transaction_id", &id)]);
     let rows = app.db.execute(&FIND, params).await?;
-    let (row, _) = access::member_row(&rows)?;
-    if row.get::<Option<String>>(1)?.is_none() {
-        return Err(ApiError::NotFound);
-    }
+    let row = access::found_row(&rows, 1)?;
     let transaction = Transaction::from_row(&row, 1)?;
     let version = transaction.version;
     Ok(Reply::ok(&transaction).with_version(version))
