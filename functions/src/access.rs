@@ -104,6 +104,19 @@ pub fn found_row(rows: &Rows, at: usize) -> Result<Row<'_>, ApiError> {
     Ok(row)
 }
 
+/// A conditional write's outcome, from whether its target is one of the household's and whether
+/// the statement wrote it (it does not when `If-Match` no longer matches).
+///
+/// # Errors
+/// 404 for no such target, 412 for one that changed since the version the request names.
+pub fn written(exists: bool, written: bool) -> Result<(), ApiError> {
+    match (exists, written) {
+        (false, _) => Err(ApiError::NotFound),
+        (true, false) => Err(ApiError::PreconditionFailed),
+        (true, true) => Ok(()),
+    }
+}
+
 /// The statement's one row, once its first column shows the caller is an owner.
 ///
 /// # Errors

@@ -72,13 +72,9 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     );
     let rows = app.db.execute(&DELETE, params).await?;
     let (row, _) = access::member_row(&rows)?;
-    let (exists, gone): (bool, bool) = (row.get(1)?, row.get(2)?);
-    match (exists, gone) {
-        (false, _) => Err(ApiError::NotFound),
-        (true, false) => Err(ApiError::PreconditionFailed),
-        (true, true) => Ok(Reply::ok(&Deleted {
-            transactions_uncategorised: row.get(3)?,
-            budget_allocations_removed: row.get(4)?,
-        })),
-    }
+    access::written(row.get(1)?, row.get(2)?)?;
+    Ok(Reply::ok(&Deleted {
+        transactions_uncategorised: row.get(3)?,
+        budget_allocations_removed: row.get(4)?,
+    }))
 }

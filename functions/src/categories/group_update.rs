@@ -84,11 +84,6 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     );
     let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
     let (row, _) = access::member_row(&rows)?;
-    let exists: bool = row.get(1)?;
-    let changed: Option<String> = row.get(2)?;
-    match (exists, changed) {
-        (false, _) => Err(ApiError::NotFound),
-        (true, None) => Err(ApiError::PreconditionFailed),
-        (true, Some(_)) => group_reply(&row, 2, false),
-    }
+    access::written(row.get(1)?, row.get::<Option<String>>(2)?.is_some())?;
+    group_reply(&row, 2, false)
 }

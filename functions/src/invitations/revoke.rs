@@ -57,10 +57,6 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     );
     let rows = app.db.execute(&REVOKE, params).await?;
     let row = access::owner_row(&rows, OWNERS_ONLY)?;
-    let (exists, revoked): (bool, bool) = (row.get(1)?, row.get(2)?);
-    match (exists, revoked) {
-        (false, _) => Err(ApiError::NotFound),
-        (true, false) => Err(ApiError::PreconditionFailed),
-        (true, true) => Ok(Reply::no_content()),
-    }
+    access::written(row.get(1)?, row.get(2)?)?;
+    Ok(Reply::no_content())
 }

@@ -58,9 +58,6 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     );
     let rows = app.db.execute(&DELETE, params).await?;
     let (row, _) = access::member_row(&rows)?;
-    match (row.get::<bool>(1)?, row.get::<bool>(2)?) {
-        (false, _) => Err(ApiError::NotFound),
-        (true, false) => Err(ApiError::PreconditionFailed),
-        (true, true) => Ok(Reply::no_content()),
-    }
+    access::written(row.get(1)?, row.get(2)?)?;
+    Ok(Reply::no_content())
 }
