@@ -35,10 +35,7 @@ impl Endpoint {
     /// # Errors
     /// A configuration error at start-up (reported by Lambda as an init error).
     pub fn serve(&self) -> Result<(), lambda_http::Error> {
-        match self.kind {
-            Kind::Issuer => crate::http::run_issuing(self.respond),
-            Kind::Api | Kind::Public => crate::http::run(self.respond),
-        }
+        crate::http::serve(self.respond, self.kind == Kind::Issuer)
     }
 
     /// The name of its constant in [`crate::registry`] (`auth-register` → `AUTH_REGISTER`), which

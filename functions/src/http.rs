@@ -11,32 +11,21 @@ use shared::http::{ApiError, Reply, Route};
 
 use crate::app::App;
 
-/// What a binary hands to [`run`]: its endpoint's `respond`, its future boxed.
+/// What a binary hands to [`serve`]: its endpoint's `respond`, its future boxed.
 pub type Respond = fn(&'static App, Request) -> BoxedResponse;
 pub type BoxedResponse = Pin<Box<dyn Future<Output = Result<Response<Body>, lambda_http::Error>> + Send>>;
 
 /// Serves one endpoint for the life of the process: logging and configuration are set up once,
-/// then every request goes to `respond`. This is all a binary does.
+/// then every request goes to `respond`. A function that issues access tokens (`issuing`,
+/// `Kind::Issuer` in [`crate::registry`]) cannot start without knowing where its signing key is
+/// ([`crate::signing`]).
 ///
 /// Not generic on purpose: the Tokio runtime, `lambda_http`'s service stack and hyper are compiled
 /// once, here, instead of once in each binary (one per endpoint; see docs/performance.md, build time).
 ///
 /// # Errors
 /// A configuration error at start-up (reported by Lambda as an init error).
-pub fn run(respond: Respond) -> Result<(), lambda_http::Error> {
-    serve(respond, false)
-}
-
-/// As [`run`], for a function that issues access tokens (`Kind::Issuer` in [`crate::registry`]): it cannot
-/// start without knowing where its signing key is ([`crate::signing`]).
-///
-/// # Errors
-/// As [`run`].
-pub fn run_issuing(respond: Respond) -> Result<(), lambda_http::Error> {
-    serve(respond, true)
-}
-
-fn serve(respond: Respond, issuing: bool) -> Result<(), lambda_http::Error> {
+pub fn serve(respond: Respond, issuing: bool) -> Result<(), lambda_http::Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

@@ -77,12 +77,3 @@ registry! {
 
 /// Binaries that are not HTTP endpoints (they keep hand-written `src/bin/` files).
 pub const OTHER_FUNCTIONS: &[&str] = &["migrate", "auth-keys"];
-
-/// The names of the endpoints of `kind`.
-pub fn named(kind: crate::endpoint::Kind) -> Vec<&'static str> {
-    ENDPOINTS
-        .iter()
-        .filter(|e| e.kind == kind)
-        .map(|e| e.name)
-        .collect()
-}

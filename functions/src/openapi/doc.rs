@@ -76,8 +76,6 @@ impl Doc {
         self
     }
 
-    /// A write that takes no `Idempotency-Key` (it answers secrets, which are never kept, or is
-    /// safe to repeat by itself): the header is not documented for it.
     /// Whether the endpoint honours `Idempotency-Key`: household writes do (see
     /// crate::idempotency); the public auth endpoints have no household to keep answers for, and
     /// the unkeyed ones say why.
@@ -85,6 +83,8 @@ impl Doc {
         !self.public && !self.unkeyed && shared::http::writes(self.route.method)
     }
 
+    /// A write that takes no `Idempotency-Key` (it answers secrets, which are never kept, or is
+    /// safe to repeat by itself): the header is not documented for it.
     pub fn unkeyed(mut self) -> Self {
         self.unkeyed = true;
         self

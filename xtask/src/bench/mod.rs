@@ -44,23 +44,20 @@ pub struct BenchArgs {
 fn cold_start_events() -> Vec<(&'static str, serde_json::Value)> {
     let mut events: Vec<(&'static str, serde_json::Value)> = ::functions::ENDPOINTS
         .iter()
-        .map(
-            |::functions::Endpoint {
-                 name: binary, route, ..
-             }| {
-                // A POST without a JSON content type is refused (415) and GET /me without a token (401),
-                // both before any Data API call.
-                let headers: &[(&str, &str)] = if route.method == "POST" {
-                    &[("content-type", "text/plain")]
-                } else {
-                    &[]
-                };
-                (
-                    *binary,
-                    harness::app::event(route.method, route.path, headers, Some("{}")),
-                )
-            },
-        )
+        .map(|endpoint| {
+            let route = endpoint.route;
+            // A POST without a JSON content type is refused (415) and GET /me without a token (401),
+            // both before any Data API call.
+            let headers: &[(&str, &str)] = if route.method == "POST" {
+                &[("content-type", "text/plain")]
+            } else {
+                &[]
+            };
+            (
+                endpoint.name,
+                harness::app::event(route.method, route.path, headers, Some("{}")),
+            )
+        })
         .collect();
     events.push(("migrate", json!({"action": "nothing-to-do"})));
     events.push(("lambda-floor", harness::app::event("GET", "/", &[], None)));
