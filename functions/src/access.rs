@@ -80,6 +80,23 @@ pub fn caller(claims: &Claims, own: impl IntoIterator<Item = SqlParameter>) -> V
     params
 }
 
+/// The rows of a household write (its statement ends in [`crate::idempotency::ANSWER`]), read
+/// the same way whether they are its own or those kept by an earlier request with the same
+/// `Idempotency-Key`; in that case the request is marked as a repeat for the glue.
+///
+/// # Errors
+/// As [`crate::idempotency::answered`].
+pub fn answer(rows: &Rows) -> Result<Rows, ApiError> {
+    let (rows, repeat) = crate::idempotency::answered(rows)?;
+    if repeat {
+        // A statement with a repeat ran for a request with a key, inside the glue's scope.
+        if let Ok(Some(key)) = SERVING.try_with(|serving| serving.key.clone()) {
+            key.mark_repeated();
+        }
+    }
+    Ok(rows)
+}
+
 /// The statement's one row, once its first column shows the caller is still a member.
 ///
 /// # Errors
@@ -132,8 +149,8 @@ pub fn owner_row<'a>(rows: &'a Rows, what: &'static str) -> Result<Row<'a>, ApiE
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
     Member(Role),
-    /// A member whose `Idempotency-Key` another request claimed first: nothing was written, and
-    /// the glue answers from that request's record ([`crate::idempotency::replay`]).
+    /// A member whose `Idempotency-Key` another request claimed first: nothing was written
+    /// ([`crate::idempotency::ANSWER`] answers the first request's rows instead).
     KeyTaken,
 }
 

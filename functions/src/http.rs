@@ -89,30 +89,31 @@ where
     Ok(response)
 }
 
-/// Runs a request that carries an `Idempotency-Key` (see [`crate::idempotency`]): a refused key
-/// answers from its record, a claimed one has its answer kept.
+/// Runs a request that carries an `Idempotency-Key` (see [`crate::idempotency`]): its statement
+/// claimed the key and kept its answer, or answered an earlier request's kept rows, from which the
+/// handler built the same answer again; such a repeat is marked, and leaves out the secrets an
+/// answer shows only once.
 async fn keyed(
     db: &shared::db::Db,
     scope: &crate::idempotency::Scope,
     handled: impl Future<Output = Result<Reply, ApiError>>,
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
-    // What is kept for a replay: the answer without the secrets it shows only once.
-    let (response, kept) = match handled.await {
-        // The statement said the key was claimed before: it wrote nothing; answer as the record says.
-        Err(ApiError::KeyTaken) => return crate::idempotency::replay(db, scope).await,
-        Ok(reply) => {
-            let kept = (!reply.secret_fields.is_empty()).then(|| reply.keepable_response());
-            (reply.into_response(), kept)
-        }
-        Err(error) => (problem(error, request_id), None),
-    };
-    // The write committed with its claim and this is its true answer: a failure to keep it must
-    // not turn it into an error (the client would retry a write that happened). A repeat of
-    // the request then answers 409: the first request ended without an answer.
-    if let Err(error) = crate::idempotency::store(db, scope, kept.as_ref().unwrap_or(&response)).await {
-        tracing::error!(%error, %request_id, "could not keep the answer for its Idempotency-Key");
+    let outcome = handled.await;
+    if let Err(ApiError::KeyTaken) = outcome {
+        return crate::idempotency::replay_kept_before_upgrade(db, scope).await;
     }
+    if !scope.repeated() {
+        return outcome.map(Reply::into_response);
+    }
+    let mut response = match outcome {
+        Ok(reply) => reply.repeated_response(),
+        Err(error) => problem(error, request_id),
+    };
+    response.headers_mut().insert(
+        crate::idempotency::REPLAYED,
+        lambda_http::http::HeaderValue::from_static("true"),
+    );
     Ok(response)
 }
 

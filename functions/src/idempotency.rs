@@ -2,31 +2,37 @@
 //!
 //! The key is claimed in the endpoint's own statement: [`crate::access::ME`] includes inserting
 //! the key into `idempotency_keys`, and the caller counts as a member only if that insert
-//! happened. So the claim and the write commit together or not at all, and a repeat of a key
-//! (or a concurrent duplicate, which waits on the first one's insert) finds no `me` row and writes
-//! nothing. The statement says so in its first column (`key-taken`, see [`crate::access::Caller`]),
-//! the handler returns [`ApiError::KeyTaken`], and the glue answers from the kept record instead
-//! ([`replay`]): the first answer, 409 while the first request still runs (or after it ended
-//! without an answer), or 422 when the key came with a different request.
+//! happened. Every household write statement ends in [`ANSWER`], which keeps the rows the answer
+//! is built from (its `answer` CTE) in `idempotency_answers` under the claim, in the same
+//! statement: the write, its claim and its answer commit together or not at all, in one Data API
+//! call.
+//!
+//! A repeat of a key (or a concurrent duplicate, which waits on the first one's insert) finds no
+//! `me` row and writes nothing. The same statement then answers, in place of fresh rows, the kept
+//! rows of the first request, which the handler turns into the same answer
+//! ([`crate::access::answer`]; the glue marks it `Idempotent-Replayed` and leaves out the secrets
+//! an answer shows only once); or says why not: 409 while the first request still runs, 422 when
+//! the key came with a different request.
 //!
 //! A key belongs to the member who sent it: a kept answer is repeated only to its sender, only
 //! while they are still a member with the role they had (an owner's answer is not repeated to them
 //! once demoted: 403), and the same key from another member is refused (409), never answered from
 //! the sender's record.
 //!
-//! After a request that claimed its key, [`store`] keeps the answer and deletes the household's
-//! expired keys, so no scheduler is needed. Either way a request with a key costs exactly one
-//! Data API call more than without.
+//! A request that claims its key also deletes its household's expired keys and answers, so no
+//! scheduler is needed. Answers kept by the release before migration 0006 (as a response in
+//! `idempotency_keys`) are repeated by [`replay_kept_before_upgrade`], one call more.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_sdk_rdsdata::types::SqlParameter;
-use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
 use shared::auth::Claims;
-use shared::db::{Db, DbError, param};
-use shared::domain::{HouseholdId, IdempotencyRecordId, TokenFamilyId, UserId};
+use shared::db::{Db, Rows, param};
+use shared::domain::{HouseholdId, IdempotencyRecordId, UserId};
 use shared::http::ApiError;
 
 /// The request header, as clients send it.
@@ -71,7 +77,9 @@ pub struct Scope {
     key: String,
     fingerprint: String,
     /// Who the handler's statement claimed for, once it built one.
-    claimed_for: Mutex<Option<(HouseholdId, UserId, TokenFamilyId)>>,
+    claimed_for: Mutex<Option<(HouseholdId, UserId)>>,
+    /// Whether the statement answered the kept rows of an earlier request with this key.
+    repeated: AtomicBool,
 }
 
 impl Scope {
@@ -102,19 +110,29 @@ impl Scope {
             key: key.to_owned(),
             fingerprint: fingerprint(request),
             claimed_for: Mutex::new(None),
+            repeated: AtomicBool::new(false),
         })))
     }
 
-    fn claimed_for(&self) -> Option<(HouseholdId, UserId, TokenFamilyId)> {
+    /// Whether the handler's answer repeats an earlier request's (set by [`crate::access::answer`]).
+    pub fn repeated(&self) -> bool {
+        self.repeated.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn mark_repeated(&self) {
+        self.repeated.store(true, Ordering::Relaxed);
+    }
+
+    fn claimed_for(&self) -> Option<(HouseholdId, UserId)> {
         *self.claimed_for.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// The claim's parameters for a household statement by `user` of `household` (NULL without a
-/// key). Records who claimed, for [`store`] and [`replay`].
+/// key). Records who claimed, for [`replay_kept_before_upgrade`].
 pub fn statement_params(scope: Option<&Scope>, claims: &Claims) -> [SqlParameter; 3] {
     if let Some(scope) = scope {
-        let claimer = (claims.hid, claims.sub, claims.sid);
+        let claimer = (claims.hid, claims.sub);
         *scope.claimed_for.lock().unwrap_or_else(PoisonError::into_inner) = Some(claimer);
     }
     [
@@ -138,42 +156,200 @@ fn fingerprint(request: &Request) -> String {
 }
 
 /// A claim without an answer this old belongs to a request that can no longer be running: the API
-/// functions' `Timeout` in template.yaml is 25 s.
-const STILL_RUNNING_SECONDS: u32 = 30;
+/// functions' `Timeout` in template.yaml is 25 s. A macro so that [`ANSWER`] can be one constant.
+macro_rules! still_running_seconds {
+    () => {
+        "30"
+    };
+}
+
+/// What the end of a household write says of each row it answers (its first column), besides
+/// `fresh` and `repeat`: why an earlier request's answer is not repeated. A macro so that
+/// [`ANSWER`] can be one constant; [`answered`] reads the same names.
+macro_rules! state {
+    (fresh) => {
+        "fresh"
+    };
+    (repeat) => {
+        "repeat"
+    };
+    (running) => {
+        "running"
+    };
+    (ended) => {
+        "ended"
+    };
+    (other_member) => {
+        "other-member"
+    };
+    (demoted) => {
+        "demoted"
+    };
+    (other_request) => {
+        "other-request"
+    };
+    (kept_before_upgrade) => {
+        "kept-before-upgrade"
+    };
+}
+
+/// How every household write statement ends: `WITH {ME}, …, answer AS (SELECT …) {ANSWER}`.
+/// `answer` is what the handler builds its answer from (its first column the caller, as
+/// [`crate::access::ME`] says).
+///
+/// With a claimed key (`claim`), the answer's rows are kept under the claim and the household's
+/// expired keys and answers go. The statement answers `(state, record)` rows, `record` one row
+/// as a JSON array of its columns ([`shared::db::json_record`]): `answer`'s own rows, or when the
+/// key was taken (`caller` says `key-taken`) the rows kept by the request that took it, if it is
+/// the caller's, for the same request, and still theirs to see; otherwise one row saying why not.
+/// A key row this statement cannot see belongs to a request that committed after it started, or
+/// has not yet: it is still running as far as this one knows.
+pub const ANSWER: &str = concat!(
+    ", kept AS ( \
+       INSERT INTO idempotency_answers (id, household_id, records, expires_at) \
+       SELECT c.id, :household_id, \
+              COALESCE((SELECT json_agg(",
+    shared::json_record_sql!("a"),
+    ") FROM answer a), '[]')::text, \
+              now() + interval '24 hours' \
+       FROM claim c), \
+     expired_keys AS ( \
+       DELETE FROM idempotency_keys k \
+       WHERE k.household_id = :household_id AND k.expires_at <= now() AND k.key <> :idempotency_key \
+         AND EXISTS (SELECT 1 FROM claim)), \
+     expired_answers AS ( \
+       DELETE FROM idempotency_answers x \
+       WHERE x.household_id = :household_id AND x.expires_at <= now() AND EXISTS (SELECT 1 FROM claim)), \
+     earlier AS ( \
+       SELECT CASE WHEN k.id IS NULL THEN '",
+    state!(running),
+    "' \
+                   WHEN k.user_id IS DISTINCT FROM :user_id THEN '",
+    state!(other_member),
+    "' \
+                   WHEN NOT (k.role = 'member' OR m.role = 'owner') THEN '",
+    state!(demoted),
+    "' \
+                   WHEN k.fingerprint <> :idempotency_fingerprint THEN '",
+    state!(other_request),
+    "' \
+                   WHEN x.records IS NOT NULL THEN '",
+    state!(repeat),
+    "' \
+                   WHEN k.status IS NOT NULL THEN '",
+    state!(kept_before_upgrade),
+    "' \
+                   WHEN k.created_at < now() - interval '",
+    still_running_seconds!(),
+    " seconds' THEN '",
+    state!(ended),
+    "' \
+                   ELSE '",
+    state!(running),
+    "' END AS state, \
+              x.records \
+       FROM member_now m \
+       LEFT JOIN idempotency_keys k ON k.household_id = :household_id AND k.key = :idempotency_key \
+       LEFT JOIN idempotency_answers x ON x.id = k.id AND x.household_id = k.household_id \
+       WHERE (SELECT role FROM caller) = 'key-taken') \
+     SELECT state, record FROM ( \
+       SELECT 0 AS part, row_number() OVER () AS n, '",
+    state!(fresh),
+    "' AS state, \
+              ",
+    shared::json_record_sql!("a"),
+    "::text AS record \
+       FROM answer a WHERE NOT EXISTS (SELECT 1 FROM earlier) \
+       UNION ALL \
+       SELECT 1, r.n, e.state, r.record::text FROM earlier e \
+       LEFT JOIN LATERAL json_array_elements(e.records::json) WITH ORDINALITY AS r (record, n) \
+         ON e.state = '",
+    state!(repeat),
+    "' \
+     ) AS answered ORDER BY part, n"
+);
+
+/// The rows a statement ending in [`ANSWER`] answered, and whether they repeat an earlier
+/// request's.
+///
+/// # Errors
+/// Why an earlier request's answer is not repeated: 409 while it runs (or when it ended without
+/// one) or when the key is another member's, 403 when the sender has lost the role it needed, 422
+/// for another request with the same key; [`ApiError::KeyTaken`] for an answer kept before
+/// migration 0006 ([`replay_kept_before_upgrade`]); 500 for rows not in that shape.
+pub fn answered(rows: &Rows) -> Result<(Rows, bool), ApiError> {
+    let mut records = Vec::with_capacity(rows.len());
+    let mut repeat = false;
+    for row in rows.iter() {
+        let state: String = row.get(0)?;
+        match state.as_str() {
+            state!(fresh) => records.push(row.get::<String>(1)?),
+            state!(repeat) => {
+                repeat = true;
+                // An answer of no rows is kept as one state row without a record.
+                records.extend(row.get::<Option<String>>(1)?);
+            }
+            other => return Err(refusal(other)),
+        }
+    }
+    let rows = Rows::from_json_records(records.iter().map(String::as_str))?;
+    Ok((rows, repeat))
+}
+
+/// Why the answer kept for a key is not repeated, by its state in [`ANSWER`].
+fn refusal(state: &str) -> ApiError {
+    match state {
+        state!(running) => ApiError::Conflict(
+            "A request with this Idempotency-Key is still running; try again in a few seconds.".to_owned(),
+        ),
+        state!(ended) => ApiError::Conflict(
+            "The first request with this Idempotency-Key ended without an answer (its function \
+             instance stopped); what it did is kept. Read the resource to see its state."
+                .to_owned(),
+        ),
+        state!(other_member) => ApiError::Conflict(
+            "This Idempotency-Key was already used by another member of your household (or before an upgrade); send your request with a new key (a new UUID)."
+                .to_owned(),
+        ),
+        state!(demoted) => ApiError::Forbidden(
+            "The first request with this Idempotency-Key was made as an owner, which you no longer are; its answer is not repeated.",
+        ),
+        state!(other_request) => ApiError::invalid(
+            HEADER,
+            "was already used with a different request; use a new key for a new request",
+        ),
+        state!(kept_before_upgrade) => ApiError::KeyTaken,
+        unknown => ApiError::Internal(format!("a keyed write answered the state {unknown:?}")),
+    }
+}
 
 /// Longest piece of a kept body per row: the Data API answers rows of at most 64 KB, and
 /// 16,000 characters are under that even at 4 bytes each.
 const PART_CHARS: usize = 16_000;
 
-static REPLAY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+static KEPT_BEFORE_UPGRADE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT k.fingerprint = :fingerprint, k.status, k.content_type, k.etag, part.text, \
-                k.created_at < now() - interval '{STILL_RUNNING_SECONDS} seconds', \
-                k.user_id IS NOT DISTINCT FROM :user_id, \
-                COALESCE(k.role = 'member' OR u.role = 'owner', false) \
+        "SELECT k.status, k.content_type, k.etag, part.text \
          FROM idempotency_keys k \
-         JOIN users u ON u.id = :user_id AND u.household_id = k.household_id \
-           AND {live_session} \
          LEFT JOIN LATERAL ( \
            SELECT n, substr(k.body, n * {PART_CHARS} + 1, {PART_CHARS}) AS text \
            FROM generate_series(0, greatest(char_length(k.body) - 1, 0) / {PART_CHARS}) AS n \
            WHERE k.body IS NOT NULL) AS part ON true \
-         WHERE k.household_id = :household_id AND k.key = :key \
-         ORDER BY part.n",
-        live_session = crate::live_session_sql!(),
+         WHERE k.household_id = :household_id AND k.key = :key AND k.user_id = :user_id \
+           AND k.fingerprint = :fingerprint AND k.status IS NOT NULL \
+         ORDER BY part.n"
     )
 });
 
-/// The answer for a request whose statement found its key already claimed
-/// ([`ApiError::KeyTaken`]): the kept answer, 422 for the same key with another request, 409
-/// while the first request runs or when the key is another member's, 403 when the sender has
-/// lost the role the first request needed.
+/// The answer kept for a key by the release before migration 0006, as a response in
+/// `idempotency_keys`, once the write statement found it ([`ApiError::KeyTaken`]) and checked
+/// that it is the caller's to see, for the same request.
 ///
 /// # Errors
-/// Those answers; [`ApiError::KeyTaken`] itself when the record is gone (it expired, or the
-/// caller left the household, since the statement); a database failure.
-pub async fn replay(db: &Db, scope: &Scope) -> Result<Response<Body>, ApiError> {
-    let Some((household, user, session)) = scope.claimed_for() else {
+/// [`ApiError::KeyTaken`] itself when the record is gone (it expired since the statement); a
+/// database failure.
+pub async fn replay_kept_before_upgrade(db: &Db, scope: &Scope) -> Result<Response<Body>, ApiError> {
+    let Some((household, user)) = scope.claimed_for() else {
         return Err(ApiError::Internal(
             "a key was taken by a statement that claimed nothing".to_owned(),
         ));
@@ -181,49 +357,17 @@ pub async fn replay(db: &Db, scope: &Scope) -> Result<Response<Body>, ApiError> 
     let params = vec![
         param("household_id", &household),
         param("user_id", &user),
-        param("session_id", &session),
         param("key", scope.key.as_str()),
         param("fingerprint", scope.fingerprint.as_str()),
     ];
-    let rows = db.execute(&REPLAY, params).await?;
-    let Some(first) = rows.first() else {
-        return Err(ApiError::KeyTaken);
-    };
-    // Whose key it is first: a record without a sender (kept before migration 0005) is nobody's.
-    let mine: bool = first.get(6)?;
-    if !mine {
-        return Err(ApiError::Conflict(
-            "This Idempotency-Key was already used by another member of your household (or before an upgrade); send your request with a new key (a new UUID)."
-                .to_owned(),
-        ));
-    }
-    let (same_request, still_allowed): (bool, bool) = (first.get(0)?, first.get(7)?);
-    if !still_allowed {
-        return Err(ApiError::Forbidden(
-            "The first request with this Idempotency-Key was made as an owner, which you no longer are; its answer is not repeated.",
-        ));
-    }
-    if !same_request {
-        return Err(ApiError::invalid(
-            HEADER,
-            "was already used with a different request; use a new key for a new request",
-        ));
-    }
-    let Some(status) = first.get::<Option<i32>>(1)? else {
-        let ended: bool = first.get(5)?;
-        return Err(ApiError::Conflict(if ended {
-            "The first request with this Idempotency-Key ended without an answer (its function \
-             instance stopped); what it did is kept. Read the resource to see its state."
-                .to_owned()
-        } else {
-            "A request with this Idempotency-Key is still running; try again in a few seconds.".to_owned()
-        }));
-    };
-    let content_type: Option<String> = first.get(2)?;
-    let etag: Option<String> = first.get(3)?;
+    let rows = db.execute(&KEPT_BEFORE_UPGRADE, params).await?;
+    let first = rows.first().ok_or(ApiError::KeyTaken)?;
+    let status: i32 = first.get(0)?;
+    let content_type: Option<String> = first.get(1)?;
+    let etag: Option<String> = first.get(2)?;
     let mut body = String::new();
     for row in rows.iter() {
-        if let Some(part) = row.get::<Option<String>>(4)? {
+        if let Some(part) = row.get::<Option<String>>(3)? {
             body.push_str(&part);
         }
     }
@@ -246,45 +390,4 @@ pub async fn replay(db: &Db, scope: &Scope) -> Result<Response<Body>, ApiError> 
     builder
         .body(body)
         .map_err(|error| ApiError::Internal(error.to_string()))
-}
-
-const STORE: &str = "WITH expired AS ( \
-       DELETE FROM idempotency_keys \
-       WHERE household_id = :household_id AND expires_at <= now() AND id <> :id) \
-     UPDATE idempotency_keys \
-     SET status = :status, content_type = :content_type, etag = :etag, body = :body \
-     WHERE id = :id AND household_id = :household_id AND status IS NULL";
-
-/// Keeps `response` as the answer to the request that claimed the key (if its statement
-/// committed; otherwise nothing is kept and a retry runs afresh), and deletes the household's
-/// expired keys.
-///
-/// # Errors
-/// A database failure.
-pub async fn store(db: &Db, scope: &Scope, response: &Response<Body>) -> Result<(), DbError> {
-    let Some((household, _, _)) = scope.claimed_for() else {
-        return Ok(());
-    };
-    let text = |name: header::HeaderName| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|value: &HeaderValue| value.to_str().ok())
-            .map(str::to_owned)
-    };
-    // Every answer here is text (JSON, a problem document, a page) or empty.
-    let body = match response.body() {
-        Body::Text(text) => Some(text.clone()),
-        Body::Binary(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
-        _ => None,
-    };
-    let params = vec![
-        param("id", &scope.id),
-        param("household_id", &household),
-        param("status", &i64::from(response.status().as_u16())),
-        param("content_type", &text(header::CONTENT_TYPE)),
-        param("etag", &text(header::ETAG)),
-        param("body", &body),
-    ];
-    db.execute(STORE, params).await.map(drop)
 }

@@ -165,7 +165,7 @@ async fn an_invitation_token_is_never_kept_for_a_replay() {
         .api
         .db()
         .execute(
-            "SELECT coalesce(string_agg(body, ''), '') FROM idempotency_keys",
+            "SELECT coalesce(string_agg(records, ''), '') FROM idempotency_answers",
             vec![],
         )
         .await

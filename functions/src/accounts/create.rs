@@ -14,6 +14,7 @@ use super::{Account, MAX_ACCOUNTS, account_name, note, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
 use shared::domain::{amount, date};
@@ -78,14 +79,14 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
                   'cleared', true, :user_id \
            FROM account a WHERE :opening_balance::bigint IS NOT NULL \
            RETURNING amount) \
-         SELECT (SELECT role FROM caller), (SELECT n FROM existing), \
+         , answer AS (SELECT (SELECT role FROM caller), (SELECT n FROM existing), \
                 a.id, a.name, a.kind, a.on_budget, NULL::text, a.note, \
                 coalesce((SELECT amount FROM opening), 0)::bigint, \
                 coalesce((SELECT amount FROM opening), 0)::bigint, 0::bigint, \
                 (SELECT id FROM transfer_payee), \
                 to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \
                 {version} \
-         FROM (SELECT 1) AS one LEFT JOIN account a ON true",
+         FROM (SELECT 1) AS one LEFT JOIN account a ON true) {ANSWER}",
         prefix = super::TRANSFER_PREFIX,
         version = shared::version::version("a"),
     )
@@ -128,7 +129,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             param("opening_date", &opening_date),
         ],
     );
-    let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
+    let rows = access::answer(&app.db.execute(&CREATE, params).await.map_err(write_error)?)?;
     let (row, _) = access::member_row(&rows)?;
     let created: Option<String> = row.get(2)?;
     if created.is_none() {

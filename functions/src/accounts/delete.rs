@@ -13,6 +13,7 @@ use shared::version::{self, Precondition};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/accounts/{account_id}");
@@ -38,8 +39,8 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            WHERE a.id = :account_id AND a.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
              AND NOT (SELECT yes FROM used) AND {matches} \
            RETURNING a.id) \
-         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), (SELECT yes FROM used), \
-                EXISTS (SELECT 1 FROM gone)",
+         , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), (SELECT yes FROM used), \
+                EXISTS (SELECT 1 FROM gone)) {ANSWER}",
         matches = version::matches("a"),
     )
 });
@@ -68,6 +69,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             }
             other => other.into(),
         })?;
+    let rows = access::answer(&rows)?;
     let (row, _) = access::member_row(&rows)?;
     let (exists, used, gone): (bool, bool, bool) = (row.get(1)?, row.get(2)?, row.get(3)?);
     match (exists, used, gone) {

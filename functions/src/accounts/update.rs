@@ -15,6 +15,7 @@ use super::{Account, BALANCES, COLUMNS, TRANSFER_PREFIX, account_name, note, wri
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -61,8 +62,8 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            FROM changed c \
            WHERE p.household_id = c.household_id AND p.transfer_account_id = c.id AND :name::text IS NOT NULL \
            RETURNING p.id) \
-         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), {COLUMNS} \
-         FROM (SELECT 1) AS one LEFT JOIN changed a ON true {BALANCES}",
+         , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), {COLUMNS} \
+         FROM (SELECT 1) AS one LEFT JOIN changed a ON true {BALANCES}) {ANSWER}",
         bump = version::BUMP,
         matches = version::matches("a"),
     )
@@ -101,7 +102,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             Precondition::of(&request).param(),
         ],
     );
-    let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
+    let rows = access::answer(&app.db.execute(&UPDATE, params).await.map_err(write_error)?)?;
     let (row, _) = access::member_row(&rows)?;
     access::written(row.get(1)?, row.get::<Option<String>>(2)?.is_some())?;
     let account = Account::from_row(&row, 2)?;

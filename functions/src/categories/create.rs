@@ -14,6 +14,7 @@ use super::{COLUMNS, MAX_CATEGORIES, category_reply, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -57,8 +58,8 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            SELECT :category_id, :household_id, g.id, :name, :sort_order, :note FROM grp g \
            WHERE EXISTS (SELECT 1 FROM me) AND (SELECT n FROM existing) < {MAX_CATEGORIES} \
            RETURNING *) \
-         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM grp), {COLUMNS} \
-         FROM (SELECT 1) AS one LEFT JOIN created c ON true"
+         , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM grp), {COLUMNS} \
+         FROM (SELECT 1) AS one LEFT JOIN created c ON true) {ANSWER}"
     )
 });
 
@@ -90,7 +91,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             param("note", &note),
         ],
     );
-    let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
+    let rows = access::answer(&app.db.execute(&CREATE, params).await.map_err(write_error)?)?;
     let (row, _) = access::member_row(&rows)?;
     let group_found: bool = row.get(1)?;
     if !group_found {

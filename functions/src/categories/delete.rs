@@ -14,6 +14,7 @@ use shared::version::{self, Precondition};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/categories/{category_id}");
@@ -40,8 +41,8 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            WHERE b.household_id = :household_id AND b.category_id IN (SELECT id FROM allowed) \
            RETURNING b.id), \
          gone AS (DELETE FROM categories c WHERE c.id IN (SELECT id FROM allowed) RETURNING c.id) \
-         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM gone), \
-                (SELECT count(*) FROM uncategorised), (SELECT count(*) FROM allocations)",
+         , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM gone), \
+                (SELECT count(*) FROM uncategorised), (SELECT count(*) FROM allocations)) {ANSWER}",
         matches = version::matches("c"),
         bump = version::BUMP,
     )
@@ -70,7 +71,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             Precondition::of(&request).param(),
         ],
     );
-    let rows = app.db.execute(&DELETE, params).await?;
+    let rows = access::answer(&app.db.execute(&DELETE, params).await?)?;
     let (row, _) = access::member_row(&rows)?;
     access::written(row.get(1)?, row.get(2)?)?;
     Ok(Reply::ok(&Deleted {

@@ -13,6 +13,7 @@ use super::{GROUP_COLUMNS, MAX_GROUPS, group_reply, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -47,7 +48,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            SELECT :group_id, :household_id, :name, :sort_order \
            WHERE EXISTS (SELECT 1 FROM me) AND (SELECT n FROM existing) < {MAX_GROUPS} \
            RETURNING *) \
-         SELECT (SELECT role FROM caller), {GROUP_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN created g ON true"
+         , answer AS (SELECT (SELECT role FROM caller), {GROUP_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN created g ON true) {ANSWER}"
     )
 });
 
@@ -72,7 +73,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             param("sort_order", &body.sort_order.unwrap_or(0)),
         ],
     );
-    let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
+    let rows = access::answer(&app.db.execute(&CREATE, params).await.map_err(write_error)?)?;
     let (row, _) = access::member_row(&rows)?;
     let id: Option<String> = row.get(1)?;
     if id.is_none() {

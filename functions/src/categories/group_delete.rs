@@ -12,6 +12,7 @@ use shared::version::{self, Precondition};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/category-groups/{category_group_id}");
@@ -34,8 +35,8 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            WHERE g.id = :group_id AND g.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
              AND (SELECT n FROM used) = 0 AND {matches} \
            RETURNING g.id) \
-         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), (SELECT n FROM used), \
-                EXISTS (SELECT 1 FROM gone)",
+         , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), (SELECT n FROM used), \
+                EXISTS (SELECT 1 FROM gone)) {ANSWER}",
         matches = version::matches("g"),
     )
 });
@@ -51,7 +52,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         &claims,
         [param("group_id", &group), Precondition::of(&request).param()],
     );
-    let rows = app.db.execute(&DELETE, params).await?;
+    let rows = access::answer(&app.db.execute(&DELETE, params).await?)?;
     let (row, _) = access::member_row(&rows)?;
     let (exists, categories, gone): (bool, i64, bool) = (row.get(1)?, row.get(2)?, row.get(3)?);
     match (exists, categories, gone) {

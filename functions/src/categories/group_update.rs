@@ -14,6 +14,7 @@ use super::{GROUP_COLUMNS, group_reply, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -48,8 +49,8 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            WHERE g.id = :group_id AND g.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
              AND {matches} \
            RETURNING g.*) \
-         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), {GROUP_COLUMNS} \
-         FROM (SELECT 1) AS one LEFT JOIN changed g ON true",
+         , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), {GROUP_COLUMNS} \
+         FROM (SELECT 1) AS one LEFT JOIN changed g ON true) {ANSWER}",
         bump = version::BUMP,
         matches = version::matches("g"),
     )
@@ -82,7 +83,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             Precondition::of(&request).param(),
         ],
     );
-    let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
+    let rows = access::answer(&app.db.execute(&UPDATE, params).await.map_err(write_error)?)?;
     let (row, _) = access::member_row(&rows)?;
     access::written(row.get(1)?, row.get::<Option<String>>(2)?.is_some())?;
     group_reply(&row, 2, false)

@@ -16,6 +16,7 @@ use super::{COLUMNS, category_reply, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -59,8 +60,8 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            WHERE c.id = :category_id AND c.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
              AND (SELECT ok FROM grp) AND {matches} \
            RETURNING c.*) \
-         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), (SELECT ok FROM grp), {COLUMNS} \
-         FROM (SELECT 1) AS one LEFT JOIN changed c ON true",
+         , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), (SELECT ok FROM grp), {COLUMNS} \
+         FROM (SELECT 1) AS one LEFT JOIN changed c ON true) {ANSWER}",
         bump = version::BUMP,
         matches = version::matches("c"),
     )
@@ -116,7 +117,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             Precondition::of(&request).param(),
         ],
     );
-    let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
+    let rows = access::answer(&app.db.execute(&UPDATE, params).await.map_err(write_error)?)?;
     let (row, _) = access::member_row(&rows)?;
     let (exists, group_ok): (bool, bool) = (row.get(1)?, row.get(2)?);
     let changed: Option<String> = row.get(3)?;

@@ -16,6 +16,7 @@ use shared::version::{self, Precondition};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/household/members/{user_id}");
@@ -46,8 +47,8 @@ static REMOVE: LazyLock<String> = LazyLock::new(|| {
              AND EXISTS (SELECT 1 FROM me) AND ((SELECT role FROM me) = 'owner' OR u.id = :user_id) \
              AND NOT (u.role = 'owner' AND (SELECT count(*) FROM owners) <= 1) AND {matches}), \
          {departure} \
-         SELECT (SELECT role FROM caller), (SELECT role FROM target), (SELECT count(*) FROM owners), \
-                EXISTS (SELECT 1 FROM gone)",
+         , answer AS (SELECT (SELECT role FROM caller), (SELECT role FROM target), (SELECT count(*) FROM owners), \
+                EXISTS (SELECT 1 FROM gone)) {ANSWER}",
         matches = version::matches("u"),
         departure = super::departure::departure(None),
     )
@@ -68,7 +69,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             Precondition::of(&request).param(),
         ],
     );
-    let rows = app.db.execute(&REMOVE, params).await?;
+    let rows = access::answer(&app.db.execute(&REMOVE, params).await?)?;
     let (row, caller) = access::member_row(&rows)?;
     if caller == Role::Member && member != claims.sub {
         return Err(ApiError::Forbidden(

@@ -16,6 +16,7 @@ use shared::version::{self, Precondition, Version};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -75,10 +76,10 @@ static CHANGE_ROLE: LazyLock<String> = LazyLock::new(|| {
            WHERE i.household_id = :household_id AND i.invited_by = c.id AND c.role <> 'owner' \
              AND i.accepted_at IS NULL \
            RETURNING i.id) \
-         SELECT (SELECT role FROM caller), (SELECT role FROM target), (SELECT count(*) FROM owners), \
+         , answer AS (SELECT (SELECT role FROM caller), (SELECT role FROM target), (SELECT count(*) FROM owners), \
                 c.id, c.email, c.display_name, c.role, \
                 to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), {version} \
-         FROM (SELECT 1) AS one LEFT JOIN changed c ON true",
+         FROM (SELECT 1) AS one LEFT JOIN changed c ON true) {ANSWER}",
         bump = version::BUMP,
         matches = version::matches("u"),
         version = version::version("c"),
@@ -108,7 +109,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             Precondition::of(&request).param(),
         ],
     );
-    let rows = app.db.execute(&CHANGE_ROLE, params).await?;
+    let rows = access::answer(&app.db.execute(&CHANGE_ROLE, params).await?)?;
     let row = access::owner_row(&rows, "Only an owner of the household can change roles.")?;
     let current: Option<Role> = row.get(1)?;
     let owners: i64 = row.get(2)?;

@@ -15,6 +15,7 @@ use super::{COLUMNS, Household};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -49,7 +50,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
                   currency_code = COALESCE(:currency_code, h.currency_code), {bump} \
            WHERE h.id = :household_id AND (SELECT role FROM me) = 'owner' AND {matches} \
            RETURNING h.*) \
-         SELECT (SELECT role FROM caller), {columns} FROM (SELECT 1) AS one LEFT JOIN changed h ON true",
+         , answer AS (SELECT (SELECT role FROM caller), {columns} FROM (SELECT 1) AS one LEFT JOIN changed h ON true) {ANSWER}",
         bump = version::BUMP,
         matches = version::matches("h"),
         columns = *COLUMNS
@@ -85,7 +86,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             crate::sync::param_since(None),
         ],
     );
-    let rows = app.db.execute(&UPDATE, params).await?;
+    let rows = access::answer(&app.db.execute(&UPDATE, params).await?)?;
     let row = access::owner_row(&rows, "Only an owner of the household can change it.")?;
     let id: Option<String> = row.get(1)?;
     if id.is_none() {

@@ -17,6 +17,7 @@ use super::{COLUMNS, Invitation, MAX_PENDING, OWNERS_ONLY, VALID_DAYS};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -65,8 +66,8 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            WHERE (SELECT role FROM me) = 'owner' AND NOT (SELECT yes FROM taken) \
              AND (SELECT n FROM pending) < {MAX_PENDING} \
            RETURNING *) \
-         SELECT (SELECT role FROM caller), (SELECT yes FROM taken), (SELECT n FROM pending), {COLUMNS} \
-         FROM (SELECT 1) AS one LEFT JOIN created i ON true"
+         , answer AS (SELECT (SELECT role FROM caller), (SELECT yes FROM taken), (SELECT n FROM pending), {COLUMNS} \
+         FROM (SELECT 1) AS one LEFT JOIN created i ON true) {ANSWER}"
     )
 });
 
@@ -95,7 +96,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             param("days", &VALID_DAYS),
         ],
     );
-    let rows = app.db.execute(&CREATE, params).await?;
+    let rows = access::answer(&app.db.execute(&CREATE, params).await?)?;
     let row = access::owner_row(&rows, OWNERS_ONLY)?;
     let taken: bool = row.get(1)?;
     if taken {

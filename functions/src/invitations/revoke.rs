@@ -14,6 +14,7 @@ use super::OWNERS_ONLY;
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/household/invitations/{invitation_id}");
@@ -36,7 +37,7 @@ static REVOKE: LazyLock<String> = LazyLock::new(|| {
            WHERE i.id = :invitation_id AND i.household_id = :household_id \
              AND (SELECT role FROM me) = 'owner' AND {matches} \
            RETURNING i.id) \
-         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM revoked)",
+         , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM revoked)) {ANSWER}",
         matches = version::matches("i"),
     )
 });
@@ -55,7 +56,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             Precondition::of(&request).param(),
         ],
     );
-    let rows = app.db.execute(&REVOKE, params).await?;
+    let rows = access::answer(&app.db.execute(&REVOKE, params).await?)?;
     let row = access::owner_row(&rows, OWNERS_ONLY)?;
     access::written(row.get(1)?, row.get(2)?)?;
     Ok(Reply::no_content())

@@ -15,6 +15,7 @@ use super::{CATEGORY_COLUMNS, CATEGORY_JOINS, CategoryMonth, MONTH_SUMMARY, figu
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
 use shared::domain::amount;
@@ -49,10 +50,10 @@ static ASSIGN: LazyLock<String> = LazyLock::new(|| {
              DO UPDATE SET assigned = EXCLUDED.assigned, updated_at = clock_timestamp() \
            RETURNING id), \
          {figures}, {MONTH_SUMMARY} \
-         SELECT (SELECT role FROM caller), s.ready_to_assign, {CATEGORY_COLUMNS} \
+         , answer AS (SELECT (SELECT role FROM caller), s.ready_to_assign, {CATEGORY_COLUMNS} \
          FROM summary s \
          LEFT JOIN categories c ON c.id IN (SELECT id FROM target) \
-         {CATEGORY_JOINS}",
+         {CATEGORY_JOINS}) {ANSWER}",
         figures = figures(AFTER_WRITE),
     )
 });
@@ -98,7 +99,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             param("allocation_id", &BudgetAllocationId::new()),
         ],
     );
-    let rows = app.db.execute(&ASSIGN, params).await?;
+    let rows = access::answer(&app.db.execute(&ASSIGN, params).await?)?;
     let (row, _) = access::member_row(&rows)?;
     if row.get::<Option<String>>(2)?.is_none() {
         return Err(ApiError::NotFound);

@@ -12,6 +12,7 @@ use super::{COLUMNS, MAX_PAYEES, NameBody, Payee, parse_name, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -37,7 +38,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            SELECT :payee_id, :household_id, :name \
            WHERE EXISTS (SELECT 1 FROM me) AND (SELECT n FROM existing) < {MAX_PAYEES} \
            RETURNING *) \
-         SELECT (SELECT role FROM caller), {COLUMNS} FROM (SELECT 1) AS one LEFT JOIN created p ON true"
+         , answer AS (SELECT (SELECT role FROM caller), {COLUMNS} FROM (SELECT 1) AS one LEFT JOIN created p ON true) {ANSWER}"
     )
 });
 
@@ -53,7 +54,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         &claims,
         [param("payee_id", &PayeeId::new()), param("name", &name)],
     );
-    let rows = app.db.execute(&CREATE, params).await.map_err(write_error)?;
+    let rows = access::answer(&app.db.execute(&CREATE, params).await.map_err(write_error)?)?;
     let (row, _) = access::member_row(&rows)?;
     let id: Option<String> = row.get(1)?;
     if id.is_none() {

@@ -14,6 +14,7 @@ use super::TRANSFER_PAYEE;
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/payees/{payee_id}");
@@ -44,8 +45,8 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            WHERE t.household_id = :household_id AND t.payee_id IN (SELECT id FROM allowed) \
            RETURNING t.id), \
          gone AS (DELETE FROM payees p WHERE p.id IN (SELECT id FROM allowed) RETURNING p.id) \
-         SELECT (SELECT role FROM caller), (SELECT transfer FROM target), EXISTS (SELECT 1 FROM gone), \
-                (SELECT count(*) FROM unlinked)",
+         , answer AS (SELECT (SELECT role FROM caller), (SELECT transfer FROM target), EXISTS (SELECT 1 FROM gone), \
+                (SELECT count(*) FROM unlinked)) {ANSWER}",
         matches = version::matches("p"),
         bump = version::BUMP,
     )
@@ -69,7 +70,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         &claims,
         [param("payee_id", &payee), Precondition::of(&request).param()],
     );
-    let rows = app.db.execute(&DELETE, params).await?;
+    let rows = access::answer(&app.db.execute(&DELETE, params).await?)?;
     let (row, _) = access::member_row(&rows)?;
     let transfer: Option<bool> = row.get(1)?;
     let gone: bool = row.get(2)?;

@@ -13,6 +13,7 @@ use super::{COLUMNS, NameBody, Payee, TRANSFER_PAYEE, parse_name, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -40,8 +41,8 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            WHERE p.id = :payee_id AND p.household_id = :household_id AND p.transfer_account_id IS NULL \
              AND EXISTS (SELECT 1 FROM me) AND {matches} \
            RETURNING p.*) \
-         SELECT (SELECT role FROM caller), (SELECT transfer FROM target), {COLUMNS} \
-         FROM (SELECT 1) AS one LEFT JOIN changed p ON true",
+         , answer AS (SELECT (SELECT role FROM caller), (SELECT transfer FROM target), {COLUMNS} \
+         FROM (SELECT 1) AS one LEFT JOIN changed p ON true) {ANSWER}",
         bump = version::BUMP,
         matches = version::matches("p"),
     )
@@ -64,7 +65,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             Precondition::of(&request).param(),
         ],
     );
-    let rows = app.db.execute(&UPDATE, params).await.map_err(write_error)?;
+    let rows = access::answer(&app.db.execute(&UPDATE, params).await.map_err(write_error)?)?;
     let (row, _) = access::member_row(&rows)?;
     let transfer: Option<bool> = row.get(1)?;
     let changed: Option<String> = row.get(2)?;

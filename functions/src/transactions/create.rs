@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use shared::db::{DbError, param};
+use shared::db::{DbError, Row, param};
 use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, Name, PayeeId, SqlEnum, TransactionId};
 use shared::http::{ApiError, Fields, Reply, Route, bearer, from_json_value, json_body_within};
 
@@ -23,6 +23,7 @@ use super::{Subtransaction, Transaction, rules};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use crate::payees::MAX_PAYEES;
 use shared::domain::{self, amount};
@@ -190,7 +191,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            LEFT JOIN new_names ON new_names.payee_name = r.payee_name \
            WHERE (SELECT yes FROM ok) AND r.n NOT IN (SELECT n FROM dupes) \
            ON CONFLICT (account_id, import_id) DO NOTHING \
-           RETURNING id, payee_id, category_id, {version} AS version), \
+           RETURNING id, payee_id, category_id, transfer_transaction_id, {version} AS version), \
          other_leg AS ( \
            INSERT INTO transactions (id, household_id, account_id, date, amount, payee_id, category_id, \
              memo, cleared, approved, transfer_transaction_id, created_by) \
@@ -207,18 +208,20 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
                   l.category_id, l.memo, r.cleared, r.approved, r.id, :user_id \
            FROM line_items l JOIN resolved r ON r.n = l.n JOIN main m ON m.id = r.id \
            RETURNING id) \
-         SELECT (SELECT role FROM caller), \
+         , answer AS (SELECT (SELECT role FROM caller), \
                 (SELECT json_agg(json_build_object('n', n, 'field', field, 'message', message)) \
                  FROM problems)::text, \
                 r.n, m.id, m.payee_id, \
                 COALESCE(tgt.transfer_payee_name, g.name, r.payee_name), \
                 m.category_id, m.version, r.target_id, \
-                (SELECT display_name FROM users WHERE id = :user_id AND household_id = :household_id) \
+                (SELECT display_name FROM users WHERE id = :user_id AND household_id = :household_id), \
+                m.transfer_transaction_id, \
+                (SELECT json_agg(l.id ORDER BY l.k) FROM line_items l WHERE l.n = r.n)::text \
          FROM (SELECT 1) AS one LEFT JOIN resolved r ON true \
          LEFT JOIN main m ON m.id = r.id \
          LEFT JOIN accts tgt ON tgt.id = r.target_id \
          LEFT JOIN given_payees g ON g.id = r.payee_id \
-         ORDER BY r.n",
+         ORDER BY r.n) {ANSWER}",
         accts = accounts_cte("SELECT account_id FROM items UNION SELECT target_id FROM resolved"),
         cats = categories_cte("SELECT category_id FROM items UNION SELECT category_id FROM line_items"),
         version = shared::version_of!(),
@@ -302,6 +305,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             ),
             other => other.into(),
         })?;
+    let rows = access::answer(&rows)?;
     let (first, _) = access::member_row(&rows)?;
     if let Some(problems) = first.get::<Option<String>>(1)? {
         return Err(ApiError::Validation(problems_of(&problems, &prefix)?));
@@ -331,14 +335,15 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             cleared: item.cleared,
             approved: item.approved,
             import_id: item.import_id,
-            transfer_transaction_id: target.map(|_| item.transfer_id),
+            transfer_transaction_id: row.get(10)?,
             transfer_account_id: target,
             deleted: false,
             subtransactions: item
                 .lines
                 .into_iter()
-                .map(|l| Subtransaction {
-                    id: l.id,
+                .zip(line_ids(&row)?)
+                .map(|(l, id)| Subtransaction {
+                    id,
                     amount: l.amount,
                     category_id: l.category_id,
                     payee_id: l.payee_id,
@@ -435,4 +440,14 @@ fn validate(n: usize, body: NewTransaction, prefix: &str, fields: &mut Fields) -
         transfer_id: TransactionId::new(),
         lines,
     })
+}
+
+/// The ids the statement gave a split's lines (column 11), in the order they were sent: read from
+/// the answer, so that a repeat of the request answers the ids the first one stored.
+fn line_ids(row: &Row<'_>) -> Result<Vec<TransactionId>, ApiError> {
+    match row.get::<Option<String>>(11)? {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|error| ApiError::Internal(format!("the ids of a split's lines: {error}"))),
+        None => Ok(Vec::new()),
+    }
 }

@@ -14,6 +14,7 @@ use shared::version::{self, BUMP, Precondition};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("DELETE", "/transactions/{transaction_id}");
@@ -40,7 +41,7 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            WHERE target.allowed AND x.household_id = :household_id AND x.deleted_at IS NULL \
              AND (x.id = target.id OR x.parent_id = target.id OR x.id = target.transfer_transaction_id) \
            RETURNING x.id) \
-         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM gone)",
+         , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM gone)) {ANSWER}",
         matches = version::matches("t"),
     )
 });
@@ -56,7 +57,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         &claims,
         [param("transaction_id", &id), Precondition::of(&request).param()],
     );
-    let rows = app.db.execute(&DELETE, params).await?;
+    let rows = access::answer(&app.db.execute(&DELETE, params).await?)?;
     let (row, _) = access::member_row(&rows)?;
     access::written(row.get(1)?, row.get(2)?)?;
     Ok(Reply::no_content())

@@ -28,6 +28,7 @@ use super::{Transaction, lines_json, rules};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::http::respond as glue;
+use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use crate::payees::MAX_PAYEES;
 use shared::domain::{self, amount};
@@ -285,7 +286,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
              AND (l.account_id, l.date, l.cleared, l.approved) \
                  IS DISTINCT FROM (f.account_id, f.date, f.cleared, f.approved) \
            RETURNING l.id) \
-         SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM t), (SELECT allowed FROM t), \
+         , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM t), (SELECT allowed FROM t), \
            (SELECT json_agg(json_build_object('n', 0, 'field', field, 'message', message)) FROM problems)::text, \
            m.id, m.account_id, m.date, m.amount, m.payee_id, \
            CASE WHEN f.target_id IS NOT NULL THEN tgt.transfer_payee_name \
@@ -297,7 +298,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            m.created_by, (SELECT display_name FROM users WHERE household_id = :household_id AND id = m.created_by) \
          FROM (SELECT 1) AS one LEFT JOIN main m ON true LEFT JOIN f ON f.id = m.id \
          LEFT JOIN accts tgt ON tgt.id = f.target_id \
-         LEFT JOIN payees p ON p.household_id = :household_id AND p.id = m.payee_id",
+         LEFT JOIN payees p ON p.household_id = :household_id AND p.id = m.payee_id) {ANSWER}",
         matches = version::matches("t"),
         version_x = version::version("x"),
         accts = accounts_cte("SELECT account_id FROM n UNION SELECT target_id FROM n"),
@@ -354,6 +355,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             ),
             other => other.into(),
         })?;
+    let rows = access::answer(&rows)?;
     let (row, _) = access::member_row(&rows)?;
     if !row.get::<bool>(1)? {
         return Err(ApiError::NotFound);

@@ -9,6 +9,7 @@
 //! (`DatabaseResumingException` from an auto-paused Aurora Serverless v2 cluster, throttling,
 //! `ServiceUnavailableError`), with capped exponential backoff inside a deadline.
 
+pub mod json_record;
 pub mod value;
 
 use std::sync::Arc;
@@ -498,6 +499,18 @@ pub struct Rows {
 }
 
 impl Rows {
+    /// Rows whose records were carried as JSON text (see [`json_record`]).
+    ///
+    /// # Errors
+    /// As [`json_record::decode`].
+    pub fn from_json_records<'a>(texts: impl IntoIterator<Item = &'a str>) -> Result<Self, DecodeError> {
+        let records = texts
+            .into_iter()
+            .map(json_record::decode)
+            .collect::<Result<_, _>>()?;
+        Ok(Self { records, updated: 0 })
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
         self.records.iter().map(|r| Row(r))
     }

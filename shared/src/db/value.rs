@@ -255,9 +255,13 @@ impl ToParam for DateTime<Utc> {
         )
     }
 }
+/// Also reads RFC 3339, as PostgreSQL renders an instant in JSON ([`super::json_record`]).
 impl FromField for DateTime<Utc> {
     fn from_field(field: &Field) -> Result<Self, DecodeError> {
         let text = string(field)?;
+        if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+            return Ok(instant.with_timezone(&Utc));
+        }
         NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
             .map(|naive| naive.and_utc())
             .map_err(|e| DecodeError::Malformed(format!("{text}: {e}")))

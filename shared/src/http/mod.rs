@@ -469,7 +469,7 @@ pub struct Reply {
     /// The resource's version, sent as `ETag`.
     pub etag: Option<String>,
     /// Top-level fields of a JSON body that are secrets the client sees only now (an invitation
-    /// token): never kept for an `Idempotency-Key` replay, which answers them as `null`.
+    /// token): a repeat of the request (the same `Idempotency-Key`) answers them as `null`.
     pub secret_fields: &'static [&'static str],
 }
 
@@ -545,9 +545,9 @@ impl Reply {
         self
     }
 
-    /// The response to keep for an `Idempotency-Key` replay: this one, with its secret fields
-    /// answered as `null`.
-    pub fn keepable_response(&self) -> Response<Body> {
+    /// The response to a repeat of the request (the same `Idempotency-Key`): this one, with its
+    /// secret fields answered as `null`.
+    pub fn repeated_response(&self) -> Response<Body> {
         let body = match &self.body {
             Content::Json(text) if !self.secret_fields.is_empty() => {
                 match serde_json::from_str::<serde_json::Value>(text) {

@@ -56,6 +56,7 @@ pub fn schema() -> Schema {
             transactions(),
             budget_allocations(),
             idempotency_keys(),
+            idempotency_answers(),
             tombstones(),
         ],
         functions: vec![
@@ -371,6 +372,23 @@ fn idempotency_keys() -> Table {
         .column::<Option<String>>("etag")
         .column::<Option<String>>("body")
         .created_at()
+        .column::<Timestamp>("expires_at")
+        .index(&["household_id", "expires_at"])
+        .build()
+}
+
+/// The answer of a keyed write, kept by the statement that claimed the key and wrote (`id` is
+/// the claim's `idempotency_keys.id`): its result rows as a JSON array of records, which a repeat
+/// of the request answers again in one statement. Kept as long as its key; the claim that takes
+/// over an expired key gets a new id, so an old answer is never read for a new request.
+///
+/// `idempotency_keys.status` and `body` hold answers the release before 0006 kept; they are read
+/// only for those and can go in a later release.
+fn idempotency_answers() -> Table {
+    TableBuilder::new("idempotency_answers")
+        .id::<IdempotencyRecordId>()
+        .tenant::<HouseholdId>()
+        .column::<String>("records")
         .column::<Timestamp>("expires_at")
         .index(&["household_id", "expires_at"])
         .build()

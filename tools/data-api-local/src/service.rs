@@ -136,6 +136,10 @@ impl Stats {
 /// With `timeout_ms`, the calls are not refused: their statements run with a statement timeout of
 /// that many milliseconds instead of 45 s, so one still running then is cancelled midway and
 /// answers `StatementTimeoutException`, as a long statement would on AWS (`error` is then unused).
+///
+/// With `answer_lost`, an `ExecuteStatement` call is not refused either: its statement runs (and
+/// commits, outside a transaction), then the call answers `error`, as when the answer of a call
+/// that did its work is lost on its way back to the function.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Fault {
     pub error: ErrorKind,
@@ -148,6 +152,8 @@ pub struct Fault {
     pub timeout_ms: Option<u64>,
     #[serde(default)]
     pub skip: u32,
+    #[serde(default)]
+    pub answer_lost: bool,
 }
 
 impl Fault {
@@ -160,6 +166,7 @@ impl Fault {
             operations: None,
             timeout_ms: None,
             skip: 0,
+            answer_lost: false,
         }
     }
 }
@@ -184,6 +191,14 @@ struct Inner {
     transactions: Mutex<HashMap<String, Arc<Transaction>>>,
     stats: Mutex<Stats>,
     faults: Mutex<VecDeque<Fault>>,
+}
+
+/// A call's answer, or the error an injected fault answers instead once the call did its work.
+fn lose<T>(result: Result<T, ApiError>, lost: Option<ApiError>) -> Result<T, ApiError> {
+    match (result, lost) {
+        (Ok(_), Some(error)) => Err(error),
+        (result, _) => result,
+    }
 }
 
 /// Closes a pooled connection a statement timeout sent a cancel to, instead of giving it back:
@@ -249,8 +264,9 @@ impl Service {
     }
 
     /// Counts the call and answers an injected fault if one is due; otherwise the limits the
-    /// call's statements run under (an injected timeout shortens them).
-    fn arrive(&self, operation: Operation, database: &str) -> Result<Limits, ApiError> {
+    /// call's statements run under (an injected timeout shortens them), and the error to answer
+    /// once they ran, if an injected fault loses their answer.
+    fn arrive(&self, operation: Operation, database: &str) -> Result<(Limits, Option<ApiError>), ApiError> {
         {
             let mut stats = lock(&self.inner.stats);
             stats.all.count(operation);
@@ -265,19 +281,20 @@ impl Service {
             .iter_mut()
             .find(|f| f.count > 0 && f.operations.as_ref().is_none_or(|ops| ops.contains(&operation)));
         let Some(fault) = due else {
-            return Ok(self.limits());
+            return Ok((self.limits(), None));
         };
         if fault.skip > 0 {
             fault.skip -= 1;
-            return Ok(self.limits());
+            return Ok((self.limits(), None));
         }
         fault.count -= 1;
         if let Some(ms) = fault.timeout_ms {
             faults.retain(|f| f.count > 0);
-            return Ok(Limits {
+            let limits = Limits {
                 statement_timeout: Duration::from_millis(ms),
                 ..self.limits()
-            });
+            };
+            return Ok((limits, None));
         }
         let error = ApiError::new(
             fault.error,
@@ -286,7 +303,11 @@ impl Service {
                 .clone()
                 .unwrap_or_else(|| fault.error.default_message().to_owned()),
         );
+        let answer_lost = fault.answer_lost && operation == Operation::ExecuteStatement;
         faults.retain(|f| f.count > 0);
+        if answer_lost {
+            return Ok((self.limits(), Some(error)));
+        }
         Err(error)
     }
 
@@ -396,7 +417,7 @@ impl Service {
     ) -> Result<engine::JsonBody, ApiError> {
         if let Some(id) = &request.transaction_id {
             let transaction = self.transaction(id)?;
-            let limits = self.arrive(Operation::ExecuteStatement, &transaction.database)?;
+            let (limits, lost) = self.arrive(Operation::ExecuteStatement, &transaction.database)?;
             Self::check_target(&request.target)?;
             let connection = busy_guard(&transaction)?;
             // A timed-out statement aborts the transaction anyway; its owner rolls it back.
@@ -404,16 +425,16 @@ impl Service {
             drop(connection);
             self.touch_or_forget(id, &transaction, result.as_ref().err())
                 .await;
-            return result;
+            return lose(result, lost);
         }
         let database = self.database_of(&request.target);
-        let limits = self.arrive(Operation::ExecuteStatement, &database)?;
+        let (limits, lost) = self.arrive(Operation::ExecuteStatement, &database)?;
         Self::check_target(&request.target)?;
         let connection = self.pool(&database, &request.target)?.get().await?;
         let cancelled = AtomicBool::new(false);
         let result = engine::execute(&connection, &request, limits, &cancelled).await;
         retire_if_cancelled(connection, &cancelled);
-        result
+        lose(result, lost)
     }
 
     /// `BatchExecuteStatement`: every parameter set, all or nothing.
@@ -435,7 +456,7 @@ impl Service {
         };
         if let Some(id) = &request.transaction_id {
             let transaction = self.transaction(id)?;
-            let limits = self.arrive(Operation::BatchExecuteStatement, &transaction.database)?;
+            let (limits, _) = self.arrive(Operation::BatchExecuteStatement, &transaction.database)?;
             Self::check_target(&request.target)?;
             let connection = busy_guard(&transaction)?;
             let result = run(&connection, limits).await;
@@ -445,7 +466,7 @@ impl Service {
             return result;
         }
         let database = self.database_of(&request.target);
-        let limits = self.arrive(Operation::BatchExecuteStatement, &database)?;
+        let (limits, _) = self.arrive(Operation::BatchExecuteStatement, &database)?;
         Self::check_target(&request.target)?;
         let connection = self.pool(&database, &request.target)?.get().await?;
         let result = async {
