@@ -119,3 +119,56 @@ async fn a_keyed_write_whose_answer_was_lost_is_answered_by_its_retry_and_done_o
     let stored: String = stored.first().unwrap().get(0).unwrap();
     assert_eq!(retry.body["id"], stored.as_str(), "the id the write stored");
 }
+
+/// As the release before migration 0006 left a key: its answer kept as a response in
+/// `idempotency_keys` (`status` set), or not yet (NULL), and nothing in `idempotency_answers`.
+async fn as_kept_before_0006(app: &TestApp, status: Option<i32>, body: &str, age_seconds: i64) {
+    let db = app.api.db();
+    db.execute("DELETE FROM idempotency_answers", vec![])
+        .await
+        .unwrap();
+    db.execute(
+        "UPDATE idempotency_keys SET status = :status, content_type = 'application/json', \
+         etag = '\"kept\"', body = :body, created_at = now() - :age * interval '1 second'",
+        vec![
+            shared::db::param("status", &status),
+            shared::db::param("body", body),
+            shared::db::param("age", &age_seconds),
+        ],
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn keys_kept_by_the_release_before_answers_were_kept_in_the_statement_still_hold() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    assert_eq!(post_payee(&app, &ada, "Bakery", "old").await.status, 201);
+
+    // Kept with its answer: repeated as kept, for one call more.
+    let kept = r#"{"id":"kept-before-0006","name":"Bakery"}"#;
+    as_kept_before_0006(&app, Some(201), kept, 5).await;
+    app.reset_calls();
+    let repeat = post_payee(&app, &ada, "Bakery", "old").await;
+    assert_eq!(app.calls(), 2, "the write statement, then the kept response");
+    assert_eq!((repeat.status, repeat.header("etag")), (201, Some("\"kept\"")));
+    assert_eq!(repeat.header("idempotent-replayed"), Some("true"));
+    assert_eq!(repeat.body["id"], "kept-before-0006");
+    // Another request with the key is still refused before anything is read.
+    let other = post_payee(&app, &ada, "Corner Shop", "old").await;
+    assert_eq!(other.status, 422, "{:?}", other.body);
+
+    // Claimed by that release and not answered yet: running for as long as a function may run,
+    // then ended without an answer. Nothing is written again either way.
+    as_kept_before_0006(&app, None, "", 5).await;
+    let running = post_payee(&app, &ada, "Bakery", "old").await;
+    assert_eq!(running.status, 409);
+    assert!(running.body["detail"].as_str().unwrap().contains("still running"));
+    as_kept_before_0006(&app, None, "", 31).await;
+    let ended = post_payee(&app, &ada, "Bakery", "old").await;
+    assert_eq!(ended.status, 409);
+    let detail = ended.body["detail"].as_str().unwrap();
+    assert!(detail.contains("ended without an answer"), "{detail}");
+    assert_eq!(payees_named(&app, "Bakery").await, 1);
+}

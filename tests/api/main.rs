@@ -22,6 +22,7 @@ mod months;
 mod openapi;
 mod parity;
 mod payees;
+mod repeats;
 mod resuming;
 mod schema;
 mod sessions;
