@@ -25,7 +25,6 @@ use crate::app::App;
 use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
-use crate::payees::MAX_PAYEES;
 use shared::domain::{self, amount};
 
 pub const ROUTE: Route = Route::new("POST", "/transactions");
@@ -142,35 +141,15 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            WHERE payee_name IS NOT NULL AND payee_name NOT IN (SELECT name FROM named) \
              AND n NOT IN (SELECT n FROM dupes) \
            ORDER BY payee_name, n), \
-         problems AS ( \
-           SELECT r.n, 'account_id' AS field, {not_an_account} AS message \
-           FROM resolved r WHERE r.account_id NOT IN (SELECT id FROM accts) \
-           UNION ALL SELECT r.n, 'account_id', {closed} \
-           FROM resolved r JOIN accts a ON a.id = r.account_id WHERE a.closed \
-           UNION ALL SELECT r.n, 'transfer_account_id', {not_an_account} \
-           FROM resolved r WHERE r.transfer_account_id IS NOT NULL \
-             AND r.transfer_account_id NOT IN (SELECT id FROM accts) \
-           UNION ALL SELECT r.n, 'transfer_account_id', {closed} \
-           FROM resolved r JOIN accts a ON a.id = r.target_id WHERE a.closed \
-           UNION ALL SELECT r.n, 'transfer_account_id', {transfer_to_itself} \
-           FROM resolved r WHERE r.target_id = r.account_id \
-           UNION ALL SELECT r.n, 'subtransactions', {transfer_split} \
-           FROM resolved r WHERE r.target_id IS NOT NULL AND jsonb_array_length(r.lines) > 0 \
-           UNION ALL SELECT r.n, 'category_id', {transfer_category} \
-           FROM resolved r JOIN accts a ON a.id = r.account_id JOIN accts b ON b.id = r.target_id \
-           WHERE r.category_id IS NOT NULL AND a.on_budget = b.on_budget \
-           UNION ALL SELECT i.n, 'payee_id', {not_a_payee} \
-           FROM items i WHERE i.payee_id IS NOT NULL AND i.payee_id NOT IN (SELECT id FROM given_payees) \
-           UNION ALL SELECT i.n, 'category_id', {not_a_category} \
-           FROM items i WHERE i.category_id IS NOT NULL AND i.category_id NOT IN (SELECT id FROM cats) \
-           UNION ALL SELECT l.n, 'subtransactions[' || l.k || '].category_id', {not_a_category} \
-           FROM line_items l WHERE l.category_id IS NOT NULL AND l.category_id NOT IN (SELECT id FROM cats) \
-           UNION ALL SELECT l.n, 'subtransactions[' || l.k || '].payee_id', {not_a_payee} \
-           FROM line_items l WHERE l.payee_id IS NOT NULL AND l.payee_id NOT IN (SELECT id FROM given_payees) \
-           UNION ALL SELECT min(i.n), 'payee_name', {too_many_payees} \
-           FROM items i WHERE i.payee_name IS NOT NULL \
-           HAVING (SELECT count(*) FROM payees WHERE household_id = :household_id) \
-                  + (SELECT count(*) FROM new_names) > {MAX_PAYEES}), \
+         proposed AS ( \
+           SELECT r.n, r.account_id, true AS account_is_new, r.target_id, true AS target_is_new, \
+             true AS transfer_sent, jsonb_array_length(r.lines) AS lines, true AS lines_sent, \
+             false AS check_lines, NULL::bigint AS line_sum, r.amount, r.category_id AS category_sent, \
+             r.payee_id AS payee_sent, \
+             CASE WHEN r.payee_name NOT IN (SELECT name FROM named) AND r.n NOT IN (SELECT n FROM dupes) \
+                  THEN r.payee_name END AS new_payee \
+           FROM resolved r), \
+         {problems}, \
          ok AS (SELECT NOT EXISTS (SELECT 1 FROM problems) AS yes), \
          new_payees AS ( \
            INSERT INTO payees (id, household_id, name) \
@@ -225,14 +204,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
         accts = accounts_cte("SELECT account_id FROM items UNION SELECT target_id FROM resolved"),
         cats = categories_cte("SELECT category_id FROM items UNION SELECT category_id FROM line_items"),
         version = shared::version_of!(),
-        not_an_account = rules::sql(rules::NOT_AN_ACCOUNT),
-        not_a_payee = rules::sql(rules::NOT_A_PAYEE),
-        not_a_category = rules::sql(rules::NOT_A_CATEGORY),
-        closed = rules::sql(rules::CLOSED),
-        transfer_to_itself = rules::sql(rules::TRANSFER_TO_ITSELF),
-        transfer_split = rules::sql(rules::TRANSFER_SPLIT),
-        transfer_category = rules::sql(rules::TRANSFER_CATEGORY),
-        too_many_payees = rules::sql(rules::too_many_payees()),
+        problems = rules::PROBLEMS.as_str(),
     )
 });
 

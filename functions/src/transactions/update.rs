@@ -30,7 +30,6 @@ use crate::app::App;
 use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
-use crate::payees::MAX_PAYEES;
 use shared::domain::{self, amount};
 use shared::http::present;
 
@@ -144,15 +143,15 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            FROM transactions t LEFT JOIN transactions other ON other.id = t.transfer_transaction_id \
            WHERE t.id = :transaction_id AND t.household_id = :household_id AND t.parent_id IS NULL \
              AND t.deleted_at IS NULL AND EXISTS (SELECT 1 FROM me)), \
-         lines_sent AS ( \
-           SELECT l.* FROM c, jsonb_to_recordset(COALESCE(c.j -> 'lines', '[]')) AS l (k int, id uuid, \
+         line_items AS ( \
+           SELECT 0 AS n, l.* FROM c, jsonb_to_recordset(COALESCE(c.j -> 'lines', '[]')) AS l (k int, id uuid, \
              amount bigint, category_id uuid, payee_id uuid, memo text)), \
          live_lines AS ( \
            SELECT l.amount FROM transactions l, t \
            WHERE l.household_id = :household_id AND l.parent_id = t.id AND l.deleted_at IS NULL), \
          given_payees AS ( \
            SELECT id, name, transfer_account_id FROM payees WHERE household_id = :household_id \
-             AND id IN (SELECT (j ->> 'payee_id')::uuid FROM c UNION SELECT payee_id FROM lines_sent)), \
+             AND id IN (SELECT (j ->> 'payee_id')::uuid FROM c UNION SELECT payee_id FROM line_items)), \
          n AS ( \
            SELECT t.id, t.allowed, t.old_target, t.transfer_transaction_id AS old_other_id, \
              t.other_category, t.account_id AS old_account_id, t.payee_id AS old_payee_id, c.j, \
@@ -168,51 +167,23 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
              COALESCE((c.j ->> 'approved')::boolean, t.approved) AS approved, \
              CASE WHEN {import_sent} THEN c.j ->> 'import_id' ELSE t.import_id END AS import_id, \
              {lines_sent} AS replace_lines, \
-             CASE WHEN {lines_sent} THEN (SELECT count(*) FROM lines_sent) \
+             CASE WHEN {lines_sent} THEN (SELECT count(*) FROM line_items) \
                   ELSE (SELECT count(*) FROM live_lines) END AS line_count, \
-             CASE WHEN {lines_sent} THEN (SELECT sum(amount) FROM lines_sent) \
+             CASE WHEN {lines_sent} THEN (SELECT sum(amount) FROM line_items) \
                   ELSE (SELECT sum(amount) FROM live_lines) END AS line_sum \
            FROM t CROSS JOIN c LEFT JOIN given_payees g ON g.id = (c.j ->> 'payee_id')::uuid), \
          {accts}, {cats}, \
          named AS ( \
            SELECT id, name FROM payees WHERE household_id = :household_id \
              AND name = (SELECT j ->> 'payee_name' FROM c)), \
-         problems AS ( \
-           SELECT 'account_id' AS field, {not_an_account} AS message \
-           FROM n WHERE n.account_id NOT IN (SELECT id FROM accts) \
-           UNION ALL SELECT 'account_id', {closed} \
-           FROM n JOIN accts a ON a.id = n.account_id WHERE a.closed AND n.account_id <> n.old_account_id \
-           UNION ALL SELECT 'transfer_account_id', {not_an_account} \
-           FROM n WHERE n.target_id IS NOT NULL AND n.target_id NOT IN (SELECT id FROM accts) \
-           UNION ALL SELECT 'transfer_account_id', {closed} \
-           FROM n JOIN accts a ON a.id = n.target_id WHERE a.closed AND n.target_id IS DISTINCT FROM n.old_target \
-           UNION ALL SELECT CASE WHEN {transfer_sent} THEN 'transfer_account_id' ELSE 'account_id' END, \
-             {transfer_to_itself} \
-           FROM n WHERE n.target_id = n.account_id \
-           UNION ALL SELECT CASE WHEN n.replace_lines THEN 'subtransactions' ELSE 'transfer_account_id' END, \
-             {transfer_split} \
-           FROM n WHERE n.target_id IS NOT NULL AND n.line_count > 0 \
-           UNION ALL SELECT 'category_id', {transfer_category} \
-           FROM n JOIN accts a ON a.id = n.account_id JOIN accts b ON b.id = n.target_id \
-           WHERE (n.j ->> 'category_id') IS NOT NULL AND a.on_budget = b.on_budget \
-           UNION ALL SELECT 'category_id', {split_category} \
-           FROM n WHERE n.line_count > 0 AND (n.j ->> 'category_id') IS NOT NULL \
-           UNION ALL SELECT CASE WHEN n.replace_lines THEN 'subtransactions' ELSE 'amount' END, \
-             {sum_mismatch} || CASE WHEN n.replace_lines THEN '' ELSE {send_lines} END \
-           FROM n WHERE n.line_count > 0 AND n.line_sum <> n.amount \
-           UNION ALL SELECT 'payee_id', {not_a_payee} \
-           FROM n WHERE (n.j ->> 'payee_id') IS NOT NULL \
-             AND (n.j ->> 'payee_id')::uuid NOT IN (SELECT id FROM given_payees) \
-           UNION ALL SELECT 'category_id', {not_a_category} \
-           FROM n WHERE (n.j ->> 'category_id') IS NOT NULL \
-             AND (n.j ->> 'category_id')::uuid NOT IN (SELECT id FROM cats) \
-           UNION ALL SELECT 'subtransactions[' || l.k || '].category_id', {not_a_category} \
-           FROM lines_sent l WHERE l.category_id IS NOT NULL AND l.category_id NOT IN (SELECT id FROM cats) \
-           UNION ALL SELECT 'subtransactions[' || l.k || '].payee_id', {not_a_payee} \
-           FROM lines_sent l WHERE l.payee_id IS NOT NULL AND l.payee_id NOT IN (SELECT id FROM given_payees) \
-           UNION ALL SELECT 'payee_name', {too_many_payees} \
-           FROM n WHERE {payee_name_sent} AND NOT EXISTS (SELECT 1 FROM named) \
-             AND (SELECT count(*) FROM payees WHERE household_id = :household_id) >= {MAX_PAYEES}), \
+         proposed AS ( \
+           SELECT 0 AS n, n.account_id, n.account_id <> n.old_account_id AS account_is_new, n.target_id, \
+             n.target_id IS DISTINCT FROM n.old_target AS target_is_new, {transfer_sent} AS transfer_sent, \
+             n.line_count AS lines, n.replace_lines AS lines_sent, true AS check_lines, n.line_sum, n.amount, \
+             (n.j ->> 'category_id')::uuid AS category_sent, (n.j ->> 'payee_id')::uuid AS payee_sent, \
+             CASE WHEN NOT EXISTS (SELECT 1 FROM named) THEN n.j ->> 'payee_name' END AS new_payee \
+           FROM n), \
+         {problems}, \
          ok AS (SELECT (SELECT allowed FROM n) AND NOT EXISTS (SELECT 1 FROM problems) AS yes), \
          f AS ( \
            SELECT n.*, \
@@ -276,7 +247,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
              memo, cleared, approved, parent_id, created_by) \
            SELECT l.id, :household_id, f.account_id, f.date, l.amount, COALESCE(l.payee_id, f.payee_id), \
              l.category_id, l.memo, f.cleared, f.approved, f.id, :user_id \
-           FROM lines_sent l, f \
+           FROM line_items l, f \
            RETURNING id, amount, category_id, payee_id, memo), \
          lines_moved AS ( \
            UPDATE transactions l SET account_id = f.account_id, date = f.date, cleared = f.cleared, \
@@ -302,7 +273,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
         matches = version::matches("t"),
         version_x = version::version("x"),
         accts = accounts_cte("SELECT account_id FROM n UNION SELECT target_id FROM n"),
-        cats = categories_cte("SELECT category_id FROM n UNION SELECT category_id FROM lines_sent"),
+        cats = categories_cte("SELECT category_id FROM n UNION SELECT category_id FROM line_items"),
         transfer_sent = sent("transfer_account_id"),
         payee_id_sent = sent("payee_id"),
         payee_name_sent = sent("payee_name"),
@@ -310,17 +281,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
         memo_sent = sent("memo"),
         import_sent = sent("import_id"),
         lines_sent = sent("lines"),
-        not_an_account = rules::sql(rules::NOT_AN_ACCOUNT),
-        not_a_payee = rules::sql(rules::NOT_A_PAYEE),
-        not_a_category = rules::sql(rules::NOT_A_CATEGORY),
-        closed = rules::sql(rules::CLOSED),
-        transfer_to_itself = rules::sql(rules::TRANSFER_TO_ITSELF),
-        transfer_split = rules::sql(rules::TRANSFER_SPLIT),
-        transfer_category = rules::sql(rules::TRANSFER_CATEGORY),
-        split_category = rules::sql(rules::SPLIT_CATEGORY),
-        sum_mismatch = rules::sum_mismatch_sql("n.line_sum", "n.amount"),
-        send_lines = rules::sql(rules::SEND_LINES),
-        too_many_payees = rules::sql(rules::too_many_payees()),
+        problems = rules::PROBLEMS.as_str(),
     )
 });
 
