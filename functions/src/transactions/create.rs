@@ -374,22 +374,23 @@ fn validate(n: usize, body: NewTransaction, prefix: &str, fields: &mut Fields) -
         body.import_id.as_deref(),
         MAX_IMPORT_ID_CHARS,
     );
-    if body.payee_id.is_some() && body.payee_name.is_some() {
-        fields.reject(&name("payee_name"), rules::PAYEE_ONE_OF);
-    }
-    if body.transfer_account_id.is_some() && (body.payee_id.is_some() || body.payee_name.is_some()) {
-        fields.reject(&name("transfer_account_id"), rules::TRANSFER_PAYEE);
-    }
+    let mut problems = rules::payee_problems(
+        body.payee_id.is_some(),
+        body.payee_name.is_some(),
+        body.transfer_account_id.is_some(),
+    );
     let mut lines = Vec::new();
     if !body.subtransactions.is_empty() {
-        if body.category_id.is_some() {
-            fields.reject(&name("category_id"), rules::SPLIT_CATEGORY);
-        }
         let (valid, sum) = split_lines(prefix, body.subtransactions, fields);
         lines = valid;
-        if sum != body.amount {
-            fields.reject(&name("subtransactions"), &rules::sum_mismatch(sum, body.amount));
-        }
+        problems.extend(rules::split_problems(
+            body.amount,
+            sum,
+            body.category_id.is_some(),
+        ));
+    }
+    for (field, message) in problems {
+        fields.reject(&name(field), &message);
     }
     if fields.len() > errors_before {
         return None;

@@ -365,13 +365,12 @@ fn validate(body: Patch) -> Result<Changes, ApiError> {
         body.import_id.as_ref().and_then(Option::as_deref),
         MAX_IMPORT_ID_CHARS,
     );
-    if body.payee_id.is_some() && body.payee_name.is_some() {
-        fields.reject("payee_name", rules::PAYEE_ONE_OF);
-    }
-    if matches!(body.transfer_account_id, Some(Some(_)))
-        && (body.payee_id.is_some() || body.payee_name.is_some())
+    // Ending a transfer (`transfer_account_id: null`) may name a payee.
+    let transfer_sent = matches!(body.transfer_account_id, Some(Some(_)));
+    for (field, message) in
+        rules::payee_problems(body.payee_id.is_some(), body.payee_name.is_some(), transfer_sent)
     {
-        fields.reject("transfer_account_id", rules::TRANSFER_PAYEE);
+        fields.reject(field, &message);
     }
     // An empty list un-splits; whether the lines add up is checked against the amount stored
     // when none is sent, so in the statement.

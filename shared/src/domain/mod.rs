@@ -11,6 +11,7 @@ mod money;
 mod openapi;
 mod text;
 mod time;
+pub mod transaction_rules;
 
 pub use enums::{AccountKind, Cleared, Role, SqlEnum};
 pub use ids::{

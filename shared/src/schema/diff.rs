@@ -409,3 +409,103 @@ impl fmt::Display for Difference {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::model::TableBuilder;
+
+    fn notes(extra: impl FnOnce(TableBuilder) -> TableBuilder) -> Table {
+        extra(
+            TableBuilder::new("notes")
+                .id::<crate::domain::HouseholdId>()
+                .column::<String>("body"),
+        )
+        .build()
+    }
+
+    fn schema(tables: Vec<Table>) -> Schema {
+        Schema {
+            tables,
+            functions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_mappings_match_themselves() {
+        let mappings = crate::schema::tables::schema();
+        assert_eq!(diff(&mappings, &mappings), Vec::new());
+    }
+
+    #[test]
+    fn a_table_on_one_side_only_is_missing_or_unexpected_in_name_order() {
+        let other = TableBuilder::new("a_first")
+            .id::<crate::domain::HouseholdId>()
+            .build();
+        let found = diff(&schema(vec![notes(|t| t)]), &schema(vec![other.clone()]));
+        assert_eq!(
+            found,
+            vec![
+                Difference::UnexpectedTable(other),
+                Difference::MissingTable(notes(|t| t))
+            ]
+        );
+    }
+
+    #[test]
+    fn each_column_difference_is_one_line() {
+        let expected = notes(|t| {
+            t.column::<i64>("pinned")
+                .default("0")
+                .column::<Option<String>>("tag")
+        });
+        let actual = notes(|t| t.column::<Option<i32>>("pinned").column::<String>("old"));
+        let lines: Vec<String> = diff(&schema(vec![expected]), &schema(vec![actual]))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let expected_lines = [
+            "notes.pinned",
+            "notes.pinned",
+            "notes.pinned",
+            "column notes.tag: mappings say",
+            "column notes.old: mappings say none",
+        ];
+        assert_eq!(lines.len(), expected_lines.len(), "{lines:#?}");
+        for (line, start) in lines.iter().zip(expected_lines) {
+            assert!(line.contains(start), "{line} should name {start}");
+        }
+    }
+
+    #[test]
+    fn a_constraint_of_the_same_name_that_changed_is_one_difference() {
+        let expected = notes(|t| t.check("body", "char_length(body) < 10"));
+        let actual = notes(|t| t.check("body", "char_length(body) < 20"));
+        let found = diff(&schema(vec![expected]), &schema(vec![actual]));
+        assert!(
+            matches!(found.as_slice(), [Difference::ChangedConstraint { table, .. }] if table == "notes"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_new_column_migrates_up_and_back_down() {
+        let found = diff(
+            &schema(vec![notes(|t| t.column::<Option<String>>("tag"))]),
+            &schema(vec![notes(|t| t)]),
+        );
+        let sql = migration(&found, false).expect("adding a column drops nothing");
+        assert_eq!(sql.up.len(), 1, "{:?}", sql.up);
+        assert!(sql.up[0].contains("ADD COLUMN tag text"), "{}", sql.up[0]);
+        assert_eq!(sql.down.len(), 1, "{:?}", sql.down);
+        assert!(sql.down[0].contains("DROP COLUMN tag"), "{}", sql.down[0]);
+    }
+
+    #[test]
+    fn dropping_a_column_or_table_needs_permission() {
+        let found = diff(&schema(Vec::new()), &schema(vec![notes(|t| t)]));
+        let refused = migration(&found, false).expect_err("a dropped table loses its rows");
+        assert!(refused.0.iter().any(|what| what.contains("notes")), "{refused}");
+        assert!(migration(&found, true).is_ok());
+    }
+}
