@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use shared::db::{DbError, Row, param};
+use shared::db::{Row, param};
 use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, Name, PayeeId, SqlEnum, TransactionId};
 use shared::http::{ApiError, Fields, Reply, Route, bearer, from_json_value, json_body_within};
 
@@ -269,14 +269,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         .db
         .execute(&CREATE, params)
         .await
-        .map_err(|error| match error {
-            // A payee of the same name was created by another request at this moment.
-            DbError::Database { sql_state, .. } if sql_state == "23503" => ApiError::Conflict(
-                "Another request created a payee of this name at the same time; send this one again."
-                    .to_owned(),
-            ),
-            other => other.into(),
-        })?;
+        .map_err(super::write_error)?;
     let rows = access::answer(&rows)?;
     let (first, _) = access::member_row(&rows)?;
     if let Some(problems) = first.get::<Option<String>>(1)? {
@@ -335,9 +328,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             let version = transaction.version;
             Ok(Reply::created(&transaction).with_version(version))
         }
-        None => Err(ApiError::Conflict(
-            "The account already has a transaction with this import_id.".to_owned(),
-        )),
+        None => Err(ApiError::Conflict(super::DUPLICATE_IMPORT_ID.to_owned())),
     }
 }
 

@@ -13,7 +13,7 @@ pub mod update;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use shared::db::Row;
+use shared::db::{DbError, Row};
 use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, PayeeId, TransactionId, UserId};
 use shared::http::ApiError;
 use shared::version::Version;
@@ -56,6 +56,23 @@ pub struct Subtransaction {
     pub category_id: Option<CategoryId>,
     pub payee_id: Option<PayeeId>,
     pub memo: Option<String>,
+}
+
+/// The answer to a transaction whose `import_id` its account already has.
+pub const DUPLICATE_IMPORT_ID: &str = "The account already has a transaction with this import_id.";
+
+/// What a failed transaction write tells the client: 409 for the races a retry resolves (a payee
+/// of the same name created by another request at this moment) and for a duplicate `import_id`.
+pub fn write_error(error: DbError) -> ApiError {
+    match error {
+        DbError::UniqueViolation { constraint } if constraint.contains("import_id") => {
+            ApiError::Conflict(DUPLICATE_IMPORT_ID.to_owned())
+        }
+        DbError::Database { sql_state, .. } if sql_state == "23503" => ApiError::Conflict(
+            "Another request created a payee of this name at the same time; send this one again.".to_owned(),
+        ),
+        other => other.into(),
+    }
 }
 
 /// A transaction as the API shows it.

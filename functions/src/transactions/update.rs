@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use shared::db::{DbError, param};
+use shared::db::param;
 use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, Name, PayeeId, SqlEnum, TransactionId};
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use shared::version::{self, BUMP, Precondition};
@@ -305,17 +305,7 @@ async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         .db
         .execute(&UPDATE, params)
         .await
-        .map_err(|error| match error {
-            DbError::UniqueViolation { constraint } if constraint.contains("import_id") => {
-                ApiError::Conflict("The account already has a transaction with this import_id.".to_owned())
-            }
-            // A payee of the same name was created by another request at this moment.
-            DbError::Database { sql_state, .. } if sql_state == "23503" => ApiError::Conflict(
-                "Another request created a payee of this name at the same time; send this one again."
-                    .to_owned(),
-            ),
-            other => other.into(),
-        })?;
+        .map_err(super::write_error)?;
     let rows = access::answer(&rows)?;
     let (row, _) = access::member_row(&rows)?;
     if !row.get::<bool>(1)? {
