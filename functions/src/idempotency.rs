@@ -197,20 +197,26 @@ macro_rules! state {
 /// `answer` is what the handler builds its answer from (its first column the caller, as
 /// [`crate::access::ME`] says).
 ///
-/// With a claimed key (`claim`), the answer's rows are kept under the claim and the household's
-/// expired keys and answers go. The statement answers `(state, record)` rows, `record` one row
-/// as a JSON array of its columns ([`shared::db::json_record`]): `answer`'s own rows, or when the
-/// key was taken (`caller` says `key-taken`) the rows kept by the request that took it, if it is
-/// the caller's, for the same request, and still theirs to see; otherwise one row saying why not.
-/// A key row this statement cannot see belongs to a request that committed after it started, or
-/// has not yet: it is still running as far as this one knows.
+/// Its rows are numbered once (`numbered`), each as a JSON array of its columns
+/// ([`shared::db::json_record`]). With a claimed key (`claim`) they are kept under the claim, and
+/// the household's expired keys and answers go. The statement answers `(state, record)` rows:
+/// `answer`'s own, or when the key was taken (`caller` says `key-taken`) the rows kept by the
+/// request that took it, if it is the caller's, for the same request, and still theirs to see;
+/// otherwise one row saying why not. A key row this statement cannot see belongs to a request
+/// that has not committed: it is still running as far as this one knows (at `REPEATABLE READ` the
+/// statement that waited for it fails with 40001 and runs again, and then sees it).
+///
+/// An answer larger than the Data API returns (a row over 64 KB, or 1 MiB in all) makes the whole
+/// statement fail ([`shared::db::json_record::ANSWER_TOO_LARGE`], 413): nothing is written
+/// without the answer that says so.
+#[rustfmt::skip]
 pub const ANSWER: &str = concat!(
-    ", kept AS ( \
+    ", numbered AS ( \
+       SELECT row_number() OVER () AS n, ", shared::json_record_sql!("a"), " AS record FROM answer a), \
+     kept AS ( \
        INSERT INTO idempotency_answers (id, household_id, records, expires_at) \
        SELECT c.id, :household_id, \
-              COALESCE((SELECT json_agg(",
-    shared::json_record_sql!("a"),
-    ") FROM answer a), '[]')::text, \
+              COALESCE((SELECT json_agg(x.record ORDER BY x.n) FROM numbered x), '[]')::text, \
               now() + interval '24 hours' \
        FROM claim c), \
      expired_keys AS ( \
@@ -221,51 +227,33 @@ pub const ANSWER: &str = concat!(
        DELETE FROM idempotency_answers x \
        WHERE x.household_id = :household_id AND x.expires_at <= now() AND EXISTS (SELECT 1 FROM claim)), \
      earlier AS ( \
-       SELECT CASE WHEN k.id IS NULL THEN '",
-    state!(running),
-    "' \
-                   WHEN k.user_id IS DISTINCT FROM :user_id THEN '",
-    state!(other_member),
-    "' \
-                   WHEN NOT (k.role = 'member' OR m.role = 'owner') THEN '",
-    state!(demoted),
-    "' \
-                   WHEN k.fingerprint <> :idempotency_fingerprint THEN '",
-    state!(other_request),
-    "' \
-                   WHEN x.records IS NOT NULL THEN '",
-    state!(repeat),
-    "' \
-                   WHEN k.status IS NOT NULL THEN '",
-    state!(kept_before_upgrade),
-    "' \
-                   WHEN k.created_at < now() - interval '",
-    still_running_seconds!(),
-    " seconds' THEN '",
-    state!(ended),
-    "' \
-                   ELSE '",
-    state!(running),
-    "' END AS state, \
+       SELECT CASE WHEN k.id IS NULL THEN '", state!(running), "' \
+                   WHEN k.user_id IS DISTINCT FROM :user_id THEN '", state!(other_member), "' \
+                   WHEN NOT (k.role = 'member' OR m.role = 'owner') THEN '", state!(demoted), "' \
+                   WHEN k.fingerprint <> :idempotency_fingerprint THEN '", state!(other_request), "' \
+                   WHEN x.records IS NOT NULL THEN '", state!(repeat), "' \
+                   WHEN k.status IS NOT NULL THEN '", state!(kept_before_upgrade), "' \
+                   WHEN k.created_at < now() - interval '", still_running_seconds!(), " seconds' \
+                     THEN '", state!(ended), "' \
+                   ELSE '", state!(running), "' END AS state, \
               x.records \
        FROM member_now m \
        LEFT JOIN idempotency_keys k ON k.household_id = :household_id AND k.key = :idempotency_key \
        LEFT JOIN idempotency_answers x ON x.id = k.id AND x.household_id = k.household_id \
        WHERE (SELECT role FROM caller) = 'key-taken') \
-     SELECT state, record FROM ( \
-       SELECT 0 AS part, row_number() OVER () AS n, '",
-    state!(fresh),
-    "' AS state, \
-              ",
-    shared::json_record_sql!("a"),
-    "::text AS record \
-       FROM answer a WHERE NOT EXISTS (SELECT 1 FROM earlier) \
+     SELECT state, \
+            CASE WHEN octet_length(record) > ", shared::max_record_bytes!(), " \
+                   OR sum(octet_length(to_json(record)::text) + ", shared::row_framing_bytes!(), ") OVER () \
+                      > ", shared::max_answer_bytes!(), " \
+                 THEN CAST('", shared::answer_too_large!(), ": ' || octet_length(record) AS integer)::text \
+                 ELSE record END \
+     FROM ( \
+       SELECT 0 AS part, x.n, '", state!(fresh), "' AS state, x.record::text AS record \
+       FROM numbered x WHERE NOT EXISTS (SELECT 1 FROM earlier) \
        UNION ALL \
        SELECT 1, r.n, e.state, r.record::text FROM earlier e \
        LEFT JOIN LATERAL json_array_elements(e.records::json) WITH ORDINALITY AS r (record, n) \
-         ON e.state = '",
-    state!(repeat),
-    "' \
+         ON e.state = '", state!(repeat), "' \
      ) AS answered ORDER BY part, n"
 );
 

@@ -69,6 +69,28 @@ async fn a_household_holding_the_largest_amounts_lists_its_accounts_and_months()
             "{what} shows the exact total {total}: {body}"
         );
     }
+
+    // Writes that answer those totals, and their repeats, read them as exactly.
+    let keyed = |method: &str, path: &str, body: Value| {
+        let mut request = json_request(method, path, &body, Some(access_token(&ada)));
+        let key = lambda_http::http::HeaderValue::from_str(&format!("{method}{path}")).unwrap();
+        request.headers_mut().insert("idempotency-key", key);
+        request
+    };
+    let debts = format!("/accounts/{}", accounts[1]);
+    let category = app.first_category(&ada).await;
+    let assign = format!("/months/2026-11/categories/{category}");
+    for repeat in [false, true] {
+        let renamed = keyed("PATCH", &debts, json!({"name": "Owed"}));
+        let renamed = raw(functions::accounts::update::respond(&app.app, renamed).await);
+        let assigned = keyed("PUT", &assign, json!({"assigned": 1_000}));
+        let assigned = raw(functions::months::assign::respond(&app.app, assigned).await);
+        let writes = [("renaming the debts account", renamed, -expected), ("assigning", assigned, expected - 1_000)];
+        for (what, (status, body), total) in writes {
+            assert_eq!(status, 200, "{what} (repeat: {repeat}): {body}");
+            assert!(body.contains(&format!(":{total}")), "{what} shows the exact total {total}: {body}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -436,3 +436,54 @@ async fn the_largest_split_is_read_back_within_the_row_limit() {
         ["subtransactions"]
     );
 }
+
+#[tokio::test]
+async fn an_answer_larger_than_the_data_api_returns_writes_nothing() {
+    let app = TestApp::spawn().await.unwrap();
+    // Quotes are escaped at each JSON encoding: in the kept record, then in the Data API's answer.
+    let quotes = "\"".repeat(100);
+    let registered = app
+        .post_register(&json!({"email": "ada@example.com", "password": "correct horse battery", "display_name": quotes}))
+        .await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let ada = registered.body;
+    let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
+    let lines = functions::transactions::body::MAX_LINES;
+    let line = json!({"amount": -1000});
+    let split = json!({"account_id": checking, "date": "2026-11-20", "amount": -1000 * lines as i64,
+                       "payee_name": quotes, "subtransactions": vec![line; lines]});
+    let body = json!({"transactions": vec![split; 500]});
+    let key = lambda_http::http::HeaderValue::from_static("too-large");
+    let mut request = json_request("POST", "/transactions", &body, Some(access_token(&ada)));
+    request.headers_mut().insert("idempotency-key", key.clone());
+    app.reset_calls();
+    let refused = app.send(functions::transactions::create::respond, request).await;
+    assert_eq!((refused.status, app.calls()), (413, 1), "{:?}", refused.body);
+    assert_eq!(refused.body["type"], "/problems/answer-too-large");
+    assert!(refused.body["detail"].as_str().unwrap().contains("nothing was written"));
+    assert_eq!(count(&app, "transactions").await, 0);
+    assert_eq!(count(&app, "payees").await, 1, "only the account's transfer payee");
+
+    // The key was not used up: a smaller request with it runs.
+    let smaller = json!({"transactions": vec![body["transactions"][0].clone(); 10]});
+    let mut request = json_request("POST", "/transactions", &smaller, Some(access_token(&ada)));
+    request.headers_mut().insert("idempotency-key", key);
+    let stored = app.send(functions::transactions::create::respond, request).await;
+    assert_eq!(stored.status, 201, "{:?}", stored.body);
+    assert_eq!(count(&app, "transactions").await, 10 * (1 + lines as i64));
+}
+
+#[tokio::test]
+async fn text_with_control_characters_is_refused_before_the_database() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let checking = account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
+    let body = json!({"account_id": checking, "date": "2026-11-20", "amount": -1000,
+                      "memo": "line one\nline two\u{1}", "payee_name": "Corner\u{7}Shop"});
+    app.reset_calls();
+    let refused = create(&app, &ada, &body).await;
+    assert_eq!(refused.invalid_fields(), ["payee_name", "memo"], "{:?}", refused.body);
+    assert_eq!(app.calls(), 0);
+    let kept = json!({"account_id": checking, "date": "2026-11-20", "amount": -1000, "memo": "line one\nline two\t"});
+    assert_eq!(create(&app, &ada, &kept).await.status, 201);
+}

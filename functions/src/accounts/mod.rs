@@ -38,14 +38,12 @@ pub fn account_name(text: &str) -> Result<Name, ParseError> {
     Ok(name)
 }
 
-/// A note: at most 1,000 characters (the column's check).
+/// A note: free text of at most 1,000 characters (the column's check).
 ///
 /// # Errors
-/// [`ParseError::TooLong`].
+/// As [`shared::domain::free_text`].
 pub fn note(text: &str) -> Result<String, ParseError> {
-    if text.chars().count() > 1000 {
-        return Err(ParseError::TooLong { max: 1000 });
-    }
+    shared::domain::free_text(text, 1000)?;
     Ok(text.to_owned())
 }
 

@@ -302,6 +302,10 @@ impl Doc {
                     "403",
                     "The first request with this `Idempotency-Key` was made as an owner, which you no longer are.",
                 ),
+                (
+                    "413",
+                    "The answer would be larger than the database can return (`/problems/answer-too-large`); nothing was written.",
+                ),
             ];
             for (status, text) in keyed_problems {
                 let entry = responses.entry(status.to_owned()).or_insert_with(

@@ -94,10 +94,11 @@ pub fn split_lines(prefix: &str, sent: Vec<NewLine>, fields: &mut Fields) -> (Ve
     (lines, sum)
 }
 
-/// Rejects `text` longer than `max_chars` characters.
+/// Rejects `text` longer than `max_chars` characters, or holding control characters other than
+/// line breaks and tabs (`shared::domain::free_text`).
 pub fn check_text(fields: &mut Fields, field: &str, text: Option<&str>, max_chars: usize) {
-    if text.is_some_and(|t| t.chars().count() > max_chars) {
-        fields.reject(field, &format!("must be at most {max_chars} characters"));
+    if let Some(text) = text {
+        fields.check(field, shared::domain::free_text(text, max_chars));
     }
 }
 

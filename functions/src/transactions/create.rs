@@ -188,8 +188,9 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            FROM line_items l JOIN resolved r ON r.n = l.n JOIN main m ON m.id = r.id \
            RETURNING id) \
          , answer AS (SELECT (SELECT role FROM caller), \
-                (SELECT json_agg(json_build_object('n', n, 'field', field, 'message', message)) \
-                 FROM problems)::text, \
+                CASE WHEN r.n IS NULL OR r.n = (SELECT min(n) FROM resolved) THEN \
+                  (SELECT json_agg(json_build_object('n', n, 'field', field, 'message', message)) \
+                   FROM problems)::text END, \
                 r.n, m.id, m.payee_id, \
                 COALESCE(tgt.transfer_payee_name, g.name, r.payee_name), \
                 m.category_id, m.version, r.target_id, \

@@ -19,7 +19,7 @@ pub use ids::{
     InvitationId, PayeeId, RefreshTokenId, TokenFamilyId, TombstoneId, TransactionId, UserId,
 };
 pub use money::{MAX_AMOUNT, Milliunits, Total, amount};
-pub use text::{CurrencyCode, Email, Name};
+pub use text::{CurrencyCode, Email, Name, free_text};
 pub use time::{Month, date, in_date_range};
 
 /// Why a value was refused; the message is safe to show to the client.
@@ -41,6 +41,8 @@ pub enum ParseError {
     InvalidMonth,
     #[error("must be an id")]
     InvalidId,
+    #[error("must not contain control characters")]
+    ControlCharacter,
     #[error("must be one of: {}", allowed.join(", "))]
     NotOneOf { allowed: &'static [&'static str] },
     #[error("is out of range")]

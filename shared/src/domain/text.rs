@@ -98,7 +98,7 @@ impl Name {
     pub const MAX_LEN: usize = 100;
 
     /// # Errors
-    /// [`ParseError::Empty`] or [`ParseError::TooLong`].
+    /// [`ParseError::Empty`], [`ParseError::TooLong`] or [`ParseError::ControlCharacter`].
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let name = text.trim();
         if name.is_empty() {
@@ -107,14 +107,45 @@ impl Name {
         if name.chars().count() > Self::MAX_LEN {
             return Err(ParseError::TooLong { max: Self::MAX_LEN });
         }
+        if name.chars().any(char::is_control) {
+            return Err(ParseError::ControlCharacter);
+        }
         Ok(Self(name.to_owned()))
     }
 }
 text_value!(Name);
 
+/// Free text a person typed (a memo, a note): at most `max_chars` characters, with line breaks and
+/// tabs but no other control characters. Those carry no text, and each takes six bytes once
+/// escaped as JSON, so a few hundred of them would make a row too large to read back through the
+/// Data API (64 KB).
+///
+/// # Errors
+/// [`ParseError::TooLong`] or [`ParseError::ControlCharacter`].
+pub fn free_text(text: &str, max_chars: usize) -> Result<(), ParseError> {
+    if text.chars().count() > max_chars {
+        return Err(ParseError::TooLong { max: max_chars });
+    }
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(ParseError::ControlCharacter);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_holds_no_control_characters_but_free_text_keeps_its_lines() {
+        assert_eq!(Name::parse("Corner\u{1}Shop"), Err(ParseError::ControlCharacter));
+        assert_eq!(Name::parse("Corner\nShop"), Err(ParseError::ControlCharacter));
+        assert!(Name::parse("Café \"Chez Ada\" \\ 𝄞").is_ok());
+        assert_eq!(free_text("line one\nline two\ttab\r\n", 100), Ok(()));
+        assert_eq!(free_text("\u{0}", 100), Err(ParseError::ControlCharacter));
+        assert_eq!(free_text("\u{7f}", 100), Err(ParseError::ControlCharacter));
+        assert_eq!(free_text(&"𝄞".repeat(3), 2), Err(ParseError::TooLong { max: 2 }));
+    }
 
     #[test]
     fn emails_are_trimmed_lower_cased_and_shaped() {

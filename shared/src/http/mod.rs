@@ -73,6 +73,9 @@ pub enum ApiError {
     KeyTaken,
     #[error("request larger than {limit} bytes")]
     PayloadTooLarge { limit: usize, what: &'static str },
+    /// The answer would be larger than the Data API returns, so the statement wrote nothing.
+    #[error("the answer is larger than the database can return")]
+    AnswerTooLarge,
     #[error("unsupported content type")]
     UnsupportedMediaType,
     #[error("validation failed")]
@@ -100,7 +103,7 @@ impl ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::KeyTaken => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge { .. } | Self::AnswerTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -141,6 +144,15 @@ impl ApiError {
             Self::PayloadTooLarge { limit, what } => (
                 "payload-too-large",
                 format!("The {what} must be at most {limit} bytes."),
+                None,
+            ),
+            Self::AnswerTooLarge => (
+                "answer-too-large",
+                format!(
+                    "The answer to this request would be larger than the database can return (at most {} bytes, {} per row); nothing was written. Send fewer transactions at once, or shorter texts.",
+                    crate::max_answer_bytes!(),
+                    crate::max_record_bytes!()
+                ),
                 None,
             ),
             Self::UnsupportedMediaType => (
@@ -217,6 +229,9 @@ impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
         match error {
             DbError::Resuming => Self::Unavailable,
+            DbError::Database { message, .. } if message.contains(crate::db::json_record::ANSWER_TOO_LARGE) => {
+                Self::AnswerTooLarge
+            }
             conflict if conflict.is_conflict() => Self::Contended,
             transient if transient.is_transient() => Self::Interrupted,
             other => Self::Internal(other.to_string()),
