@@ -190,7 +190,13 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     shared.ledger.check(&direct, &mut findings).await?;
     books::check(&direct, &mut findings).await?;
     for household in &households {
-        let token = household.members[0].access();
+        // The owner's phone may end the run signed out (a raced refresh revokes its session family,
+        // and signing in again can be lost to faults): the books are read after a fresh sign-in.
+        let owner = &household.members[0];
+        if !owner.login(&client).await? {
+            anyhow::bail!("the owner could not sign in after the faults stopped");
+        }
+        let token = owner.access();
         let accounts = Call::new("GET", "/accounts")
             .token(&token)
             .query("include_closed", "true");
