@@ -85,10 +85,16 @@ async fn a_household_holding_the_largest_amounts_lists_its_accounts_and_months()
         let renamed = raw(functions::accounts::update::respond(&app.app, renamed).await);
         let assigned = keyed("PUT", &assign, json!({"assigned": 1_000}));
         let assigned = raw(functions::months::assign::respond(&app.app, assigned).await);
-        let writes = [("renaming the debts account", renamed, -expected), ("assigning", assigned, expected - 1_000)];
+        let writes = [
+            ("renaming the debts account", renamed, -expected),
+            ("assigning", assigned, expected - 1_000),
+        ];
         for (what, (status, body), total) in writes {
             assert_eq!(status, 200, "{what} (repeat: {repeat}): {body}");
-            assert!(body.contains(&format!(":{total}")), "{what} shows the exact total {total}: {body}");
+            assert!(
+                body.contains(&format!(":{total}")),
+                "{what} shows the exact total {total}: {body}"
+            );
         }
     }
 }

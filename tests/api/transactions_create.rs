@@ -443,7 +443,9 @@ async fn an_answer_larger_than_the_data_api_returns_writes_nothing() {
     // Quotes are escaped at each JSON encoding: in the kept record, then in the Data API's answer.
     let quotes = "\"".repeat(100);
     let registered = app
-        .post_register(&json!({"email": "ada@example.com", "password": "correct horse battery", "display_name": quotes}))
+        .post_register(
+            &json!({"email": "ada@example.com", "password": "correct horse battery", "display_name": quotes}),
+        )
         .await;
     assert_eq!(registered.status, 201, "{:?}", registered.body);
     let ada = registered.body;
@@ -460,9 +462,18 @@ async fn an_answer_larger_than_the_data_api_returns_writes_nothing() {
     let refused = app.send(functions::transactions::create::respond, request).await;
     assert_eq!((refused.status, app.calls()), (413, 1), "{:?}", refused.body);
     assert_eq!(refused.body["type"], "/problems/answer-too-large");
-    assert!(refused.body["detail"].as_str().unwrap().contains("nothing was written"));
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was written")
+    );
     assert_eq!(count(&app, "transactions").await, 0);
-    assert_eq!(count(&app, "payees").await, 1, "only the account's transfer payee");
+    assert_eq!(
+        count(&app, "payees").await,
+        1,
+        "only the account's transfer payee"
+    );
 
     // The key was not used up: a smaller request with it runs.
     let smaller = json!({"transactions": vec![body["transactions"][0].clone(); 10]});
@@ -482,7 +493,12 @@ async fn text_with_control_characters_is_refused_before_the_database() {
                       "memo": "line one\nline two\u{1}", "payee_name": "Corner\u{7}Shop"});
     app.reset_calls();
     let refused = create(&app, &ada, &body).await;
-    assert_eq!(refused.invalid_fields(), ["payee_name", "memo"], "{:?}", refused.body);
+    assert_eq!(
+        refused.invalid_fields(),
+        ["payee_name", "memo"],
+        "{:?}",
+        refused.body
+    );
     assert_eq!(app.calls(), 0);
     let kept = json!({"account_id": checking, "date": "2026-11-20", "amount": -1000, "memo": "line one\nline two\t"});
     assert_eq!(create(&app, &ada, &kept).await.status, 201);

@@ -149,7 +149,10 @@ mod tests {
             Total::from_field(&fields[1]).ok(),
             Some(Total::new(-9_500_000_000_000_000_000_000))
         );
-        assert!(i64::from_field(&fields[0]).is_err(), "not silently cut to 64 bits");
+        assert!(
+            i64::from_field(&fields[0]).is_err(),
+            "not silently cut to 64 bits"
+        );
     }
 
     #[test]

@@ -126,7 +126,10 @@ pub fn free_text(text: &str, max_chars: usize) -> Result<(), ParseError> {
     if text.chars().count() > max_chars {
         return Err(ParseError::TooLong { max: max_chars });
     }
-    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
         return Err(ParseError::ControlCharacter);
     }
     Ok(())

@@ -229,7 +229,9 @@ impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
         match error {
             DbError::Resuming => Self::Unavailable,
-            DbError::Database { message, .. } if message.contains(crate::db::json_record::ANSWER_TOO_LARGE) => {
+            DbError::Database { message, .. }
+                if message.contains(crate::db::json_record::ANSWER_TOO_LARGE) =>
+            {
                 Self::AnswerTooLarge
             }
             conflict if conflict.is_conflict() => Self::Contended,
