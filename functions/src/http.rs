@@ -1,7 +1,6 @@
 //! The glue between Lambda and a handler: run it with a per-request call counter, turn its
 //! result into a response (errors as problem details), and log one line per request.
 
-use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use lambda_http::request::RequestContext;
@@ -10,37 +9,6 @@ use shared::db::RetryPolicy;
 use shared::http::{ApiError, Reply, Route};
 
 use crate::app::App;
-
-/// What a binary hands to [`serve`]: its endpoint's `respond`, its future boxed.
-pub type Respond = fn(&'static App, Request) -> BoxedResponse;
-pub type BoxedResponse = Pin<Box<dyn Future<Output = Result<Response<Body>, lambda_http::Error>> + Send>>;
-
-/// Serves one endpoint for the life of the process: logging and configuration are set up once,
-/// then every request goes to `respond`. A function that issues access tokens (`issuing`,
-/// `Kind::Issuer` in [`crate::registry`]) cannot start without knowing where its signing key is
-/// ([`crate::signing`]).
-///
-/// Not generic on purpose: the Tokio runtime, `lambda_http`'s service stack and hyper are compiled
-/// once, here, instead of once in each binary (one per endpoint; see docs/performance.md, build time).
-///
-/// # Errors
-/// A configuration error at start-up (reported by Lambda as an init error).
-pub fn serve(respond: Respond, issuing: bool) -> Result<(), lambda_http::Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(async move {
-            crate::telemetry::init();
-            let app = if issuing {
-                App::from_env_issuing().await?
-            } else {
-                App::from_env().await?
-            };
-            // Lives as long as the process: built once per cold start, shared by every invocation.
-            let app: &'static App = Box::leak(Box::new(app));
-            lambda_http::run(lambda_http::service_fn(move |request| respond(app, request))).await
-        })
-}
 
 /// Runs `handle` for `request` on `route` and always produces a response.
 ///

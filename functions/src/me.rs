@@ -1,13 +1,12 @@
 //! `GET /me`: who the access token belongs to. One Data API call.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Serialize;
 use shared::db::param;
 use shared::domain::{Email, HouseholdId, Name, Role, UserId};
 use shared::http::{ApiError, Reply, Route, bearer};
 
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/me");
@@ -33,11 +32,7 @@ const FIND_ME: &str = concat!(
     crate::live_session_sql!()
 );
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let params = vec![
         param("user_id", &claims.sub),

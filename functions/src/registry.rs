@@ -20,7 +20,7 @@ macro_rules! registry {
                 kind: crate::endpoint::Kind::$kind,
                 budget: $budget,
                 doc: $($module)::+::doc,
-                respond: |app, request| Box::pin($($module)::+::respond(app, request)),
+                handle: |app, request| Box::pin($($module)::+::handle(app, request)),
             };
         )*
 

@@ -9,18 +9,18 @@ use shared::db::param;
 
 async fn create(app: &TestApp, caller: &Value, body: &Value) -> harness::TestResponse {
     let request = json_request("POST", "/accounts", body, Some(access_token(caller)));
-    app.send(functions::accounts::create::respond, request).await
+    app.send(&functions::registry::ACCOUNTS_CREATE, request).await
 }
 
 async fn list(app: &TestApp, caller: &Value, query: &str) -> harness::TestResponse {
     let pairs: Vec<(&str, &str)> = query.split('&').filter_map(|pair| pair.split_once('=')).collect();
     let request = with_query(bearer_request("GET", "/accounts", caller), &pairs);
-    app.send(functions::accounts::list::respond, request).await
+    app.send(&functions::registry::ACCOUNTS_LIST, request).await
 }
 
 async fn get(app: &TestApp, caller: &Value, id: &str) -> harness::TestResponse {
     let request = bearer_request("GET", &format!("/accounts/{id}"), caller);
-    app.send(functions::accounts::get::respond, request).await
+    app.send(&functions::registry::ACCOUNTS_GET, request).await
 }
 
 async fn update(
@@ -32,7 +32,7 @@ async fn update(
 ) -> harness::TestResponse {
     let path = format!("/accounts/{id}");
     app.send_json_if_match(
-        functions::accounts::update::respond,
+        &functions::registry::ACCOUNTS_UPDATE,
         "PATCH",
         &path,
         caller,
@@ -44,7 +44,7 @@ async fn update(
 
 async fn delete(app: &TestApp, caller: &Value, id: &str) -> harness::TestResponse {
     let request = bearer_request("DELETE", &format!("/accounts/{id}"), caller);
-    app.send(functions::accounts::delete::respond, request).await
+    app.send(&functions::registry::ACCOUNTS_DELETE, request).await
 }
 
 /// Inserts transactions straight into the database (their endpoints come with the next issue).
@@ -362,7 +362,7 @@ async fn if_match_guards_changes_and_deletes() {
         bearer_request("DELETE", &format!("/accounts/{id}"), &ada),
         Some(&version),
     );
-    let stale_delete = app.send(functions::accounts::delete::respond, request).await;
+    let stale_delete = app.send(&functions::registry::ACCOUNTS_DELETE, request).await;
     assert_eq!(stale_delete.status, 412);
     assert_eq!(get(&app, &ada, id).await.body["note"], "first");
 }

@@ -10,7 +10,7 @@ use shared::db::param;
 async fn new_group(app: &TestApp, caller: &Value, name: &str, sort_order: i32) -> harness::TestResponse {
     let body = json!({ "name": name, "sort_order": sort_order });
     app.send_json(
-        functions::categories::group_create::respond,
+        &functions::registry::CATEGORY_GROUPS_CREATE,
         "POST",
         "/category-groups",
         caller,
@@ -28,7 +28,7 @@ async fn new_category(
 ) -> harness::TestResponse {
     let body = json!({ "category_group_id": group, "name": name, "sort_order": sort_order });
     app.send_json(
-        functions::categories::create::respond,
+        &functions::registry::CATEGORIES_CREATE,
         "POST",
         "/categories",
         caller,
@@ -44,7 +44,8 @@ async fn groups(app: &TestApp, caller: &Value, include_hidden: bool) -> harness:
         &[]
     };
     let request = with_query(bearer_request("GET", "/category-groups", caller), query);
-    app.send(functions::categories::groups::respond, request).await
+    app.send(&functions::registry::CATEGORY_GROUPS_LIST, request)
+        .await
 }
 
 /// Group name → its category names, as listed.
@@ -106,7 +107,7 @@ async fn the_list_nests_categories_in_order_and_hides_what_is_hidden() {
     let hidden = new_category(&app, &ada, &id(&bills), "Old gym", 3).await;
     let path = format!("/categories/{}", id(&hidden));
     app.send_json(
-        functions::categories::update::respond,
+        &functions::registry::CATEGORIES_UPDATE,
         "PATCH",
         &path,
         &ada,
@@ -148,7 +149,7 @@ async fn names_are_unique_per_group_and_categories_move_between_groups() {
     let path = format!("/categories/{}", id(&rent));
     let clash = app
         .send_json(
-            functions::categories::update::respond,
+            &functions::registry::CATEGORIES_UPDATE,
             "PATCH",
             &path,
             &ada,
@@ -159,7 +160,7 @@ async fn names_are_unique_per_group_and_categories_move_between_groups() {
     app.reset_calls();
     let moved = app
         .send_json(
-            functions::categories::update::respond,
+            &functions::registry::CATEGORIES_UPDATE,
             "PATCH",
             &path,
             &ada,
@@ -191,7 +192,7 @@ async fn a_group_in_the_body_must_be_the_households() {
         let path = format!("/categories/{}", id(&rent));
         let moved = app
             .send_json(
-                functions::categories::update::respond,
+                &functions::registry::CATEGORIES_UPDATE,
                 "PATCH",
                 &path,
                 &ada,
@@ -248,7 +249,7 @@ async fn deleting_a_category_uncategorises_its_transactions_and_removes_its_allo
     }
     app.reset_calls();
     let request = bearer_request("DELETE", &format!("/categories/{}", id(&groceries)), &ada);
-    let deleted = app.send(functions::categories::delete::respond, request).await;
+    let deleted = app.send(&functions::registry::CATEGORIES_DELETE, request).await;
     assert_eq!(deleted.status, 200, "{:?}", deleted.body);
     assert_eq!(app.calls(), 1);
     assert_eq!(deleted.body["transactions_uncategorised"], amounts.len());
@@ -279,7 +280,7 @@ async fn a_group_with_categories_cannot_be_deleted_and_if_match_guards_changes()
     let group_path = format!("/category-groups/{}", id(&group));
     let refused = app
         .send(
-            functions::categories::group_delete::respond,
+            &functions::registry::CATEGORY_GROUPS_DELETE,
             bearer_request("DELETE", &group_path, &ada),
         )
         .await;
@@ -293,7 +294,7 @@ async fn a_group_with_categories_cannot_be_deleted_and_if_match_guards_changes()
     );
     let rename = with_if_match(rename, Some(&version));
     assert_eq!(
-        app.send(functions::categories::group_update::respond, rename)
+        app.send(&functions::registry::CATEGORY_GROUPS_UPDATE, rename)
             .await
             .status,
         200
@@ -306,21 +307,21 @@ async fn a_group_with_categories_cannot_be_deleted_and_if_match_guards_changes()
     );
     let stale = with_if_match(stale, Some(&version));
     assert_eq!(
-        app.send(functions::categories::group_update::respond, stale)
+        app.send(&functions::registry::CATEGORY_GROUPS_UPDATE, stale)
             .await
             .status,
         412
     );
     let category_path = format!("/categories/{}", id(&rent));
     app.send(
-        functions::categories::delete::respond,
+        &functions::registry::CATEGORIES_DELETE,
         bearer_request("DELETE", &category_path, &ada),
     )
     .await;
     app.reset_calls();
     let emptied = app
         .send(
-            functions::categories::group_delete::respond,
+            &functions::registry::CATEGORY_GROUPS_DELETE,
             bearer_request("DELETE", &group_path, &ada),
         )
         .await;
@@ -349,10 +350,10 @@ async fn another_households_groups_and_categories_are_not_found_and_untouched() 
     ] {
         let request = bearer_request(method, path, &eve);
         let response = match (method, path.starts_with("/categories")) {
-            ("GET", _) => app.send(functions::categories::get::respond, request).await,
-            (_, true) => app.send(functions::categories::delete::respond, request).await,
+            ("GET", _) => app.send(&functions::registry::CATEGORIES_GET, request).await,
+            (_, true) => app.send(&functions::registry::CATEGORIES_DELETE, request).await,
             _ => {
-                app.send(functions::categories::group_delete::respond, request)
+                app.send(&functions::registry::CATEGORY_GROUPS_DELETE, request)
                     .await
             }
         };
@@ -360,7 +361,7 @@ async fn another_households_groups_and_categories_are_not_found_and_untouched() 
     }
     assert_eq!(
         app.send_json(
-            functions::categories::update::respond,
+            &functions::registry::CATEGORIES_UPDATE,
             "PATCH",
             &category_path,
             &eve,
@@ -372,7 +373,7 @@ async fn another_households_groups_and_categories_are_not_found_and_untouched() 
     );
     assert_eq!(
         app.send_json(
-            functions::categories::group_update::respond,
+            &functions::registry::CATEGORY_GROUPS_UPDATE,
             "PATCH",
             &group_path,
             &eve,
@@ -385,16 +386,16 @@ async fn another_households_groups_and_categories_are_not_found_and_untouched() 
     for malformed in ["/categories/nope", "/category-groups/1"] {
         let request = bearer_request("DELETE", malformed, &ada);
         let response = if malformed.starts_with("/categories") {
-            app.send(functions::categories::delete::respond, request).await
+            app.send(&functions::registry::CATEGORIES_DELETE, request).await
         } else {
-            app.send(functions::categories::group_delete::respond, request)
+            app.send(&functions::registry::CATEGORY_GROUPS_DELETE, request)
                 .await
         };
         assert_eq!(response.status, 404, "{malformed}");
     }
     let after = app
         .send(
-            functions::categories::get::respond,
+            &functions::registry::CATEGORIES_GET,
             bearer_request("GET", &category_path, &ada),
         )
         .await;
@@ -434,7 +435,7 @@ async fn a_category_carries_a_note_that_null_clears() {
     let body = json!({"category_group_id": id(&group), "name": "Rent", "note": "due on the 1st"});
     let rent = app
         .send_json(
-            functions::categories::create::respond,
+            &functions::registry::CATEGORIES_CREATE,
             "POST",
             "/categories",
             &ada,
@@ -446,7 +447,7 @@ async fn a_category_carries_a_note_that_null_clears() {
     let path = format!("/categories/{}", id(&rent));
     let renamed = app
         .send_json(
-            functions::categories::update::respond,
+            &functions::registry::CATEGORIES_UPDATE,
             "PATCH",
             &path,
             &ada,
@@ -456,7 +457,7 @@ async fn a_category_carries_a_note_that_null_clears() {
     assert_eq!(renamed.body["note"], "due on the 1st", "not sent, kept");
     let cleared = app
         .send_json(
-            functions::categories::update::respond,
+            &functions::registry::CATEGORIES_UPDATE,
             "PATCH",
             &path,
             &ada,
@@ -467,7 +468,7 @@ async fn a_category_carries_a_note_that_null_clears() {
     let long = json!({"note": "n".repeat(1001)});
     let refused = app
         .send_json(
-            functions::categories::update::respond,
+            &functions::registry::CATEGORIES_UPDATE,
             "PATCH",
             &path,
             &ada,
@@ -558,7 +559,7 @@ async fn a_group_is_read_by_id_with_all_its_categories_in_one_call_and_only_by_i
     let gym = groups(&app, &ada, true).await.body["category_groups"][0]["categories"][2]["id"].clone();
     let hide = app
         .send_json(
-            functions::categories::update::respond,
+            &functions::registry::CATEGORIES_UPDATE,
             "PATCH",
             &format!("/categories/{}", gym.as_str().unwrap()),
             &ada,
@@ -568,7 +569,7 @@ async fn a_group_is_read_by_id_with_all_its_categories_in_one_call_and_only_by_i
     assert_eq!(hide.status, 200, "{:?}", hide.body);
     let renamed = app
         .send_json(
-            functions::categories::group_update::respond,
+            &functions::registry::CATEGORY_GROUPS_UPDATE,
             "PATCH",
             &format!("/category-groups/{}", id(&bills)),
             &ada,
@@ -578,7 +579,7 @@ async fn a_group_is_read_by_id_with_all_its_categories_in_one_call_and_only_by_i
     assert_eq!(renamed.status, 200, "{:?}", renamed.body);
     let get = |caller: &Value, path: String| {
         let request = bearer_request("GET", &path, caller);
-        app.send(functions::categories::group_get::respond, request)
+        app.send(&functions::registry::CATEGORY_GROUPS_GET, request)
     };
 
     app.reset_calls();

@@ -18,7 +18,7 @@ async fn post_payee(app: &TestApp, session: &Value, name: &str, key: &str) -> ha
     request
         .headers_mut()
         .insert("idempotency-key", HeaderValue::from_str(key).unwrap());
-    app.send(functions::payees::create::respond, request).await
+    app.send(&functions::registry::PAYEES_CREATE, request).await
 }
 
 async fn payees_named(app: &TestApp, name: &str) -> i64 {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 async fn get(app: &TestApp, session: &Value) -> harness::TestResponse {
     let request = bearer_request("GET", "/household", session);
-    app.send(functions::household::get::respond, request).await
+    app.send(&functions::registry::HOUSEHOLD_GET, request).await
 }
 
 async fn patch(
@@ -17,7 +17,7 @@ async fn patch(
     if_match: Option<&str>,
 ) -> harness::TestResponse {
     app.send_json_if_match(
-        functions::household::update::respond,
+        &functions::registry::HOUSEHOLD_UPDATE,
         "PATCH",
         "/household",
         session,

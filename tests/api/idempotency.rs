@@ -26,7 +26,7 @@ async fn post_transactions(
     if let Some(key) = key {
         request = keyed(request, key);
     }
-    app.send(functions::transactions::create::respond, request).await
+    app.send(&functions::registry::TRANSACTIONS_CREATE, request).await
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
@@ -140,18 +140,18 @@ async fn a_retried_patch_is_not_applied_again_over_a_later_change() {
 
     let first = app
         .send(
-            functions::transactions::update::respond,
+            &functions::registry::TRANSACTIONS_UPDATE,
             patch("first", Some("edit-1")),
         )
         .await;
     assert_eq!(first.status, 200, "{:?}", first.body);
     let later = app
-        .send(functions::transactions::update::respond, patch("later", None))
+        .send(&functions::registry::TRANSACTIONS_UPDATE, patch("later", None))
         .await;
     assert_eq!(later.status, 200);
     let retry = app
         .send(
-            functions::transactions::update::respond,
+            &functions::registry::TRANSACTIONS_UPDATE,
             patch("first", Some("edit-1")),
         )
         .await;
@@ -159,7 +159,7 @@ async fn a_retried_patch_is_not_applied_again_over_a_later_change() {
     assert!(replayed(&retry));
     let stored = app
         .send(
-            functions::transactions::get::respond,
+            &functions::registry::TRANSACTIONS_GET,
             bearer_request("GET", &path, &ada),
         )
         .await;
@@ -249,7 +249,7 @@ async fn malformed_keys_are_refused_before_anything_runs() {
             HeaderValue::from_bytes(key.as_bytes()).unwrap(),
         );
         app.reset_calls();
-        let refused = app.send(functions::transactions::create::respond, request).await;
+        let refused = app.send(&functions::registry::TRANSACTIONS_CREATE, request).await;
         assert_eq!(refused.status, 422, "{key}: {:?}", refused.body);
         assert_eq!(app.calls(), 0);
     }
@@ -314,8 +314,12 @@ async fn a_retried_delete_answers_204_again() {
     let app = TestApp::spawn().await.unwrap();
     let (ada, path) = one_transaction(&app).await;
     let delete = || keyed(bearer_request("DELETE", &path, &ada), "delete-it");
-    let first = app.send(functions::transactions::delete::respond, delete()).await;
-    let retry = app.send(functions::transactions::delete::respond, delete()).await;
+    let first = app
+        .send(&functions::registry::TRANSACTIONS_DELETE, delete())
+        .await;
+    let retry = app
+        .send(&functions::registry::TRANSACTIONS_DELETE, delete())
+        .await;
     assert_eq!((first.status, retry.status), (204, 204));
     assert!(replayed(&retry));
     assert_eq!(live_transactions(&app).await, 0);
@@ -335,18 +339,18 @@ async fn a_kept_answer_is_not_given_to_a_member_who_left() {
         );
         keyed(request, "new-payee")
     };
-    let first = app.send(functions::payees::create::respond, payee()).await;
+    let first = app.send(&functions::registry::PAYEES_CREATE, payee()).await;
     assert_eq!(first.status, 201, "{:?}", first.body);
 
     let member = eve["user_id"].as_str().unwrap();
     let removed = app
         .send(
-            functions::household::member_remove::respond,
+            &functions::registry::HOUSEHOLD_MEMBER_REMOVE,
             bearer_request("DELETE", &format!("/household/members/{member}"), &ada),
         )
         .await;
     assert_eq!(removed.status, 204, "{:?}", removed.body);
-    let retry = app.send(functions::payees::create::respond, payee()).await;
+    let retry = app.send(&functions::registry::PAYEES_CREATE, payee()).await;
     assert_eq!(retry.status, 401, "{:?}", retry.body);
     assert!(!replayed(&retry));
 }

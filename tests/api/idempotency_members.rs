@@ -32,11 +32,11 @@ async fn keyed(
         .headers_mut()
         .insert("idempotency-key", HeaderValue::from_str(key).unwrap());
     match write {
-        Write::Invite => app.send(functions::invitations::create::respond, request).await,
-        Write::Create => app.send(functions::transactions::create::respond, request).await,
-        Write::Edit => app.send(functions::transactions::update::respond, request).await,
-        Write::Assign => app.send(functions::months::assign::respond, request).await,
-        Write::Delete => app.send(functions::transactions::delete::respond, request).await,
+        Write::Invite => app.send(&functions::registry::INVITATIONS_CREATE, request).await,
+        Write::Create => app.send(&functions::registry::TRANSACTIONS_CREATE, request).await,
+        Write::Edit => app.send(&functions::registry::TRANSACTIONS_UPDATE, request).await,
+        Write::Assign => app.send(&functions::registry::MONTHS_ASSIGN, request).await,
+        Write::Delete => app.send(&functions::registry::TRANSACTIONS_DELETE, request).await,
     }
 }
 
@@ -77,7 +77,7 @@ async fn another_members_request_with_the_same_key_is_refused_for_every_kind_of_
     let spend = json!({"account_id": account, "date": "2026-11-20", "amount": -1_000});
     let created = app
         .send(
-            functions::transactions::create::respond,
+            &functions::registry::TRANSACTIONS_CREATE,
             json_request("POST", "/transactions", &spend, Some(access_token(&ada))),
         )
         .await;
@@ -142,7 +142,7 @@ async fn an_owners_kept_answer_is_not_repeated_once_they_are_demoted() {
     let path = format!("/household/members/{}", ada["user_id"].as_str().unwrap());
     let demoted = app
         .send(
-            functions::household::member_role::respond,
+            &functions::registry::HOUSEHOLD_MEMBER_ROLE,
             json_request("PATCH", &path, &demote, Some(access_token(&cy))),
         )
         .await;

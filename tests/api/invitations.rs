@@ -15,18 +15,18 @@ async fn invite(app: &TestApp, caller: &Value, email: &str, role: &str) -> harne
         &body,
         Some(access_token(caller)),
     );
-    app.send(functions::invitations::create::respond, request).await
+    app.send(&functions::registry::INVITATIONS_CREATE, request).await
 }
 
 async fn list(app: &TestApp, caller: &Value) -> harness::TestResponse {
     let request = bearer_request("GET", "/household/invitations", caller);
-    app.send(functions::invitations::list::respond, request).await
+    app.send(&functions::registry::INVITATIONS_LIST, request).await
 }
 
 async fn revoke(app: &TestApp, caller: &Value, id: &str) -> harness::TestResponse {
     let path = format!("/household/invitations/{id}");
     let request = bearer_request("DELETE", &path, caller);
-    app.send(functions::invitations::revoke::respond, request).await
+    app.send(&functions::registry::INVITATIONS_REVOKE, request).await
 }
 
 async fn register_with(app: &TestApp, email: &str, invitation_token: &str) -> harness::TestResponse {
@@ -89,7 +89,7 @@ async fn an_invitee_joins_with_the_token_once_and_sees_the_same_household() {
 
     let seen = app
         .send(
-            functions::household::get::respond,
+            &functions::registry::HOUSEHOLD_GET,
             bearer_request("GET", "/household", &joined.body),
         )
         .await;

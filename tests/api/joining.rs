@@ -14,12 +14,12 @@ async fn accept(app: &TestApp, caller: &Value, token: &str, delete: Option<bool>
         body["delete_current_household"] = json!(delete);
     }
     let request = json_request("POST", "/invitations/accept", &body, Some(access_token(caller)));
-    app.send(functions::invitations::accept::respond, request).await
+    app.send(&functions::registry::INVITATIONS_ACCEPT, request).await
 }
 
 async fn household(app: &TestApp, session: &Value) -> harness::TestResponse {
     let request = bearer_request("GET", "/household", session);
-    app.send(functions::household::get::respond, request).await
+    app.send(&functions::registry::HOUSEHOLD_GET, request).await
 }
 
 /// Rows of `table` in `session`'s household, straight from the database.
@@ -43,7 +43,7 @@ async fn spend(app: &TestApp, session: &Value, amount: i64) -> Value {
         .await;
     let body = json!({"account_id": account.body["id"], "date": "2026-11-20", "amount": amount});
     let request = json_request("POST", "/transactions", &body, Some(access_token(session)));
-    let spent = app.send(functions::transactions::create::respond, request).await;
+    let spent = app.send(&functions::registry::TRANSACTIONS_CREATE, request).await;
     assert_eq!(spent.status, 201, "{:?}", spent.body);
     spent.body
 }
@@ -112,7 +112,7 @@ async fn an_account_joins_another_household_and_its_history_stays_with_the_one_i
     // The household left sees them go, and keeps their transactions under their name.
     let delta = app
         .send(
-            functions::household::get::respond,
+            &functions::registry::HOUSEHOLD_GET,
             with_query(
                 bearer_request("GET", "/household", &first),
                 &[("last_knowledge_of_server", &before.to_string())],
@@ -130,7 +130,7 @@ async fn an_account_joins_another_household_and_its_history_stays_with_the_one_i
     let path = format!("/transactions/{}", spent["id"].as_str().unwrap());
     let kept = app
         .send(
-            functions::transactions::get::respond,
+            &functions::registry::TRANSACTIONS_GET,
             bearer_request("GET", &path, &first),
         )
         .await;
@@ -208,7 +208,7 @@ async fn the_last_owner_cannot_leave_members_behind() {
     let path = format!("/household/members/{}", member["user_id"].as_str().unwrap());
     let promoted = app
         .send_json(
-            functions::household::member_role::respond,
+            &functions::registry::HOUSEHOLD_MEMBER_ROLE,
             "PATCH",
             &path,
             &owner,

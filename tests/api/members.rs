@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 async fn get(app: &TestApp, session: &Value) -> harness::TestResponse {
     let request = bearer_request("GET", "/household", session);
-    app.send(functions::household::get::respond, request).await
+    app.send(&functions::registry::HOUSEHOLD_GET, request).await
 }
 
 async fn set_role(app: &TestApp, caller: &Value, member: &str, role: &str) -> harness::TestResponse {
@@ -18,7 +18,7 @@ async fn set_role(app: &TestApp, caller: &Value, member: &str, role: &str) -> ha
         &json!({ "role": role }),
         Some(access_token(caller)),
     );
-    app.send(functions::household::member_role::respond, request)
+    app.send(&functions::registry::HOUSEHOLD_MEMBER_ROLE, request)
         .await
 }
 
@@ -164,7 +164,7 @@ async fn a_role_change_honours_if_match_and_refuses_unknown_roles() {
     );
     let request = with_if_match(request, Some(stale));
     let refused = app
-        .send(functions::household::member_role::respond, request)
+        .send(&functions::registry::HOUSEHOLD_MEMBER_ROLE, request)
         .await;
     assert_eq!(refused.status, 412);
     let request = json_request(
@@ -175,7 +175,7 @@ async fn a_role_change_honours_if_match_and_refuses_unknown_roles() {
     );
     let request = with_if_match(request, first.header("etag"));
     let accepted = app
-        .send(functions::household::member_role::respond, request)
+        .send(&functions::registry::HOUSEHOLD_MEMBER_ROLE, request)
         .await;
     assert_eq!(accepted.status, 200);
 
@@ -188,7 +188,7 @@ async fn a_role_change_honours_if_match_and_refuses_unknown_roles() {
 
 async fn remove(app: &TestApp, caller: &Value, member: &str) -> harness::TestResponse {
     let request = bearer_request("DELETE", &format!("/household/members/{member}"), caller);
-    app.send(functions::household::member_remove::respond, request)
+    app.send(&functions::registry::HOUSEHOLD_MEMBER_REMOVE, request)
         .await
 }
 
@@ -229,7 +229,7 @@ async fn a_removed_member_loses_access_and_sessions_in_the_same_call() {
         None,
     );
     assert_eq!(
-        app.send(functions::auth::refresh::respond, refresh).await.status,
+        app.send(&functions::registry::AUTH_REFRESH, refresh).await.status,
         401
     );
     assert_eq!(
@@ -276,12 +276,12 @@ async fn an_owner_removes_a_member_who_recorded_transactions_and_their_history_k
         &json!({"name": "Checking", "kind": "checking", "opening_balance": 100}),
         Some(access_token(&member)),
     );
-    let account = app.send(functions::accounts::create::respond, account).await;
+    let account = app.send(&functions::registry::ACCOUNTS_CREATE, account).await;
     assert_eq!(account.status, 201);
     let spend = json!({"account_id": account.body["id"], "date": "2026-11-20", "amount": -40});
     let spent = app
         .send(
-            functions::transactions::create::respond,
+            &functions::registry::TRANSACTIONS_CREATE,
             json_request("POST", "/transactions", &spend, Some(access_token(&member))),
         )
         .await;
@@ -293,7 +293,7 @@ async fn an_owner_removes_a_member_who_recorded_transactions_and_their_history_k
     let path = format!("/transactions/{}", spent.body["id"].as_str().unwrap());
     let deleted = app
         .send(
-            functions::transactions::delete::respond,
+            &functions::registry::TRANSACTIONS_DELETE,
             bearer_request("DELETE", &path, &member),
         )
         .await;
@@ -320,7 +320,7 @@ async fn an_owner_removes_a_member_who_recorded_transactions_and_their_history_k
     );
     let list = app
         .send(
-            functions::transactions::list::respond,
+            &functions::registry::TRANSACTIONS_LIST,
             harness::app::with_query(
                 bearer_request("GET", "/transactions", &owner),
                 &[("include_deleted", "true")],

@@ -41,7 +41,7 @@ async fn a_household_holding_the_largest_amounts_lists_its_accounts_and_months()
                 .collect();
             let body = json!({"transactions": transactions});
             let request = json_request("POST", "/transactions", &body, Some(access_token(&ada)));
-            let created = app.send(functions::transactions::create::respond, request).await;
+            let created = app.send(&functions::registry::TRANSACTIONS_CREATE, request).await;
             assert_eq!(created.status, 201, "{:?}", created.body);
         }
     }
@@ -50,11 +50,18 @@ async fn a_household_holding_the_largest_amounts_lists_its_accounts_and_months()
     assert!(expected > i128::from(i64::MAX) && -expected < i128::from(i64::MIN));
 
     let get = |path: &str| bearer_request("GET", path, &ada);
-    let list = raw(functions::accounts::list::respond(&app.app, get("/accounts")).await);
-    let debts =
-        raw(functions::accounts::get::respond(&app.app, get(&format!("/accounts/{}", accounts[1]))).await);
-    let months = raw(functions::months::list::respond(&app.app, get("/months")).await);
-    let month = raw(functions::months::get::respond(&app.app, get("/months/2026-11")).await);
+    let list = raw(functions::registry::ACCOUNTS_LIST
+        .call(&app.app, get("/accounts"))
+        .await);
+    let debts = raw(functions::registry::ACCOUNTS_GET
+        .call(&app.app, get(&format!("/accounts/{}", accounts[1])))
+        .await);
+    let months = raw(functions::registry::MONTHS_LIST
+        .call(&app.app, get("/months"))
+        .await);
+    let month = raw(functions::registry::MONTHS_GET
+        .call(&app.app, get("/months/2026-11"))
+        .await);
     let checks = [
         ("accounts", list.clone(), expected),
         ("accounts", list, -expected),
@@ -82,9 +89,9 @@ async fn a_household_holding_the_largest_amounts_lists_its_accounts_and_months()
     let assign = format!("/months/2026-11/categories/{category}");
     for repeat in [false, true] {
         let renamed = keyed("PATCH", &debts, json!({"name": "Owed"}));
-        let renamed = raw(functions::accounts::update::respond(&app.app, renamed).await);
+        let renamed = raw(functions::registry::ACCOUNTS_UPDATE.call(&app.app, renamed).await);
         let assigned = keyed("PUT", &assign, json!({"assigned": 1_000}));
-        let assigned = raw(functions::months::assign::respond(&app.app, assigned).await);
+        let assigned = raw(functions::registry::MONTHS_ASSIGN.call(&app.app, assigned).await);
         let writes = [
             ("renaming the debts account", renamed, -expected),
             ("assigning", assigned, expected - 1_000),
@@ -110,7 +117,7 @@ async fn amounts_from_the_largest_on_are_refused_naming_the_field_wherever_money
     let category = app.first_category(&ada).await;
     let existing = app
         .send(
-            functions::transactions::create::respond,
+            &functions::registry::TRANSACTIONS_CREATE,
             json_request(
                 "POST",
                 "/transactions",
@@ -154,10 +161,10 @@ async fn amounts_from_the_largest_on_are_refused_naming_the_field_wherever_money
         for (method, path, body, field) in tries {
             let request = json_request(method, &path, &body, Some(access_token(&ada)));
             let answer = match (method, path.as_str()) {
-                ("POST", "/accounts") => app.send(functions::accounts::create::respond, request).await,
-                ("POST", _) => app.send(functions::transactions::create::respond, request).await,
-                ("PATCH", _) => app.send(functions::transactions::update::respond, request).await,
-                _ => app.send(functions::months::assign::respond, request).await,
+                ("POST", "/accounts") => app.send(&functions::registry::ACCOUNTS_CREATE, request).await,
+                ("POST", _) => app.send(&functions::registry::TRANSACTIONS_CREATE, request).await,
+                ("PATCH", _) => app.send(&functions::registry::TRANSACTIONS_UPDATE, request).await,
+                _ => app.send(&functions::registry::MONTHS_ASSIGN, request).await,
             };
             assert_eq!(
                 answer.status, 422,
@@ -180,7 +187,7 @@ async fn amounts_from_the_largest_on_are_refused_naming_the_field_wherever_money
     // The largest is accepted everywhere.
     let largest = app
         .send(
-            functions::months::assign::respond,
+            &functions::registry::MONTHS_ASSIGN,
             json_request(
                 "PUT",
                 &assign,

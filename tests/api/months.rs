@@ -216,7 +216,7 @@ fn observed(body: &Value, categories: &[String]) -> Expected {
 
 async fn month(app: &TestApp, session: &Value, month: &str) -> harness::TestResponse {
     let request = bearer_request("GET", &format!("/months/{month}"), session);
-    app.send(functions::months::get::respond, request).await
+    app.send(&functions::registry::MONTHS_GET, request).await
 }
 
 async fn assign(
@@ -233,13 +233,15 @@ async fn assign(
         &json!({ "assigned": amount }),
         Some(harness::app::access_token(session)),
     );
-    app.send(functions::months::assign::respond, request).await
+    app.send(&functions::registry::MONTHS_ASSIGN, request).await
 }
 
 /// The household's categories (id, name), in the list's order.
 async fn categories_of(app: &TestApp, session: &Value) -> Vec<(String, String)> {
     let request = bearer_request("GET", "/category-groups", session);
-    let groups = app.send(functions::categories::groups::respond, request).await;
+    let groups = app
+        .send(&functions::registry::CATEGORY_GROUPS_LIST, request)
+        .await;
     groups.body["category_groups"]
         .as_array()
         .unwrap()
@@ -404,7 +406,7 @@ async fn budgets_over_months_match_the_rules_with_rollover_overspending_and_tran
 
     app.reset_calls();
     let request = bearer_request("GET", "/months", &session);
-    let listed = app.send(functions::months::list::respond, request).await;
+    let listed = app.send(&functions::registry::MONTHS_LIST, request).await;
     assert_eq!(listed.status, 200, "{:?}", listed.body);
     assert_eq!(app.calls(), 1);
     let summaries: Vec<(String, i64, i64, i64, i64)> = listed.body["months"]
@@ -499,7 +501,7 @@ async fn an_assignment_must_be_whole_milliunits_in_range() {
         Some(harness::app::access_token(&ada)),
     );
     assert_eq!(
-        app.send(functions::months::assign::respond, extra).await.status,
+        app.send(&functions::registry::MONTHS_ASSIGN, extra).await.status,
         422
     );
     let rows = app

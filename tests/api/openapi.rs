@@ -57,7 +57,7 @@ async fn the_document_and_its_page_are_public_and_need_no_database() {
     app.reset_calls();
     let served = app
         .send(
-            functions::openapi::json::respond,
+            &functions::registry::OPENAPI,
             request(&event("GET", "/openapi.json", &[], None)),
         )
         .await;
@@ -66,7 +66,8 @@ async fn the_document_and_its_page_are_public_and_need_no_database() {
     assert_eq!(served.body, functions::openapi::document(functions::ENDPOINTS));
     assert_eq!(served.body["openapi"], "3.1.0");
 
-    let page = functions::openapi::docs::respond(&app.app, request(&event("GET", "/docs", &[], None)))
+    let page = functions::registry::DOCS
+        .call(&app.app, request(&event("GET", "/docs", &[], None)))
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
@@ -91,7 +92,7 @@ async fn a_nul_character_in_any_text_is_a_422_naming_the_field() {
     let ada = app.register("ada@example.com").await;
     let refused = app
         .send_json(
-            functions::payees::create::respond,
+            &functions::registry::PAYEES_CREATE,
             "POST",
             "/payees",
             &ada,
@@ -109,7 +110,7 @@ async fn a_nul_character_in_any_text_is_a_422_naming_the_field() {
     ]});
     let refused = app
         .send_json(
-            functions::transactions::create::respond,
+            &functions::registry::TRANSACTIONS_CREATE,
             "POST",
             "/transactions",
             &ada,
@@ -138,7 +139,7 @@ async fn a_body_that_is_not_utf8_is_a_400_as_api_gateway_delivers_it() {
         .into();
     binary["isBase64Encoded"] = true.into();
     let refused = app
-        .send(functions::payees::create::respond, request(&binary))
+        .send(&functions::registry::PAYEES_CREATE, request(&binary))
         .await;
     assert_eq!(refused.status, 400, "{:?}", refused.body);
     assert_eq!(refused.header("content-type"), Some("application/problem+json"));

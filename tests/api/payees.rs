@@ -14,12 +14,12 @@ async fn create(app: &TestApp, caller: &Value, name: &str) -> harness::TestRespo
         &json!({ "name": name }),
         Some(access_token(caller)),
     );
-    app.send(functions::payees::create::respond, request).await
+    app.send(&functions::registry::PAYEES_CREATE, request).await
 }
 
 async fn list(app: &TestApp, caller: &Value) -> harness::TestResponse {
     app.send(
-        functions::payees::list::respond,
+        &functions::registry::PAYEES_LIST,
         bearer_request("GET", "/payees", caller),
     )
     .await
@@ -27,7 +27,7 @@ async fn list(app: &TestApp, caller: &Value) -> harness::TestResponse {
 
 async fn get(app: &TestApp, caller: &Value, id: &str) -> harness::TestResponse {
     let request = bearer_request("GET", &format!("/payees/{id}"), caller);
-    app.send(functions::payees::get::respond, request).await
+    app.send(&functions::registry::PAYEES_GET, request).await
 }
 
 async fn rename(
@@ -40,7 +40,7 @@ async fn rename(
     let path = format!("/payees/{id}");
     let body = json!({ "name": name });
     app.send_json_if_match(
-        functions::payees::update::respond,
+        &functions::registry::PAYEES_UPDATE,
         "PATCH",
         &path,
         caller,
@@ -52,7 +52,7 @@ async fn rename(
 
 async fn delete(app: &TestApp, caller: &Value, id: &str) -> harness::TestResponse {
     let request = bearer_request("DELETE", &format!("/payees/{id}"), caller);
-    app.send(functions::payees::delete::respond, request).await
+    app.send(&functions::registry::PAYEES_DELETE, request).await
 }
 
 fn names(response: &harness::TestResponse) -> Vec<(String, bool)> {

@@ -37,7 +37,7 @@ impl Write {
         request
             .headers_mut()
             .insert("idempotency-key", HeaderValue::from_str(key).unwrap());
-        let response = (self.endpoint.respond)(&app.app, request).await.expect("respond");
+        let response = self.endpoint.call(&app.app, request).await.expect("respond");
         harness::app::read(response).await
     }
 }

@@ -34,7 +34,10 @@ async fn a_request_waits_for_a_resuming_cluster_within_its_deadline() {
     app.reset_calls();
     app.api.emulator.service.inject(resuming(2));
     let response = app
-        .send(functions::me::respond, me_request(token, Duration::from_secs(10)))
+        .send(
+            &functions::registry::ME,
+            me_request(token, Duration::from_secs(10)),
+        )
         .await;
     assert_eq!(response.status, 200, "{:?}", response.body);
     assert_eq!(app.calls(), 3, "two refused attempts, then the query");
@@ -48,7 +51,9 @@ async fn a_cluster_still_resuming_at_the_deadline_answers_503_with_retry_after()
     app.api.emulator.service.inject(resuming(u32::MAX));
     let timeout = functions::http::ANSWER_MARGIN + Duration::from_secs(1);
     let started = Instant::now();
-    let response = app.send(functions::me::respond, me_request(token, timeout)).await;
+    let response = app
+        .send(&functions::registry::ME, me_request(token, timeout))
+        .await;
     let took = started.elapsed();
     assert_eq!(response.status, 503, "{:?}", response.body);
     assert_eq!(response.header("content-type"), Some("application/problem+json"));

@@ -19,14 +19,14 @@ async fn statuses(app: &TestApp, session: &Value) -> [u16; 3] {
     let me = app.get_me(Some(access_token(session))).await.status;
     let household = app
         .send(
-            functions::household::get::respond,
+            &functions::registry::HOUSEHOLD_GET,
             bearer_request("GET", "/household", session),
         )
         .await
         .status;
     let write = app
         .send(
-            functions::payees::create::respond,
+            &functions::registry::PAYEES_CREATE,
             json_request(
                 "POST",
                 "/payees",
@@ -106,7 +106,7 @@ async fn changing_the_password_ends_every_other_session_and_keeps_this_one() {
     let change = |current: &str, new: &str| json!({"current_password": current, "new_password": new});
     let send = async |session: &Value, body: &Value| {
         app.send(
-            functions::auth::password::respond,
+            &functions::registry::AUTH_PASSWORD,
             json_request("POST", "/auth/password", body, Some(access_token(session))),
         )
         .await
@@ -189,7 +189,7 @@ async fn ten_wrong_current_passwords_lock_password_changes_for_the_account() {
     let send = async |current: &str| {
         let body = json!({"current_password": current, "new_password": "a brand new passphrase"});
         app.send(
-            functions::auth::password::respond,
+            &functions::registry::AUTH_PASSWORD,
             json_request("POST", "/auth/password", &body, Some(access_token(&ada))),
         )
         .await

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use harness::TestApp;
 use harness::app::{access_token, bearer_request, json_request, with_query};
-use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
 /// A list a client keeps: its name, path, query for a full read, and the answer's list field.
@@ -46,13 +45,16 @@ pub(crate) async fn list(
 ) -> harness::TestResponse {
     let request = with_query(bearer_request("GET", path, session), query);
     match path {
-        "/accounts" => app.send(functions::accounts::list::respond, request).await,
-        "/payees" => app.send(functions::payees::list::respond, request).await,
-        "/category-groups" => app.send(functions::categories::groups::respond, request).await,
-        "/transactions" => app.send(functions::transactions::list::respond, request).await,
-        "/months" => app.send(functions::months::list::respond, request).await,
-        "/household/invitations" => app.send(functions::invitations::list::respond, request).await,
-        _ => app.send(functions::household::get::respond, request).await,
+        "/accounts" => app.send(&functions::registry::ACCOUNTS_LIST, request).await,
+        "/payees" => app.send(&functions::registry::PAYEES_LIST, request).await,
+        "/category-groups" => {
+            app.send(&functions::registry::CATEGORY_GROUPS_LIST, request)
+                .await
+        }
+        "/transactions" => app.send(&functions::registry::TRANSACTIONS_LIST, request).await,
+        "/months" => app.send(&functions::registry::MONTHS_LIST, request).await,
+        "/household/invitations" => app.send(&functions::registry::INVITATIONS_LIST, request).await,
+        _ => app.send(&functions::registry::HOUSEHOLD_GET, request).await,
     }
 }
 
@@ -150,7 +152,7 @@ pub(crate) struct Writer<'a> {
 impl Writer<'_> {
     async fn send(
         &self,
-        respond: impl AsyncFnOnce(&functions::App, Request) -> Result<Response<Body>, lambda_http::Error>,
+        endpoint: &functions::endpoint::Endpoint,
         method: &str,
         path: &str,
         body: Option<Value>,
@@ -159,7 +161,7 @@ impl Writer<'_> {
             Some(body) => json_request(method, path, &body, Some(access_token(self.session))),
             None => bearer_request(method, path, self.session),
         };
-        let answer = self.app.send(respond, request).await;
+        let answer = self.app.send(endpoint, request).await;
         assert!(
             answer.status < 300,
             "{method} {path}: {} {:?}",
@@ -169,38 +171,24 @@ impl Writer<'_> {
         answer.body
     }
 
-    async fn patch(
-        &self,
-        respond: impl AsyncFnOnce(&functions::App, Request) -> Result<Response<Body>, lambda_http::Error>,
-        path: &str,
-        body: Value,
-    ) -> Value {
-        self.send(respond, "PATCH", path, Some(body)).await
+    async fn patch(&self, endpoint: &functions::endpoint::Endpoint, path: &str, body: Value) -> Value {
+        self.send(endpoint, "PATCH", path, Some(body)).await
     }
 
-    async fn delete(
-        &self,
-        respond: impl AsyncFnOnce(&functions::App, Request) -> Result<Response<Body>, lambda_http::Error>,
-        path: &str,
-    ) {
-        self.send(respond, "DELETE", path, None).await;
+    async fn delete(&self, endpoint: &functions::endpoint::Endpoint, path: &str) {
+        self.send(endpoint, "DELETE", path, None).await;
     }
 
     /// A new account's id.
     pub async fn account(&self, name: &str, kind: &str) -> String {
         let body = json!({"name": name, "kind": kind});
-        self.create(functions::accounts::create::respond, "/accounts", body)
+        self.create(&functions::registry::ACCOUNTS_CREATE, "/accounts", body)
             .await
     }
 
     /// POSTs and answers the new id.
-    pub async fn create(
-        &self,
-        respond: impl AsyncFnOnce(&functions::App, Request) -> Result<Response<Body>, lambda_http::Error>,
-        path: &str,
-        body: Value,
-    ) -> String {
-        let answer = self.send(respond, "POST", path, Some(body)).await;
+    pub async fn create(&self, endpoint: &functions::endpoint::Endpoint, path: &str, body: Value) -> String {
+        let answer = self.send(endpoint, "POST", path, Some(body)).await;
         answer["id"].as_str().expect("a new id").to_owned()
     }
 }
@@ -221,78 +209,85 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
             session: &bob,
         },
     );
-    use functions::{accounts, categories, household, invitations, months, payees, transactions};
 
     // What the household holds before the client's full read.
     let checking = ada_device
         .create(
-            accounts::create::respond,
+            &functions::registry::ACCOUNTS_CREATE,
             "/accounts",
             json!({"name": "Checking", "kind": "checking", "opening_balance": 500_000}),
         )
         .await;
     let savings = ada_device
         .create(
-            accounts::create::respond,
+            &functions::registry::ACCOUNTS_CREATE,
             "/accounts",
             json!({"name": "Savings", "kind": "savings"}),
         )
         .await;
     let unused = ada_device
         .create(
-            accounts::create::respond,
+            &functions::registry::ACCOUNTS_CREATE,
             "/accounts",
             json!({"name": "Unused", "kind": "cash"}),
         )
         .await;
     let shop = ada_device
-        .create(payees::create::respond, "/payees", json!({"name": "Shop"}))
+        .create(
+            &functions::registry::PAYEES_CREATE,
+            "/payees",
+            json!({"name": "Shop"}),
+        )
         .await;
     let gym = ada_device
-        .create(payees::create::respond, "/payees", json!({"name": "Gym"}))
+        .create(
+            &functions::registry::PAYEES_CREATE,
+            "/payees",
+            json!({"name": "Gym"}),
+        )
         .await;
     let fun = ada_device
         .create(
-            categories::group_create::respond,
+            &functions::registry::CATEGORY_GROUPS_CREATE,
             "/category-groups",
             json!({"name": "Fun"}),
         )
         .await;
     let other_group = ada_device
         .create(
-            categories::group_create::respond,
+            &functions::registry::CATEGORY_GROUPS_CREATE,
             "/category-groups",
             json!({"name": "Other"}),
         )
         .await;
     let games = ada_device
         .create(
-            categories::create::respond,
+            &functions::registry::CATEGORIES_CREATE,
             "/categories",
             json!({"category_group_id": fun, "name": "Games"}),
         )
         .await;
     let books = ada_device
         .create(
-            categories::create::respond,
+            &functions::registry::CATEGORIES_CREATE,
             "/categories",
             json!({"category_group_id": fun, "name": "Books"}),
         )
         .await;
     let spent = ada_device
-        .create(transactions::create::respond, "/transactions",
+        .create(&functions::registry::TRANSACTIONS_CREATE, "/transactions",
                 json!({"account_id": checking, "date": "2026-11-02", "amount": -1_000, "payee_id": shop, "category_id": games}))
         .await;
     ada_device
         .create(
-            transactions::create::respond,
+            &functions::registry::TRANSACTIONS_CREATE,
             "/transactions",
             json!({"account_id": checking, "date": "2026-11-03", "amount": -2_000, "payee_id": gym}),
         )
         .await;
     let split = ada_device
         .create(
-            transactions::create::respond,
+            &functions::registry::TRANSACTIONS_CREATE,
             "/transactions",
             json!({"account_id": checking, "date": "2026-11-04", "amount": -3_000, "subtransactions": [
                     {"amount": -1_000, "category_id": games}, {"amount": -2_000, "category_id": books}]}),
@@ -300,7 +295,7 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
         .await;
     let invitation = ada_device
         .create(
-            invitations::create::respond,
+            &functions::registry::INVITATIONS_CREATE,
             "/household/invitations",
             json!({"email": "dan@example.com", "role": "member"}),
         )
@@ -311,45 +306,48 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
     // Other members write: creates, edits, deletes, a transfer, a split, a member leaving.
     bob_device
         .create(
-            accounts::create::respond,
+            &functions::registry::ACCOUNTS_CREATE,
             "/accounts",
             json!({"name": "Wallet", "kind": "cash"}),
         )
         .await;
     bob_device
         .patch(
-            payees::update::respond,
+            &functions::registry::PAYEES_UPDATE,
             &format!("/payees/{shop}"),
             json!({"name": "Corner Shop"}),
         )
         .await;
     bob_device
-        .delete(payees::delete::respond, &format!("/payees/{gym}"))
+        .delete(&functions::registry::PAYEES_DELETE, &format!("/payees/{gym}"))
         .await;
     bob_device
         .create(
-            transactions::create::respond,
+            &functions::registry::TRANSACTIONS_CREATE,
             "/transactions",
             json!({"account_id": checking, "date": "2026-11-05", "amount": -700, "payee_name": "Bakery"}),
         )
         .await;
     bob_device
-        .create(transactions::create::respond, "/transactions",
+        .create(&functions::registry::TRANSACTIONS_CREATE, "/transactions",
                 json!({"account_id": checking, "date": "2026-11-06", "amount": -50_000, "transfer_account_id": savings}))
         .await;
     bob_device
         .patch(
-            transactions::update::respond,
+            &functions::registry::TRANSACTIONS_UPDATE,
             &format!("/transactions/{spent}"),
             json!({"account_id": savings, "amount": -1_500}),
         )
         .await;
     bob_device
-        .delete(transactions::delete::respond, &format!("/transactions/{split}"))
+        .delete(
+            &functions::registry::TRANSACTIONS_DELETE,
+            &format!("/transactions/{split}"),
+        )
         .await;
     bob_device
         .create(
-            transactions::create::respond,
+            &functions::registry::TRANSACTIONS_CREATE,
             "/transactions",
             json!({"account_id": savings, "date": "2026-12-01", "amount": -900, "subtransactions": [
                     {"amount": -400, "category_id": games}, {"amount": -500, "category_id": books}]}),
@@ -357,28 +355,28 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
         .await;
     bob_device
         .patch(
-            categories::update::respond,
+            &functions::registry::CATEGORIES_UPDATE,
             &format!("/categories/{books}"),
             json!({"name": "Novels"}),
         )
         .await;
     bob_device
         .patch(
-            categories::update::respond,
+            &functions::registry::CATEGORIES_UPDATE,
             &format!("/categories/{games}"),
             json!({"category_group_id": other_group}),
         )
         .await;
     let cinema = bob_device
         .create(
-            categories::create::respond,
+            &functions::registry::CATEGORIES_CREATE,
             "/categories",
             json!({"category_group_id": fun, "name": "Cinema"}),
         )
         .await;
     bob_device
         .send(
-            months::assign::respond,
+            &functions::registry::MONTHS_ASSIGN,
             "PUT",
             &format!("/months/2026-11/categories/{cinema}"),
             Some(json!({"assigned": 4_000})),
@@ -386,40 +384,46 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
         .await;
     bob_device
         .send(
-            months::assign::respond,
+            &functions::registry::MONTHS_ASSIGN,
             "PUT",
             &format!("/months/2026-11/categories/{books}"),
             Some(json!({"assigned": 2_500})),
         )
         .await;
     bob_device
-        .delete(categories::delete::respond, &format!("/categories/{cinema}"))
+        .delete(
+            &functions::registry::CATEGORIES_DELETE,
+            &format!("/categories/{cinema}"),
+        )
         .await;
     let temporary = bob_device
         .create(
-            categories::group_create::respond,
+            &functions::registry::CATEGORY_GROUPS_CREATE,
             "/category-groups",
             json!({"name": "Temporary"}),
         )
         .await;
     bob_device
         .delete(
-            categories::group_delete::respond,
+            &functions::registry::CATEGORY_GROUPS_DELETE,
             &format!("/category-groups/{temporary}"),
         )
         .await;
     bob_device
-        .delete(accounts::delete::respond, &format!("/accounts/{unused}"))
+        .delete(
+            &functions::registry::ACCOUNTS_DELETE,
+            &format!("/accounts/{unused}"),
+        )
         .await;
     ada_device
         .delete(
-            invitations::revoke::respond,
+            &functions::registry::INVITATIONS_REVOKE,
             &format!("/household/invitations/{invitation}"),
         )
         .await;
     ada_device
         .create(
-            invitations::create::respond,
+            &functions::registry::INVITATIONS_CREATE,
             "/household/invitations",
             json!({"email": "erin@example.com", "role": "owner"}),
         )
@@ -427,13 +431,13 @@ async fn a_client_copy_after_a_delta_read_equals_a_fresh_full_read() {
     let carol_id = carol["user_id"].as_str().unwrap();
     ada_device
         .delete(
-            household::member_remove::respond,
+            &functions::registry::HOUSEHOLD_MEMBER_REMOVE,
             &format!("/household/members/{carol_id}"),
         )
         .await;
     ada_device
         .send(
-            household::member_role::respond,
+            &functions::registry::HOUSEHOLD_MEMBER_ROLE,
             "PATCH",
             &format!("/household/members/{}", bob["user_id"].as_str().unwrap()),
             Some(json!({"role": "owner"})),

@@ -35,7 +35,7 @@ async fn every_page_of_one_walk_answers_the_knowledge_of_its_first_page() {
     for day in 1..=4 {
         writer
             .create(
-                functions::transactions::create::respond,
+                &functions::registry::TRANSACTIONS_CREATE,
                 "/transactions",
                 json!({"account_id": checking, "date": format!("2026-11-0{day}"), "amount": -day}),
             )
@@ -45,7 +45,7 @@ async fn every_page_of_one_walk_answers_the_knowledge_of_its_first_page() {
     let knowledge = first.body["server_knowledge"].as_i64().unwrap();
     let late = writer
         .create(
-            functions::transactions::create::respond,
+            &functions::registry::TRANSACTIONS_CREATE,
             "/transactions",
             json!({"account_id": checking, "date": "2026-10-01", "amount": -99}),
         )
@@ -93,7 +93,7 @@ async fn concurrent_writes_in_one_household_all_succeed_and_are_all_stamped() {
     let checking = writer.account("Checking", "checking").await;
     let savings = writer.account("Savings", "savings").await;
     let leg = writer
-        .create(functions::transactions::create::respond, "/transactions",
+        .create(&functions::registry::TRANSACTIONS_CREATE, "/transactions",
                 json!({"account_id": checking, "date": "2026-11-01", "amount": -10_000, "transfer_account_id": savings}))
         .await;
     let before = get(&app, &ada, "/household", &[]).await.body["server_knowledge"]
@@ -115,12 +115,12 @@ async fn concurrent_writes_in_one_household_all_succeed_and_are_all_stamped() {
             &body,
             Some(access_token(&ada)),
         );
-        app.send(functions::transactions::update::respond, request)
+        app.send(&functions::registry::TRANSACTIONS_UPDATE, request)
     };
     let create = |amount: i64| {
         let body = json!({"account_id": savings, "date": "2026-11-02", "amount": amount});
         app.send(
-            functions::transactions::create::respond,
+            &functions::registry::TRANSACTIONS_CREATE,
             json_request("POST", "/transactions", &body, Some(access_token(&ada))),
         )
     };

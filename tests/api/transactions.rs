@@ -21,12 +21,12 @@ async fn account(app: &TestApp, session: &Value, name: &str, kind: &str) -> Stri
 
 async fn page(app: &TestApp, session: &Value, query: &[(&str, &str)]) -> harness::TestResponse {
     let request = with_query(bearer_request("GET", "/transactions", session), query);
-    app.send(functions::transactions::list::respond, request).await
+    app.send(&functions::registry::TRANSACTIONS_LIST, request).await
 }
 
 async fn get(app: &TestApp, session: &Value, id: &str) -> harness::TestResponse {
     let request = bearer_request("GET", &format!("/transactions/{id}"), session);
-    app.send(functions::transactions::get::respond, request).await
+    app.send(&functions::registry::TRANSACTIONS_GET, request).await
 }
 
 /// Inserts `count` transactions into `account`, dated back from 2026-11-30 a few a day, in one
@@ -240,7 +240,7 @@ async fn filters_select_by_account_category_payee_dates_and_cleared_and_tombston
     let category = app.first_category(&ada).await;
     let payee = app
         .send_json(
-            functions::payees::create::respond,
+            &functions::registry::PAYEES_CREATE,
             "POST",
             "/payees",
             &ada,
@@ -426,7 +426,7 @@ async fn delete(app: &TestApp, session: &Value, id: &str, if_match: Option<&str>
         bearer_request("DELETE", &format!("/transactions/{id}"), session),
         if_match,
     );
-    app.send(functions::transactions::delete::respond, request).await
+    app.send(&functions::registry::TRANSACTIONS_DELETE, request).await
 }
 
 /// Which of `ids` are deleted, straight from the database.
@@ -520,7 +520,7 @@ async fn deleting_leaves_tombstones_and_takes_split_lines_and_the_other_transfer
     // Balances no longer count them.
     let accounts = app
         .send(
-            functions::accounts::list::respond,
+            &functions::registry::ACCOUNTS_LIST,
             bearer_request("GET", "/accounts", &ada),
         )
         .await;

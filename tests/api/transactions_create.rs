@@ -9,7 +9,7 @@ use shared::db::param;
 
 async fn create(app: &TestApp, session: &Value, body: &Value) -> harness::TestResponse {
     let request = json_request("POST", "/transactions", body, Some(access_token(session)));
-    app.send(functions::transactions::create::respond, request).await
+    app.send(&functions::registry::TRANSACTIONS_CREATE, request).await
 }
 
 async fn account(app: &TestApp, session: &Value, body: Value) -> String {
@@ -68,7 +68,7 @@ async fn a_transaction_with_a_new_payee_is_created_in_one_call() {
     let id = created.body["id"].as_str().unwrap();
     let read = app
         .send(
-            functions::transactions::get::respond,
+            &functions::registry::TRANSACTIONS_GET,
             bearer_request("GET", &format!("/transactions/{id}"), &ada),
         )
         .await;
@@ -137,7 +137,7 @@ async fn a_transfer_makes_both_legs_with_each_others_transfer_payee() {
     assert_eq!(back[5].as_deref(), moved.body["id"].as_str());
     let accounts = app
         .send(
-            functions::accounts::list::respond,
+            &functions::registry::ACCOUNTS_LIST,
             bearer_request("GET", "/accounts", &ada),
         )
         .await;
@@ -163,7 +163,7 @@ async fn a_transfer_makes_both_legs_with_each_others_transfer_payee() {
     // on-budget leg.
     let payees = app
         .send(
-            functions::payees::list::respond,
+            &functions::registry::PAYEES_LIST,
             bearer_request("GET", "/payees", &ada),
         )
         .await;
@@ -414,7 +414,7 @@ async fn the_largest_split_is_read_back_within_the_row_limit() {
     let id = created.body["id"].as_str().unwrap();
     let read = app
         .send(
-            functions::transactions::get::respond,
+            &functions::registry::TRANSACTIONS_GET,
             bearer_request("GET", &format!("/transactions/{id}"), &ada),
         )
         .await;
@@ -422,7 +422,7 @@ async fn the_largest_split_is_read_back_within_the_row_limit() {
     assert_eq!(read.body["subtransactions"].as_array().unwrap().len(), lines);
     let listed = app
         .send(
-            functions::transactions::list::respond,
+            &functions::registry::TRANSACTIONS_LIST,
             bearer_request("GET", "/transactions", &ada),
         )
         .await;
@@ -459,7 +459,7 @@ async fn an_answer_larger_than_the_data_api_returns_writes_nothing() {
     let mut request = json_request("POST", "/transactions", &body, Some(access_token(&ada)));
     request.headers_mut().insert("idempotency-key", key.clone());
     app.reset_calls();
-    let refused = app.send(functions::transactions::create::respond, request).await;
+    let refused = app.send(&functions::registry::TRANSACTIONS_CREATE, request).await;
     assert_eq!((refused.status, app.calls()), (413, 1), "{:?}", refused.body);
     assert_eq!(refused.body["type"], "/problems/answer-too-large");
     assert!(
@@ -479,7 +479,7 @@ async fn an_answer_larger_than_the_data_api_returns_writes_nothing() {
     let smaller = json!({"transactions": vec![body["transactions"][0].clone(); 10]});
     let mut request = json_request("POST", "/transactions", &smaller, Some(access_token(&ada)));
     request.headers_mut().insert("idempotency-key", key);
-    let stored = app.send(functions::transactions::create::respond, request).await;
+    let stored = app.send(&functions::registry::TRANSACTIONS_CREATE, request).await;
     assert_eq!(stored.status, 201, "{:?}", stored.body);
     assert_eq!(count(&app, "transactions").await, 10 * (1 + lines as i64));
 }

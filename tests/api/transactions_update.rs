@@ -11,7 +11,7 @@ use shared::domain::TransactionId;
 
 async fn create(app: &TestApp, session: &Value, body: &Value) -> Value {
     let request = json_request("POST", "/transactions", body, Some(access_token(session)));
-    let created = app.send(functions::transactions::create::respond, request).await;
+    let created = app.send(&functions::registry::TRANSACTIONS_CREATE, request).await;
     assert_eq!(created.status, 201, "{:?}", created.body);
     created.body
 }
@@ -25,7 +25,7 @@ async fn patch(
 ) -> harness::TestResponse {
     let path = format!("/transactions/{id}");
     app.send_json_if_match(
-        functions::transactions::update::respond,
+        &functions::registry::TRANSACTIONS_UPDATE,
         "PATCH",
         &path,
         session,
@@ -37,7 +37,7 @@ async fn patch(
 
 async fn get(app: &TestApp, session: &Value, id: &str) -> harness::TestResponse {
     let request = bearer_request("GET", &format!("/transactions/{id}"), session);
-    app.send(functions::transactions::get::respond, request).await
+    app.send(&functions::registry::TRANSACTIONS_GET, request).await
 }
 
 async fn account(app: &TestApp, session: &Value, body: Value) -> String {
@@ -51,7 +51,7 @@ async fn account(app: &TestApp, session: &Value, body: Value) -> String {
 async fn categories(app: &TestApp, session: &Value, n: usize) -> Vec<String> {
     let groups = app
         .send(
-            functions::categories::groups::respond,
+            &functions::registry::CATEGORY_GROUPS_LIST,
             bearer_request("GET", "/category-groups", session),
         )
         .await;
@@ -536,7 +536,7 @@ async fn split_lines_are_replaced_all_at_once_and_follow_their_parent() {
             bearer_request("GET", "/transactions", &ada),
             &[("category_id", category.as_str())],
         );
-        app.send(functions::transactions::list::respond, request)
+        app.send(&functions::registry::TRANSACTIONS_LIST, request)
     };
     assert_eq!(listed(&b).await.body["transactions"], json!([]));
     assert_eq!(listed(&c).await.body["transactions"][0]["id"], json!(id));
@@ -553,7 +553,7 @@ async fn foreign_unknown_and_malformed_ids_are_refused_alike_and_change_nothing(
     let bobs_category = categories(&app, &bob, 1).await.remove(0);
     let bobs_payee = app
         .send_json(
-            functions::payees::create::respond,
+            &functions::registry::PAYEES_CREATE,
             "POST",
             "/payees",
             &bob,
@@ -592,7 +592,7 @@ async fn foreign_unknown_and_malformed_ids_are_refused_alike_and_change_nothing(
         .to_owned();
     let deleted = app
         .send(
-            functions::transactions::delete::respond,
+            &functions::registry::TRANSACTIONS_DELETE,
             bearer_request("DELETE", &format!("/transactions/{gone}"), &ada),
         )
         .await;

@@ -1,6 +1,6 @@
 //! A test's own API: a fresh database with the schema, an in-process data-api-local, and the
 //! functions' `App` pointed at it. Requests are real API Gateway HTTP API (v2) events, parsed by
-//! `lambda_http` exactly as in Lambda, and handed to the endpoints' `respond`.
+//! `lambda_http` exactly as in Lambda, and handed to the endpoints through `Endpoint::call`.
 
 use std::sync::Arc;
 
@@ -188,32 +188,28 @@ impl TestApp {
         self.api.emulator.service.reset_stats();
     }
 
-    /// Hands `request` to an endpoint's `respond`, as the Lambda runtime would.
-    pub async fn send(
-        &self,
-        respond: impl AsyncFnOnce(&App, Request) -> Result<Response<Body>, lambda_http::Error>,
-        request: Request,
-    ) -> TestResponse {
-        read(respond(&self.app, request).await.expect("respond")).await
+    /// Hands `request` to `endpoint` through the glue, as its binary would.
+    pub async fn send(&self, endpoint: &functions::endpoint::Endpoint, request: Request) -> TestResponse {
+        read(endpoint.call(&self.app, request).await.expect("respond")).await
     }
 
-    /// A JSON `method path` as `session`, to an endpoint's `respond`.
+    /// A JSON `method path` as `session`, to `endpoint`.
     pub async fn send_json(
         &self,
-        respond: impl AsyncFnOnce(&App, Request) -> Result<Response<Body>, lambda_http::Error>,
+        endpoint: &functions::endpoint::Endpoint,
         method: &str,
         path: &str,
         session: &Value,
         body: &Value,
     ) -> TestResponse {
-        self.send_json_if_match(respond, method, path, session, body, None)
+        self.send_json_if_match(endpoint, method, path, session, body, None)
             .await
     }
 
     /// As [`Self::send_json`], with `If-Match: if_match` when it is given.
     pub async fn send_json_if_match(
         &self,
-        respond: impl AsyncFnOnce(&App, Request) -> Result<Response<Body>, lambda_http::Error>,
+        endpoint: &functions::endpoint::Endpoint,
         method: &str,
         path: &str,
         session: &Value,
@@ -221,7 +217,7 @@ impl TestApp {
         if_match: Option<&str>,
     ) -> TestResponse {
         let request = json_request(method, path, body, Some(access_token(session)));
-        self.send(respond, with_if_match(request, if_match)).await
+        self.send(endpoint, with_if_match(request, if_match)).await
     }
 
     /// A new account of `session`'s household, closed at once; answers its id.
@@ -232,7 +228,7 @@ impl TestApp {
         let id = created.body["id"].as_str().expect("an account id").to_owned();
         let closed = self
             .send_json(
-                functions::accounts::update::respond,
+                &functions::registry::ACCOUNTS_UPDATE,
                 "PATCH",
                 &format!("/accounts/{id}"),
                 session,
@@ -248,7 +244,7 @@ impl TestApp {
     pub async fn first_category(&self, session: &Value) -> String {
         let groups = self
             .send(
-                functions::categories::groups::respond,
+                &functions::registry::CATEGORY_GROUPS_LIST,
                 bearer_request("GET", "/category-groups", session),
             )
             .await;
@@ -261,7 +257,7 @@ impl TestApp {
     pub async fn create_account(&self, session: &Value, body: &Value) -> TestResponse {
         let response = self
             .send_json(
-                functions::accounts::create::respond,
+                &functions::registry::ACCOUNTS_CREATE,
                 "POST",
                 "/accounts",
                 session,
@@ -278,7 +274,7 @@ impl TestApp {
     }
 
     pub async fn send_register(&self, request: Request) -> TestResponse {
-        self.send(functions::auth::register::respond, request).await
+        self.send(&functions::registry::AUTH_REGISTER, request).await
     }
 
     pub async fn post_login(&self, body: &Value) -> TestResponse {
@@ -287,7 +283,7 @@ impl TestApp {
     }
 
     pub async fn send_login(&self, request: Request) -> TestResponse {
-        self.send(functions::auth::login::respond, request).await
+        self.send(&functions::registry::AUTH_LOGIN, request).await
     }
 
     pub async fn post_refresh(&self, body: &Value) -> TestResponse {
@@ -296,7 +292,7 @@ impl TestApp {
     }
 
     pub async fn send_refresh(&self, request: Request) -> TestResponse {
-        self.send(functions::auth::refresh::respond, request).await
+        self.send(&functions::registry::AUTH_REFRESH, request).await
     }
 
     pub async fn post_logout(&self, body: &Value) -> TestResponse {
@@ -305,7 +301,7 @@ impl TestApp {
     }
 
     pub async fn send_logout(&self, request: Request) -> TestResponse {
-        self.send(functions::auth::logout::respond, request).await
+        self.send(&functions::registry::AUTH_LOGOUT, request).await
     }
 
     pub async fn get_me(&self, token: Option<&str>) -> TestResponse {
@@ -318,7 +314,7 @@ impl TestApp {
     }
 
     pub async fn send_me(&self, request: Request) -> TestResponse {
-        self.send(functions::me::respond, request).await
+        self.send(&functions::registry::ME, request).await
     }
 
     /// Registers a new household owner and returns the 201 body.

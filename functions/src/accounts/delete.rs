@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::db::{DbError, param};
 use shared::domain::AccountId;
 use shared::http::{ApiError, Reply, Route, bearer};
@@ -12,7 +12,6 @@ use shared::version::{self, Precondition};
 
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 
@@ -47,11 +46,7 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
 
 const HAS_TRANSACTIONS: &str = "The account has transactions, so deleting it would lose money history; close it instead (PATCH with \"closed\": true).";
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let account = ROUTE.id(&request, "account_id", AccountId::parse)?;
     let params = access::caller(

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::db::param;
 use shared::domain::AccountId;
 use shared::http::{ApiError, Reply, Route, bearer};
@@ -10,7 +10,6 @@ use shared::http::{ApiError, Reply, Route, bearer};
 use super::{Account, BALANCES, COLUMNS};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/accounts/{account_id}");
@@ -31,11 +30,7 @@ static FIND: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let account = ROUTE.id(&request, "account_id", AccountId::parse)?;
     let params = access::caller(&claims, [param("account_id", &account)]);

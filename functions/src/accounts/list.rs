@@ -5,7 +5,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Serialize;
 use shared::db::param;
 use shared::http::{ApiError, Reply, Route, bearer, query_flag};
@@ -13,7 +13,6 @@ use shared::http::{ApiError, Reply, Route, bearer, query_flag};
 use super::{Account, BALANCES, COLUMNS};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 use crate::sync::{self, Change, Knowledge};
 
@@ -50,11 +49,7 @@ struct Accounts {
     server_knowledge: i64,
 }
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let include_closed = query_flag(&request, "include_closed")?;
     let since = sync::since(&request)?;

@@ -13,7 +13,7 @@
 use std::sync::LazyLock;
 
 use chrono::Utc;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Deserialize;
 use shared::auth::{DUMMY_HASH, Password, hash_password, needs_rehash, verify_password};
 use shared::db::param;
@@ -23,7 +23,6 @@ use shared::http::{ApiError, Fields, Reply, Route, json_body};
 use super::throttle::{self, Counter};
 use super::{NewRefreshToken, off_executor, session};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -82,11 +81,7 @@ SELECT :token_id, reset.id, :family_id, :token_hash, :expires_at, :session_expir
 
 const INVALID_CREDENTIALS: ApiError = ApiError::Unauthorized("The email or password is incorrect.");
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let body: LoginBody = json_body(&request)?;
     let mut fields = Fields::default();
     let email = fields.check("email", Email::parse(&body.email));

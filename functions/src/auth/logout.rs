@@ -3,12 +3,11 @@
 //! `"everywhere": true`, every session of the token's user ends. One Data API call. Logging out
 //! twice, or with an unknown token, also answers 204: there is nothing left to end.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::db::param;
 use shared::http::{ApiError, Reply, Route, json_body};
 
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -42,11 +41,7 @@ FROM presented p
 WHERE t.revoked_at IS NULL
   AND (t.family_id = p.family_id OR (:everywhere AND p.live AND t.user_id = p.user_id))";
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let body: LogoutBody = json_body(&request)?;
     let token = super::refresh_token(&body.refresh_token)?;
     let params = vec![

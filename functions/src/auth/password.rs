@@ -4,7 +4,7 @@
 //! count the wrong current password: ten within 15 minutes lock password changes for the account
 //! for 15 minutes (429), so a stolen session cannot guess the password (see [`super::throttle`]).
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{Password, hash_password, verify_password};
@@ -16,7 +16,6 @@ use std::sync::LazyLock;
 use super::off_executor;
 use super::throttle::{self, Counter};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("POST", "/auth/password");
@@ -71,11 +70,7 @@ WITH changed AS (
 )
 SELECT count(*) FROM changed";
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let body: PasswordChange = json_body(&request)?;
     let mut fields = Fields::default();

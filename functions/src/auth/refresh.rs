@@ -8,14 +8,13 @@
 //! family is revoked and the answer is 401, so whoever holds the newer token must log in again.
 
 use chrono::Utc;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::db::param;
 use shared::domain::{HouseholdId, Role, TokenFamilyId, UserId};
 use shared::http::{ApiError, Reply, Route};
 
 use super::{NewRefreshToken, presented_token, session};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -60,11 +59,7 @@ WITH presented AS (
 )
 SELECT u.id, u.household_id, u.role, issued.family_id FROM issued JOIN users u ON u.id = issued.user_id";
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let presented = presented_token(&request)?;
     let now = Utc::now();
     let refresh = NewRefreshToken::rotation(now);

@@ -2,7 +2,7 @@
 //! existing one, and start a session. One Data API call.
 
 use chrono::Utc;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Deserialize;
 use shared::auth::{Password, SecretToken, hash_password};
 use shared::db::{DbError, param};
@@ -13,7 +13,6 @@ use shared::http::{ApiError, Fields, Reply, Route, json_body};
 
 use super::{NewRefreshToken, off_executor, session};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 use serde_json::json;
 
@@ -199,11 +198,7 @@ const REGISTER_BY_INVITATION: &str = concat!(
     joined!()
 );
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let input = Register::parse(json_body(&request)?)?;
     let password = input.password.clone();
     let password_hash = off_executor(move || hash_password(&password))

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Deserialize;
 use shared::db::param;
 use shared::domain::{CategoryGroupId, CategoryId, Name};
@@ -13,7 +13,6 @@ use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use super::{COLUMNS, MAX_CATEGORIES, category_reply, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
@@ -63,11 +62,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let body: CreateBody = json_body(&request)?;
     let mut fields = Fields::default();

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Serialize;
 use shared::db::param;
 use shared::domain::CategoryId;
@@ -13,7 +13,6 @@ use shared::version::{self, Precondition};
 
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 
@@ -57,11 +56,7 @@ struct Deleted {
     budget_allocations_removed: i64,
 }
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let category = ROUTE.id(&request, "category_id", CategoryId::parse)?;
     let params = access::caller(

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::db::param;
 use shared::domain::CategoryId;
 use shared::http::{ApiError, Reply, Route, bearer};
@@ -10,7 +10,6 @@ use shared::http::{ApiError, Reply, Route, bearer};
 use super::{COLUMNS, category_reply};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/categories/{category_id}");
@@ -30,11 +29,7 @@ static FIND: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let category = ROUTE.id(&request, "category_id", CategoryId::parse)?;
     let params = access::caller(&claims, [param("category_id", &category)]);

@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::db::param;
 use shared::domain::CategoryGroupId;
 use shared::http::{ApiError, Reply, Route, bearer};
@@ -11,7 +11,6 @@ use shared::version::{self, Precondition};
 
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 
@@ -41,11 +40,7 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let group = ROUTE.id(&request, "category_group_id", CategoryGroupId::parse)?;
     let params = access::caller(

@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::db::param;
 use shared::domain::CategoryGroupId;
 use shared::http::{ApiError, Reply, Route, bearer};
@@ -11,7 +11,6 @@ use shared::http::{ApiError, Reply, Route, bearer};
 use super::{COLUMNS, Category, GROUP_COLUMNS, Group};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/category-groups/{category_group_id}");
@@ -35,11 +34,7 @@ static FIND: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let group = ROUTE.id(&request, "category_group_id", CategoryGroupId::parse)?;
     let params = access::caller(&claims, [param("group_id", &group)]);

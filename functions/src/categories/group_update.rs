@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Deserialize;
 use shared::db::param;
 use shared::domain::{CategoryGroupId, Name};
@@ -13,7 +13,6 @@ use shared::version::{self, Precondition};
 use super::{GROUP_COLUMNS, group_reply, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
@@ -56,11 +55,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let group = ROUTE.id(&request, "category_group_id", CategoryGroupId::parse)?;
     let body: UpdateBody = json_body(&request)?;

@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Serialize;
 use shared::db::param;
 use shared::http::{ApiError, Reply, Route, bearer, query_flag};
@@ -14,7 +14,6 @@ use shared::http::{ApiError, Reply, Route, bearer, query_flag};
 use super::{COLUMNS, Category, GROUP_COLUMNS, Group};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 use crate::sync::{self, Change, Knowledge};
 
@@ -54,11 +53,7 @@ struct Groups {
     server_knowledge: i64,
 }
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let include_hidden = query_flag(&request, "include_hidden")?;
     let since = sync::since(&request)?;

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Deserialize;
 use shared::db::param;
 use shared::domain::{CategoryGroupId, CategoryId, Name};
@@ -15,7 +15,6 @@ use super::create::NOT_A_GROUP;
 use super::{COLUMNS, category_reply, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
@@ -67,11 +66,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let category = ROUTE.id(&request, "category_id", CategoryId::parse)?;
     let body: UpdateBody = json_body(&request)?;

@@ -3,13 +3,12 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::db::param;
 use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{COLUMNS, Household};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/household");
@@ -34,11 +33,7 @@ static FIND: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let since = crate::sync::since(&request)?;
     let params = vec![

@@ -7,7 +7,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::db::param;
 use shared::domain::{Role, UserId};
 use shared::http::{ApiError, Reply, Route, bearer};
@@ -15,7 +15,6 @@ use shared::version::{self, Precondition};
 
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 
@@ -54,11 +53,7 @@ static REMOVE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let member = ROUTE.id(&request, "user_id", UserId::parse)?;
     let params = access::caller(

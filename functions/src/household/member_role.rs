@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::db::param;
 use shared::domain::{Role, SqlEnum, UserId};
@@ -15,7 +15,6 @@ use shared::version::{self, Precondition, Version};
 
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
@@ -86,11 +85,7 @@ static CHANGE_ROLE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     // A malformed id names no member of this household: 404, like an unknown or foreign one.
     let member = ROUTE.id(&request, "user_id", UserId::parse)?;

@@ -17,7 +17,7 @@
 use std::sync::LazyLock;
 
 use chrono::Utc;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::SecretToken;
@@ -28,7 +28,6 @@ use shared::http::{ApiError, Reply, Route, bearer, json_body};
 use crate::access;
 use crate::app::App;
 use crate::auth::{NewRefreshToken, Session, UNUSABLE_INVITATION, session};
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("POST", "/invitations/accept");
@@ -125,11 +124,7 @@ static ACCEPT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let body: AcceptBody = json_body(&request)?;
     let invitation = SecretToken::parse(&body.invitation_token)

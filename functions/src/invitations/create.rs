@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Deserialize;
 use shared::auth::SecretToken;
 use shared::db::param;
@@ -16,7 +16,6 @@ use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use super::{COLUMNS, Invitation, MAX_PENDING, OWNERS_ONLY, VALID_DAYS};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
@@ -71,11 +70,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let body: InviteBody = json_body(&request)?;
     let mut fields = Fields::default();

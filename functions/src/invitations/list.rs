@@ -3,14 +3,13 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Serialize;
 use shared::http::{ApiError, Reply, Route, bearer};
 
 use super::{COLUMNS, Invitation, OWNERS_ONLY};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 use crate::sync::{self, Change, Knowledge};
 
@@ -48,11 +47,7 @@ struct Invitations {
     server_knowledge: i64,
 }
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let since = sync::since(&request)?;
     let params = access::caller(&claims, [sync::param_since(since)]);

@@ -5,7 +5,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::db::param;
 use shared::domain::{BudgetAllocationId, CategoryId, Month, Total};
@@ -14,7 +14,6 @@ use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 use super::{CATEGORY_COLUMNS, CATEGORY_JOINS, CategoryMonth, MONTH_SUMMARY, figures};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
@@ -75,11 +74,7 @@ struct Assigned {
     ready_to_assign: Total,
 }
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let month = ROUTE.id(&request, "month", super::month)?;
     let category = ROUTE.id(&request, "category_id", CategoryId::parse)?;

@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Serialize;
 use shared::db::param;
 use shared::domain::{Month, Total};
@@ -12,7 +12,6 @@ use shared::http::{ApiError, Reply, Route, bearer};
 use super::{CATEGORY_COLUMNS, CATEGORY_JOINS, CategoryMonth, MONTH_SUMMARY, STORED_ALLOCATIONS, figures};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/months/{month}");
@@ -63,11 +62,7 @@ struct MonthBudget {
     categories: Vec<CategoryMonth>,
 }
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let month = ROUTE.id(&request, "month", super::month)?;
     let params = access::caller(&claims, [param("until", &month)]);

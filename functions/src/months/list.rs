@@ -7,7 +7,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Serialize;
 use shared::db::param;
 use shared::domain::{Month, Total};
@@ -16,7 +16,6 @@ use shared::http::{ApiError, Reply, Route, bearer};
 use super::{STORED_ALLOCATIONS, figures};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 use crate::sync;
 
@@ -77,11 +76,7 @@ struct Months {
     server_knowledge: i64,
 }
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let until = super::month(LAST_MONTH)
         .map_err(|_| ApiError::Internal("the last month does not parse".to_owned()))?;

@@ -2,13 +2,12 @@
 //! its Subresource Integrity hash, so a changed file is refused by the browser). Public; no Data
 //! API call.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::json;
 use shared::http::{ApiError, Reply, Route};
 
 use super::Doc;
 use crate::app::App;
-use crate::http::respond as glue;
 
 pub const ROUTE: Route = Route::new("GET", "/docs");
 
@@ -34,10 +33,6 @@ fn page() -> String {
     )
 }
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(_app: App, _request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(_app: App, _request: Request) -> Result<Reply, ApiError> {
     Ok(Reply::text("text/html; charset=utf-8", page()))
 }

@@ -2,13 +2,12 @@
 //! binary, so what is served is what is in the repository and costs nothing to make (a test keeps
 //! the file equal to what the endpoints generate). No Data API call.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::http::{ApiError, Reply, Route};
 
 use super::Doc;
 use super::doc::schema_json;
 use crate::app::App;
-use crate::http::respond as glue;
 
 pub const ROUTE: Route = Route::new("GET", "/openapi.json");
 
@@ -27,10 +26,6 @@ pub fn doc() -> Doc {
         )
 }
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(_app: App, _request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(_app: App, _request: Request) -> Result<Reply, ApiError> {
     Ok(Reply::text("application/json", DOCUMENT.to_owned()))
 }

@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::db::param;
 use shared::domain::PayeeId;
 use shared::http::{ApiError, Reply, Route, bearer, json_body};
@@ -11,7 +11,6 @@ use shared::http::{ApiError, Reply, Route, bearer, json_body};
 use super::{COLUMNS, MAX_PAYEES, NameBody, Payee, parse_name, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
@@ -42,11 +41,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let body: NameBody = json_body(&request)?;
     let name = parse_name(&body.name)?;

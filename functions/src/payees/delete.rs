@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::Serialize;
 use shared::db::param;
 use shared::domain::PayeeId;
@@ -13,7 +13,6 @@ use shared::version::{self, Precondition};
 use super::TRANSFER_PAYEE;
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 
@@ -59,11 +58,7 @@ struct Deleted {
     transactions_unlinked: i64,
 }
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let payee = ROUTE.id(&request, "payee_id", PayeeId::parse)?;
     let params = access::caller(

@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::db::param;
 use shared::domain::PayeeId;
 use shared::http::{ApiError, Reply, Route, bearer, json_body};
@@ -12,7 +12,6 @@ use shared::version::{self, Precondition};
 use super::{COLUMNS, NameBody, Payee, TRANSFER_PAYEE, parse_name, write_error};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use serde_json::json;
@@ -48,11 +47,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let payee = ROUTE.id(&request, "payee_id", PayeeId::parse)?;
     let body: NameBody = json_body(&request)?;

@@ -8,7 +8,7 @@
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::db::{Row, param};
@@ -22,7 +22,6 @@ use super::body::{
 use super::{Subtransaction, Transaction, rules};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use shared::domain::{self, amount};
@@ -216,11 +215,7 @@ struct Created {
     duplicate_import_ids: Vec<String>,
 }
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     // Parsed once: whether it is one transaction or a list decides the shape it is read into.
     let body: Value = json_body_within(&request, MAX_BODY_BYTES)?;

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use shared::db::param;
 use shared::domain::TransactionId;
 use shared::http::{ApiError, Reply, Route, bearer};
@@ -12,7 +12,6 @@ use shared::http::{ApiError, Reply, Route, bearer};
 use super::{COLUMNS, JOINS, Transaction};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 
 pub const ROUTE: Route = Route::new("GET", "/transactions/{transaction_id}");
@@ -33,11 +32,7 @@ static FIND: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let id = ROUTE.id(&request, "transaction_id", TransactionId::parse)?;
     let params = access::caller(&claims, [param("transaction_id", &id)]);

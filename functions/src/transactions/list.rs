@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 use shared::db::param;
 use shared::domain::{AccountId, CategoryId, Cleared, PayeeId, SqlEnum, TransactionId};
@@ -25,7 +25,6 @@ use shared::http::{ApiError, Fields, Reply, Route, bearer, query_flag};
 use super::{COLUMNS, JOINS, Transaction};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::openapi::Doc;
 use crate::sync;
 use serde_json::json;
@@ -151,11 +150,7 @@ impl Cursor {
     }
 }
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let query = request.query_string_parameters();
     let text = |name: &str| query.first(name).map(str::to_owned);

@@ -12,7 +12,7 @@
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::db::param;
@@ -27,7 +27,6 @@ use super::body::{
 use super::{Transaction, lines_json, rules};
 use crate::access::{self, ME};
 use crate::app::App;
-use crate::http::respond as glue;
 use crate::idempotency::ANSWER;
 use crate::openapi::Doc;
 use shared::domain::{self, amount};
@@ -285,11 +284,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn respond(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    glue(app, ROUTE, request, handle).await
-}
-
-async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;
     let id = ROUTE.id(&request, "transaction_id", TransactionId::parse)?;
     let changes = validate(json_body(&request)?)?;
