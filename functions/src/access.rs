@@ -121,18 +121,24 @@ pub fn found_row(rows: &Rows, at: usize) -> Result<Row<'_>, ApiError> {
     Ok(row)
 }
 
-/// A conditional write's outcome, from whether its target is one of the household's and whether
-/// the statement wrote it (it does not when `If-Match` no longer matches).
+/// A conditional write's outcome, from whether its target is one of the household's, why the
+/// statement refused to write it (a rule the stored rows decide, if one applies), and whether it
+/// wrote it (it does not when `If-Match` no longer matches).
 ///
 /// # Errors
-/// 404 for no such target, 412 for one that changed since the version the request names.
-pub fn written(exists: bool, written: bool) -> Result<(), ApiError> {
-    match (exists, written) {
-        (false, _) => Err(ApiError::NotFound),
-        (true, false) => Err(ApiError::PreconditionFailed),
-        (true, true) => Ok(()),
+/// 404 for no such target, then the refusal, then 412 for one that changed since the version the
+/// request names.
+pub fn written(exists: bool, refused: Option<ApiError>, written: bool) -> Result<(), ApiError> {
+    match (exists, refused, written) {
+        (false, _, _) => Err(ApiError::NotFound),
+        (true, Some(refusal), _) => Err(refusal),
+        (true, None, false) => Err(ApiError::PreconditionFailed),
+        (true, None, true) => Ok(()),
     }
 }
+
+/// Why a member cannot lose the owner role (by a role change or by leaving).
+pub const LAST_OWNER: &str = "This is the household's last owner; make another member an owner first.";
 
 /// The statement's one row, once its first column shows the caller is an owner.
 ///

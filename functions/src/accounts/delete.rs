@@ -67,10 +67,7 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let rows = access::answer(&rows)?;
     let (row, _) = access::member_row(&rows)?;
     let (exists, used, gone): (bool, bool, bool) = (row.get(1)?, row.get(2)?, row.get(3)?);
-    match (exists, used, gone) {
-        (false, _, _) => Err(ApiError::NotFound),
-        (true, true, _) => Err(ApiError::Conflict(HAS_TRANSACTIONS.to_owned())),
-        (true, false, false) => Err(ApiError::PreconditionFailed),
-        (true, false, true) => Ok(Reply::no_content()),
-    }
+    let used = used.then(|| ApiError::Conflict(HAS_TRANSACTIONS.to_owned()));
+    access::written(exists, used, gone)?;
+    Ok(Reply::no_content())
 }

@@ -99,7 +99,7 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     );
     let rows = access::answer(&app.db.execute(&UPDATE, params).await.map_err(write_error)?)?;
     let (row, _) = access::member_row(&rows)?;
-    access::written(row.get(1)?, row.get::<Option<String>>(2)?.is_some())?;
+    access::written(row.get(1)?, None, row.get::<Option<String>>(2)?.is_some())?;
     let account = Account::from_row(&row, 2)?;
     let version = account.version;
     Ok(Reply::ok(&account).with_version(version))

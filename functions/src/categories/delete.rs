@@ -68,7 +68,7 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     );
     let rows = access::answer(&app.db.execute(&DELETE, params).await?)?;
     let (row, _) = access::member_row(&rows)?;
-    access::written(row.get(1)?, row.get(2)?)?;
+    access::written(row.get(1)?, None, row.get(2)?)?;
     Ok(Reply::ok(&Deleted {
         transactions_uncategorised: row.get(3)?,
         budget_allocations_removed: row.get(4)?,

@@ -50,12 +50,11 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let rows = access::answer(&app.db.execute(&DELETE, params).await?)?;
     let (row, _) = access::member_row(&rows)?;
     let (exists, categories, gone): (bool, i64, bool) = (row.get(1)?, row.get(2)?, row.get(3)?);
-    match (exists, categories, gone) {
-        (false, _, _) => Err(ApiError::NotFound),
-        (true, n, _) if n > 0 => Err(ApiError::Conflict(format!(
-            "The group still has {n} categories; move or delete them first."
-        ))),
-        (true, _, false) => Err(ApiError::PreconditionFailed),
-        (true, _, true) => Ok(Reply::no_content()),
-    }
+    let not_empty = (categories > 0).then(|| {
+        ApiError::Conflict(format!(
+            "The group still has {categories} categories; move or delete them first."
+        ))
+    });
+    access::written(exists, not_empty, gone)?;
+    Ok(Reply::no_content())
 }

@@ -80,6 +80,6 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     );
     let rows = access::answer(&app.db.execute(&UPDATE, params).await.map_err(write_error)?)?;
     let (row, _) = access::member_row(&rows)?;
-    access::written(row.get(1)?, row.get::<Option<String>>(2)?.is_some())?;
+    access::written(row.get(1)?, None, row.get::<Option<String>>(2)?.is_some())?;
     group_reply(&row, 2, false)
 }

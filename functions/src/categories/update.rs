@@ -116,10 +116,7 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let (row, _) = access::member_row(&rows)?;
     let (exists, group_ok): (bool, bool) = (row.get(1)?, row.get(2)?);
     let changed: Option<String> = row.get(3)?;
-    match (exists, group_ok, changed) {
-        (false, _, _) => Err(ApiError::NotFound),
-        (true, false, _) => Err(ApiError::invalid("category_group_id", NOT_A_GROUP)),
-        (true, true, None) => Err(ApiError::PreconditionFailed),
-        (true, true, Some(_)) => category_reply(&row, 3, false),
-    }
+    let no_group = (!group_ok).then(|| ApiError::invalid("category_group_id", NOT_A_GROUP));
+    access::written(exists, no_group, changed.is_some())?;
+    category_reply(&row, 3, false)
 }

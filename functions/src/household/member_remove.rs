@@ -74,12 +74,9 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let target: Option<Role> = row.get(1)?;
     let owners: i64 = row.get(2)?;
     let gone: bool = row.get(3)?;
-    match target {
-        None => Err(ApiError::NotFound),
-        Some(_) if gone => Ok(Reply::no_content()),
-        Some(Role::Owner) if owners <= 1 => Err(ApiError::Conflict(
-            "This is the household's last owner; make another member an owner first.".to_owned(),
-        )),
-        Some(_) => Err(ApiError::PreconditionFailed),
-    }
+    // The statement removes no last owner, so `gone` and this refusal never meet.
+    let last_owner = (target == Some(Role::Owner) && owners <= 1 && !gone)
+        .then(|| ApiError::Conflict(access::LAST_OWNER.to_owned()));
+    access::written(target.is_some(), last_owner, gone)?;
+    Ok(Reply::no_content())
 }

@@ -110,22 +110,15 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let owners: i64 = row.get(2)?;
     let changed: Option<UserId> = row.get(3)?;
     let last_owner = current == Some(Role::Owner) && role == Role::Member && owners <= 1;
-    match (current, changed) {
-        (None, _) => Err(ApiError::NotFound),
-        (Some(_), None) if last_owner => Err(ApiError::Conflict(
-            "This is the household's last owner; make another member an owner first.".to_owned(),
-        )),
-        (Some(_), None) => Err(ApiError::PreconditionFailed),
-        (Some(_), Some(user_id)) => {
-            let version: Version = row.get(8)?;
-            let member = Member {
-                user_id,
-                email: row.get(4)?,
-                display_name: row.get(5)?,
-                role: row.get(6)?,
-                joined_at: row.get(7)?,
-            };
-            Ok(Reply::ok(&member).with_version(version))
-        }
-    }
+    let last_owner = last_owner.then(|| ApiError::Conflict(access::LAST_OWNER.to_owned()));
+    access::written(current.is_some(), last_owner, changed.is_some())?;
+    let member = Member {
+        user_id: row.get(3)?,
+        email: row.get(4)?,
+        display_name: row.get(5)?,
+        role: row.get(6)?,
+        joined_at: row.get(7)?,
+    };
+    let version: Version = row.get(8)?;
+    Ok(Reply::ok(&member).with_version(version))
 }

@@ -53,6 +53,6 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     );
     let rows = access::answer(&app.db.execute(&REVOKE, params).await?)?;
     let row = access::owner_row(&rows, OWNERS_ONLY)?;
-    access::written(row.get(1)?, row.get(2)?)?;
+    access::written(row.get(1)?, None, row.get(2)?)?;
     Ok(Reply::no_content())
 }

@@ -69,12 +69,9 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let (row, _) = access::member_row(&rows)?;
     let transfer: Option<bool> = row.get(1)?;
     let gone: bool = row.get(2)?;
-    match (transfer, gone) {
-        (None, _) => Err(ApiError::NotFound),
-        (Some(true), _) => Err(ApiError::Conflict(TRANSFER_PAYEE.to_owned())),
-        (Some(false), false) => Err(ApiError::PreconditionFailed),
-        (Some(false), true) => Ok(Reply::ok(&Deleted {
-            transactions_unlinked: row.get(3)?,
-        })),
-    }
+    let transfer_payee = (transfer == Some(true)).then(|| ApiError::Conflict(TRANSFER_PAYEE.to_owned()));
+    access::written(transfer.is_some(), transfer_payee, gone)?;
+    Ok(Reply::ok(&Deleted {
+        transactions_unlinked: row.get(3)?,
+    }))
 }

@@ -64,10 +64,7 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let (row, _) = access::member_row(&rows)?;
     let transfer: Option<bool> = row.get(1)?;
     let changed: Option<String> = row.get(2)?;
-    match (transfer, changed) {
-        (None, _) => Err(ApiError::NotFound),
-        (Some(true), _) => Err(ApiError::Conflict(TRANSFER_PAYEE.to_owned())),
-        (Some(false), None) => Err(ApiError::PreconditionFailed),
-        (Some(false), Some(_)) => Ok(Payee::from_row(&row, 2)?.reply()),
-    }
+    let transfer_payee = (transfer == Some(true)).then(|| ApiError::Conflict(TRANSFER_PAYEE.to_owned()));
+    access::written(transfer.is_some(), transfer_payee, changed.is_some())?;
+    Ok(Payee::from_row(&row, 2)?.reply())
 }

@@ -54,6 +54,6 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     );
     let rows = access::answer(&app.db.execute(&DELETE, params).await?)?;
     let (row, _) = access::member_row(&rows)?;
-    access::written(row.get(1)?, row.get(2)?)?;
+    access::written(row.get(1)?, None, row.get(2)?)?;
     Ok(Reply::no_content())
 }
