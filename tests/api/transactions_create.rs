@@ -503,3 +503,22 @@ async fn text_with_control_characters_is_refused_before_the_database() {
     let kept = json!({"account_id": checking, "date": "2026-11-20", "amount": -1000, "memo": "line one\nline two\t"});
     assert_eq!(create(&app, &ada, &kept).await.status, 201);
 }
+
+#[tokio::test]
+async fn a_bulk_request_with_a_problem_in_every_transaction_names_them_all() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    account(&app, &ada, json!({"name": "Checking", "kind": "checking"})).await;
+    // An import into an account and a category that are gone: two problems per transaction.
+    let gone = "01a25190-0000-7000-8000-000000000000";
+    let item = json!({"account_id": gone, "category_id": gone, "date": "2026-11-20", "amount": -1000});
+    let body = json!({"transactions": vec![item; 500]});
+    app.reset_calls();
+    let refused = create(&app, &ada, &body).await;
+    assert_eq!((refused.status, app.calls()), (422, 1), "{:?}", refused.body.get("detail"));
+    let fields = refused.invalid_fields();
+    assert_eq!(fields.len(), 1_000);
+    assert_eq!(fields[..2], ["transactions[0].account_id", "transactions[0].category_id"]);
+    assert_eq!(fields[998..], ["transactions[499].account_id", "transactions[499].category_id"]);
+    assert_eq!(count(&app, "transactions").await, 0);
+}

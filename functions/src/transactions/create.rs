@@ -187,9 +187,8 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            FROM line_items l JOIN resolved r ON r.n = l.n JOIN main m ON m.id = r.id \
            RETURNING id) \
          , answer AS (SELECT (SELECT role FROM caller), \
-                CASE WHEN r.n IS NULL OR r.n = (SELECT min(n) FROM resolved) THEN \
-                  (SELECT json_agg(json_build_object('n', n, 'field', field, 'message', message)) \
-                   FROM problems)::text END, \
+                (SELECT json_agg(json_build_object('n', p.n, 'field', p.field, 'message', p.message)) \
+                 FROM problems p WHERE p.n = r.n)::text, \
                 r.n, m.id, m.payee_id, \
                 COALESCE(tgt.transfer_payee_name, g.name, r.payee_name), \
                 m.category_id, m.version, r.target_id, \
@@ -267,15 +266,27 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         .await
         .map_err(super::write_error)?;
     let rows = access::answer(&rows)?;
-    let (first, _) = access::member_row(&rows)?;
-    if let Some(problems) = first.get::<Option<String>>(1)? {
-        return Err(ApiError::Validation(problems_of(&problems, &prefix)?));
+    access::member_row(&rows)?;
+    // One row per transaction sent, each with its own problems: paired by `n`, not by position.
+    let mut answered: Vec<(Option<i64>, Row<'_>)> = rows
+        .iter()
+        .map(|row| Ok((row.get(2)?, row)))
+        .collect::<Result<_, ApiError>>()?;
+    answered.sort_by_key(|(n, _)| *n);
+    let mut problems = Vec::new();
+    for (_, row) in &answered {
+        if let Some(json) = row.get::<Option<String>>(1)? {
+            problems.extend(problems_of(&json, &prefix)?);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
     }
     let mut created = Created {
         transactions: Vec::new(),
         duplicate_import_ids: Vec::new(),
     };
-    for (row, item) in rows.iter().zip(items) {
+    for ((_, row), item) in answered.into_iter().zip(items) {
         let Some(id) = row.get::<Option<TransactionId>>(3)? else {
             match item.import_id {
                 Some(import_id) => created.duplicate_import_ids.push(import_id),

@@ -53,6 +53,18 @@ macro_rules! answer_too_large {
 
 pub const ANSWER_TOO_LARGE: &str = answer_too_large!();
 
+/// Whether a database error is the one [`answer_too_large!`] names: the failed cast (22P02) of
+/// the marker, quoted at the start of PostgreSQL's message, so no text a user wrote elsewhere in
+/// an error can pass for it.
+pub fn is_answer_too_large(sql_state: &str, message: &str) -> bool {
+    let cast = concat!(
+        "invalid input syntax for type integer: \"",
+        answer_too_large!(),
+        ": "
+    );
+    sql_state == "22P02" && message.trim_start_matches("ERROR: ").starts_with(cast)
+}
+
 /// The SQL that renders row `alias` (a whole-row reference) as the JSON array [`decode`] reads:
 /// its columns in order, duplicate names and all.
 #[macro_export]
@@ -185,6 +197,16 @@ mod tests {
             String::from_field(&fields[0]).ok(),
             Some(r#"{"a":[1,"x"]}"#.to_owned())
         );
+    }
+
+    #[test]
+    fn only_the_failed_cast_of_the_marker_is_an_answer_too_large() {
+        let cast = format!("invalid input syntax for type integer: \"{ANSWER_TOO_LARGE}: 81127\"");
+        assert!(is_answer_too_large("22P02", &cast));
+        assert!(is_answer_too_large("22P02", &format!("ERROR: {cast}")));
+        assert!(!is_answer_too_large("23505", &cast));
+        let quoted = format!("invalid input syntax for type uuid: \"{ANSWER_TOO_LARGE}: 1\"");
+        assert!(!is_answer_too_large("22P02", &quoted));
     }
 
     #[test]

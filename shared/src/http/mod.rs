@@ -229,8 +229,8 @@ impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
         match error {
             DbError::Resuming => Self::Unavailable,
-            DbError::Database { message, .. }
-                if message.contains(crate::db::json_record::ANSWER_TOO_LARGE) =>
+            DbError::Database { sql_state, message }
+                if crate::db::json_record::is_answer_too_large(&sql_state, &message) =>
             {
                 Self::AnswerTooLarge
             }
