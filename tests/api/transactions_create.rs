@@ -515,10 +515,21 @@ async fn a_bulk_request_with_a_problem_in_every_transaction_names_them_all() {
     let body = json!({"transactions": vec![item; 500]});
     app.reset_calls();
     let refused = create(&app, &ada, &body).await;
-    assert_eq!((refused.status, app.calls()), (422, 1), "{:?}", refused.body.get("detail"));
+    assert_eq!(
+        (refused.status, app.calls()),
+        (422, 1),
+        "{:?}",
+        refused.body.get("detail")
+    );
     let fields = refused.invalid_fields();
     assert_eq!(fields.len(), 1_000);
-    assert_eq!(fields[..2], ["transactions[0].account_id", "transactions[0].category_id"]);
-    assert_eq!(fields[998..], ["transactions[499].account_id", "transactions[499].category_id"]);
+    assert_eq!(
+        fields[..2],
+        ["transactions[0].account_id", "transactions[0].category_id"]
+    );
+    assert_eq!(
+        fields[998..],
+        ["transactions[499].account_id", "transactions[499].category_id"]
+    );
     assert_eq!(count(&app, "transactions").await, 0);
 }
