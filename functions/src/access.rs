@@ -13,13 +13,6 @@ use shared::http::ApiError;
 
 use crate::idempotency::Scope;
 
-/// What [`ME`]'s `caller` says of a live member whose `Idempotency-Key` was already claimed.
-macro_rules! key_taken {
-    () => {
-        "key-taken"
-    };
-}
-
 /// The common table expressions every household-scoped statement starts with: `me`, the caller's
 /// role as stored now, or no row once they have left the household or their session has ended
 /// ([`crate::live_session_sql`]), or when the request's `Idempotency-Key` was already claimed
@@ -42,7 +35,7 @@ pub const ME: &str = concat!(
               AND (:idempotency_key::text IS NULL OR EXISTS (SELECT 1 FROM claim))), \
      caller AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM me) THEN role \
                             WHEN :idempotency_key::text IS NOT NULL THEN '",
-    key_taken!(),
+    crate::key_taken!(),
     "' END AS role FROM member_now)"
 );
 
@@ -163,7 +156,7 @@ pub enum Caller {
 impl FromField for Caller {
     fn from_field(field: &Field) -> Result<Self, DecodeError> {
         let text = String::from_field(field)?;
-        if text == key_taken!() {
+        if text == crate::key_taken!() {
             return Ok(Self::KeyTaken);
         }
         Ok(Self::Member(Role::parse(&text)?))

@@ -44,6 +44,15 @@ pub const REPLAYED: &str = "Idempotent-Replayed";
 /// The longest key accepted.
 pub const MAX_KEY_LEN: usize = 255;
 
+/// What [`crate::access::ME`]'s `caller` says of a live member whose `Idempotency-Key` was
+/// already claimed, and what [`ANSWER`] looks for. A macro so that both can be one constant.
+#[macro_export]
+macro_rules! key_taken {
+    () => {
+        "key-taken"
+    };
+}
+
 /// The claim every household statement makes (see [`crate::access::ME`]): nothing without a key
 /// (`:idempotency_key` NULL). An expired record of the same key is taken over. A macro so that
 /// `ME` can be one constant.
@@ -240,7 +249,7 @@ pub const ANSWER: &str = concat!(
        FROM member_now m \
        LEFT JOIN idempotency_keys k ON k.household_id = :household_id AND k.key = :idempotency_key \
        LEFT JOIN idempotency_answers x ON x.id = k.id AND x.household_id = k.household_id \
-       WHERE (SELECT role FROM caller) = 'key-taken') \
+       WHERE (SELECT role FROM caller) = '", crate::key_taken!(), "') \
      SELECT state, \
             CASE WHEN octet_length(record) > ", shared::max_record_bytes!(), " \
                    OR sum(octet_length(to_json(record)::text) + ", shared::row_framing_bytes!(), ") OVER () \
