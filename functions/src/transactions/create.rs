@@ -186,10 +186,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
                   l.category_id, l.memo, r.cleared, r.approved, r.id, :user_id \
            FROM line_items l JOIN resolved r ON r.n = l.n JOIN main m ON m.id = r.id \
            RETURNING id) \
-         , answer AS (SELECT (SELECT role FROM caller), \
-                (SELECT json_agg(json_build_object('n', p.n, 'field', p.field, 'message', p.message)) \
-                 FROM problems p WHERE p.n = r.n)::text, \
-                r.n, m.id, m.payee_id, \
+         , answer AS (SELECT (SELECT role FROM caller), {problems_json}, r.n, m.id, m.payee_id, \
                 COALESCE(tgt.transfer_payee_name, g.name, r.payee_name), \
                 m.category_id, m.version, r.target_id, \
                 (SELECT display_name FROM users WHERE id = :user_id AND household_id = :household_id), \
@@ -204,6 +201,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
         cats = categories_cte("SELECT category_id FROM items UNION SELECT category_id FROM line_items"),
         version = shared::version_of!(),
         problems = rules::PROBLEMS.as_str(),
+        problems_json = rules::problems_json("r.n"),
     )
 });
 

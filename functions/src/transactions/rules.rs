@@ -80,3 +80,12 @@ pub static PROBLEMS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         too_many_payees = sql(too_many_payees()),
     )
 });
+
+/// The problems of transaction `n` (a SQL expression over the statement's rows), as the JSON text
+/// `body::problems_of` reads (`[{n, field, message}]`); NULL for none.
+pub fn problems_json(n: &str) -> String {
+    format!(
+        "(SELECT json_agg(json_build_object('n', p.n, 'field', p.field, 'message', p.message)) \
+          FROM problems p WHERE p.n = {n})::text"
+    )
+}

@@ -257,7 +257,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
                  IS DISTINCT FROM (f.account_id, f.date, f.cleared, f.approved) \
            RETURNING l.id) \
          , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM t), (SELECT allowed FROM t), \
-           (SELECT json_agg(json_build_object('n', 0, 'field', field, 'message', message)) FROM problems)::text, \
+           {problems_json}, \
            m.id, m.account_id, m.date, m.amount, m.payee_id, \
            CASE WHEN f.target_id IS NOT NULL THEN tgt.transfer_payee_name \
                 ELSE COALESCE(p.name, f.j ->> 'payee_name') END, \
@@ -281,6 +281,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
         import_sent = sent("import_id"),
         lines_sent = sent("lines"),
         problems = rules::PROBLEMS.as_str(),
+        problems_json = rules::problems_json("0"),
     )
 });
 
