@@ -34,9 +34,26 @@ pub fn version(alias: &str) -> String {
     format!(crate::version_of!("{}"), alias)
 }
 
+/// [`BUMP`]'s text, its `updated_at` read with `$prefix` (`""` or an alias and a dot).
+macro_rules! bump_sql {
+    ($prefix:literal) => {
+        concat!(
+            "updated_at = GREATEST(clock_timestamp(), ",
+            $prefix,
+            "updated_at + interval '1 microsecond')"
+        )
+    };
+}
+
 /// The `SET` clause that moves a row's `updated_at` (and so its version) forward, even for two
 /// writes within one microsecond.
-pub const BUMP: &str = "updated_at = GREATEST(clock_timestamp(), updated_at + interval '1 microsecond')";
+pub const BUMP: &str = bump_sql!("");
+
+/// [`BUMP`] for row `alias`, where a bare `updated_at` would be ambiguous (beside another table's
+/// `updated_at`, or `excluded` in an `ON CONFLICT DO UPDATE`).
+pub fn bump(alias: &str) -> String {
+    format!(bump_sql!("{}."), alias)
+}
 
 /// The `WHERE` condition that holds when the request's `If-Match` (parameter `if_match`, see
 /// [`Precondition::param`]) allows writing the row `alias`.

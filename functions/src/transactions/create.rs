@@ -19,7 +19,7 @@ use super::body::{
     Line, MAX_IMPORT_ID_CHARS, MAX_MEMO_CHARS, NewLine, accounts_cte, categories_cte, check_text,
     problems_of, split_lines,
 };
-use super::{Subtransaction, Transaction, rules};
+use super::{Subtransaction, Transaction, legs, rules};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::idempotency::ANSWER;
@@ -170,22 +170,13 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            WHERE (SELECT yes FROM ok) AND r.n NOT IN (SELECT n FROM dupes) \
            ON CONFLICT (account_id, import_id) DO NOTHING \
            RETURNING id, payee_id, category_id, transfer_transaction_id, {version} AS version), \
-         other_leg AS ( \
-           INSERT INTO transactions (id, household_id, account_id, date, amount, payee_id, category_id, \
-             memo, cleared, approved, transfer_transaction_id, created_by) \
-           SELECT r.transfer_id, :household_id, r.target_id, r.date, -r.amount, src.transfer_payee, \
-                  CASE WHEN NOT src.on_budget THEN r.category_id END, r.memo, 'uncleared', r.approved, \
-                  r.id, :user_id \
-           FROM resolved r JOIN main m ON m.id = r.id JOIN accts src ON src.id = r.account_id \
-           WHERE r.target_id IS NOT NULL \
-           RETURNING id), \
-         split_lines AS ( \
-           INSERT INTO transactions (id, household_id, account_id, date, amount, payee_id, category_id, \
-             memo, cleared, approved, parent_id, created_by) \
-           SELECT l.id, :household_id, r.account_id, r.date, l.amount, COALESCE(l.payee_id, m.payee_id), \
-                  l.category_id, l.memo, r.cleared, r.approved, r.id, :user_id \
-           FROM line_items l JOIN resolved r ON r.n = l.n JOIN main m ON m.id = r.id \
-           RETURNING id) \
+         parents AS ( \
+           SELECT r.id, r.account_id, r.date, r.amount, m.payee_id AS payee, r.memo, r.approved, \
+             r.cleared, r.target_id, m.transfer_transaction_id AS other_id, NULL::uuid AS old_other_id, \
+             CASE WHEN NOT src.on_budget THEN r.category_id END AS other_category \
+           FROM resolved r JOIN main m ON m.id = r.id JOIN accts src ON src.id = r.account_id), \
+         lines_now AS (SELECT parent_id, id, amount, category_id, payee_id, memo FROM line_items), \
+         {legs} \
          , answer AS (SELECT (SELECT role FROM caller), {problems_json}, r.n, m.id, m.payee_id, \
                 COALESCE(tgt.transfer_payee_name, g.name, r.payee_name), \
                 m.category_id, m.version, r.target_id, \
@@ -201,6 +192,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
         cats = categories_cte("SELECT category_id FROM items UNION SELECT category_id FROM line_items"),
         version = shared::version_of!(),
         problems = rules::PROBLEMS.as_str(),
+        legs = legs::LEGS_AND_LINES.as_str(),
         problems_json = rules::problems_json("r.n"),
     )
 });

@@ -7,6 +7,7 @@ pub mod body;
 pub mod create;
 pub mod delete;
 pub mod get;
+pub mod legs;
 pub mod list;
 pub mod rules;
 pub mod update;

@@ -18,13 +18,13 @@ use serde_json::json;
 use shared::db::param;
 use shared::domain::{AccountId, CategoryId, Cleared, Milliunits, Name, PayeeId, SqlEnum, TransactionId};
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
-use shared::version::{self, BUMP, Precondition};
+use shared::version::{self, Precondition};
 
 use super::body::{
     Line, MAX_IMPORT_ID_CHARS, MAX_MEMO_CHARS, NewLine, accounts_cte, categories_cte, check_text,
     problems_of, split_lines,
 };
-use super::{Transaction, lines_json, rules};
+use super::{Transaction, legs, lines_json, rules};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::idempotency::ANSWER;
@@ -122,166 +122,91 @@ fn sent(key: &str) -> String {
     format!("(j -> '{key}') IS NOT NULL")
 }
 
-/// The lines of split `f` that are not deleted, as [`super::COLUMNS`] shows them.
-const LIVE_LINES: &str = concat!(
-    "SELECT ",
-    lines_json!(),
-    " FROM transactions l WHERE l.household_id = :household_id AND l.parent_id = f.id AND l.deleted_at IS NULL"
-);
-
-/// The lines this edit wrote, shown the same way.
-const NEW_LINES: &str = concat!("SELECT ", lines_json!(), " FROM lines_new l");
-
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME}, \
          c AS (SELECT :changes::jsonb AS j), \
-         t AS ( \
-           SELECT t.*, {matches} AS allowed, other.account_id AS old_target, \
-                  other.category_id AS other_category \
-           FROM transactions t LEFT JOIN transactions other ON other.id = t.transfer_transaction_id \
-           WHERE t.id = :transaction_id AND t.household_id = :household_id AND t.parent_id IS NULL \
-             AND t.deleted_at IS NULL AND EXISTS (SELECT 1 FROM me)), \
          line_items AS ( \
            SELECT 0 AS n, l.* FROM c, jsonb_to_recordset(COALESCE(c.j -> 'lines', '[]')) AS l (k int, id uuid, \
              amount bigint, category_id uuid, payee_id uuid, memo text)), \
-         live_lines AS ( \
-           SELECT l.amount FROM transactions l, t \
-           WHERE l.household_id = :household_id AND l.parent_id = t.id AND l.deleted_at IS NULL), \
+         lines_now AS ( \
+           SELECT :transaction_id::uuid AS parent_id, id, amount, category_id, payee_id, memo FROM line_items \
+           UNION ALL SELECT parent_id, id, amount, category_id, payee_id, memo FROM transactions, c \
+           WHERE household_id = :household_id AND parent_id = :transaction_id AND deleted_at IS NULL \
+             AND NOT {lines_sent}), \
          given_payees AS ( \
            SELECT id, name, transfer_account_id FROM payees WHERE household_id = :household_id \
              AND id IN (SELECT (j ->> 'payee_id')::uuid FROM c UNION SELECT payee_id FROM line_items)), \
-         n AS ( \
-           SELECT t.id, t.allowed, t.old_target, t.transfer_transaction_id AS old_other_id, \
-             t.other_category, t.account_id AS old_account_id, t.payee_id AS old_payee_id, c.j, \
-             COALESCE((c.j ->> 'account_id')::uuid, t.account_id) AS account_id, \
-             COALESCE((c.j ->> 'date')::date, t.date) AS date, \
-             COALESCE((c.j ->> 'amount')::bigint, t.amount) AS amount, \
-             CASE WHEN {transfer_sent} OR {payee_id_sent} OR {payee_name_sent} \
-                  THEN COALESCE((c.j ->> 'transfer_account_id')::uuid, g.transfer_account_id) \
-                  ELSE t.old_target END AS target_id, \
-             CASE WHEN {category_sent} THEN (c.j ->> 'category_id')::uuid ELSE t.category_id END AS category_id, \
-             CASE WHEN {memo_sent} THEN c.j ->> 'memo' ELSE t.memo END AS memo, \
-             COALESCE(c.j ->> 'cleared', t.cleared) AS cleared, \
-             COALESCE((c.j ->> 'approved')::boolean, t.approved) AS approved, \
-             CASE WHEN {import_sent} THEN c.j ->> 'import_id' ELSE t.import_id END AS import_id, \
-             {lines_sent} AS replace_lines, \
-             CASE WHEN {lines_sent} THEN (SELECT count(*) FROM line_items) \
-                  ELSE (SELECT count(*) FROM live_lines) END AS line_count, \
-             CASE WHEN {lines_sent} THEN (SELECT sum(amount) FROM line_items) \
-                  ELSE (SELECT sum(amount) FROM live_lines) END AS line_sum \
-           FROM t CROSS JOIN c LEFT JOIN given_payees g ON g.id = (c.j ->> 'payee_id')::uuid), \
-         {accts}, {cats}, \
          named AS ( \
            SELECT id, name FROM payees WHERE household_id = :household_id \
              AND name = (SELECT j ->> 'payee_name' FROM c)), \
          proposed AS ( \
-           SELECT 0 AS n, n.account_id, n.account_id <> n.old_account_id AS account_is_new, n.target_id, \
-             n.target_id IS DISTINCT FROM n.old_target AS target_is_new, {transfer_sent} AS transfer_sent, \
-             n.line_count AS lines, n.replace_lines AS lines_sent, true AS check_lines, n.line_sum, n.amount, \
-             (n.j ->> 'category_id')::uuid AS category_sent, (n.j ->> 'payee_id')::uuid AS payee_sent, \
-             CASE WHEN NOT EXISTS (SELECT 1 FROM named) THEN n.j ->> 'payee_name' END AS new_payee \
-           FROM n), \
-         {problems}, \
-         ok AS (SELECT (SELECT allowed FROM n) AND NOT EXISTS (SELECT 1 FROM problems) AS yes), \
-         f AS ( \
-           SELECT n.*, \
-             CASE WHEN n.target_id IS NOT NULL THEN tgt.transfer_payee \
-                  WHEN (n.j -> 'payee_id') IS NOT NULL THEN (n.j ->> 'payee_id')::uuid \
-                  WHEN (n.j -> 'payee_name') IS NOT NULL THEN COALESCE(named.id, (n.j ->> 'new_payee_id')::uuid) \
-                  WHEN n.old_target IS NOT NULL THEN NULL \
-                  ELSE n.old_payee_id END AS payee_id, \
-             CASE WHEN n.line_count > 0 THEN NULL \
-                  WHEN n.target_id IS NULL OR (src.on_budget AND NOT tgt.on_budget) THEN n.category_id \
-                  END AS final_category, \
+           SELECT m.*, 0 AS n, j, {matches} AS allowed, \
+             x.transfer_transaction_id AS old_other_id, other.account_id AS old_target, \
+             other.category_id AS old_other_category, m.account_id <> x.account_id AS account_is_new, \
+             target_id, target_id IS DISTINCT FROM other.account_id AS target_is_new, \
+             {transfer_sent} AS transfer_sent, {lines_sent} AS lines_sent, true AS check_lines, \
+             (SELECT count(*) FROM lines_now) AS lines, (SELECT sum(amount) FROM lines_now) AS line_sum, \
+             (j ->> 'category_id')::uuid AS category_sent, (j ->> 'payee_id')::uuid AS payee_sent, \
+             CASE WHEN NOT EXISTS (SELECT 1 FROM named) THEN j ->> 'payee_name' END AS new_payee \
+           FROM transactions x CROSS JOIN c CROSS JOIN LATERAL jsonb_populate_record(x, j) AS m \
+           LEFT JOIN transactions other ON other.id = x.transfer_transaction_id \
+           LEFT JOIN given_payees g ON g.id = (j ->> 'payee_id')::uuid \
+           CROSS JOIN LATERAL (SELECT CASE WHEN {transfer_sent} OR {payee_id_sent} OR {payee_name_sent} \
+             THEN COALESCE((j ->> 'transfer_account_id')::uuid, g.transfer_account_id) \
+             ELSE other.account_id END AS target_id) AS transfer \
+           WHERE x.id = :transaction_id AND x.household_id = :household_id AND x.parent_id IS NULL \
+             AND x.deleted_at IS NULL AND EXISTS (SELECT 1 FROM me)), \
+         {accts}, {cats}, {problems}, \
+         parents AS ( \
+           SELECT p.*, \
+             CASE WHEN p.target_id IS NOT NULL THEN tgt.transfer_payee \
+                  WHEN {payee_name_sent} THEN COALESCE(named.id, (j ->> 'new_payee_id')::uuid) \
+                  WHEN NOT {payee_id_sent} AND p.old_target IS NOT NULL THEN NULL \
+                  ELSE p.payee_id END AS payee, \
+             CASE WHEN p.lines = 0 AND (p.target_id IS NULL OR (src.on_budget AND NOT tgt.on_budget)) \
+                  THEN p.category_id END AS category, \
              CASE WHEN NOT src.on_budget AND tgt.on_budget \
-                  THEN CASE WHEN (n.j -> 'category_id') IS NOT NULL THEN (n.j ->> 'category_id')::uuid \
-                            ELSE n.other_category END \
-                  END AS other_leg_category, \
-             src.transfer_payee AS own_transfer_payee \
-           FROM n JOIN accts src ON src.id = n.account_id \
-           LEFT JOIN accts tgt ON tgt.id = n.target_id LEFT JOIN named ON true \
-           WHERE (SELECT yes FROM ok)), \
+                  THEN CASE WHEN {category_sent} THEN p.category_id ELSE p.old_other_category END \
+                  END AS other_category, \
+             CASE WHEN p.target_id = p.old_target THEN p.old_other_id \
+                  WHEN p.target_id IS NOT NULL THEN (j ->> 'transfer_id')::uuid END AS other_id \
+           FROM proposed p JOIN accts src ON src.id = p.account_id \
+           LEFT JOIN accts tgt ON tgt.id = p.target_id LEFT JOIN named ON true \
+           WHERE p.allowed AND NOT EXISTS (SELECT 1 FROM problems)), \
          new_payee AS ( \
-           INSERT INTO payees (id, household_id, name) \
-           SELECT (f.j ->> 'new_payee_id')::uuid, :household_id, f.j ->> 'payee_name' FROM f \
-           WHERE (f.j -> 'payee_name') IS NOT NULL AND f.target_id IS NULL AND NOT EXISTS (SELECT 1 FROM named) \
-           ON CONFLICT DO NOTHING RETURNING id), \
+           INSERT INTO payees (id, household_id, name) SELECT payee, :household_id, new_payee FROM parents \
+           WHERE new_payee IS NOT NULL AND target_id IS NULL ON CONFLICT DO NOTHING RETURNING id), \
          main AS ( \
-           UPDATE transactions x SET account_id = f.account_id, date = f.date, amount = f.amount, \
-             payee_id = f.payee_id, category_id = f.final_category, memo = f.memo, cleared = f.cleared, \
-             approved = f.approved, import_id = f.import_id, \
-             transfer_transaction_id = CASE WHEN f.target_id IS NULL THEN NULL \
-               WHEN f.target_id = f.old_target THEN f.old_other_id ELSE (f.j ->> 'transfer_id')::uuid END, \
-             {BUMP} \
-           FROM f WHERE x.id = f.id AND x.household_id = :household_id \
-           RETURNING x.id, x.account_id, x.date, x.amount, x.payee_id, x.category_id, x.memo, x.cleared, \
-             x.approved, x.import_id, x.transfer_transaction_id, {version_x} AS version, x.created_by), \
-         other_kept AS ( \
-           UPDATE transactions o SET date = f.date, amount = -f.amount, payee_id = f.own_transfer_payee, \
-             category_id = f.other_leg_category, {BUMP} \
-           FROM f WHERE o.id = f.old_other_id AND o.household_id = :household_id AND f.target_id = f.old_target \
-             AND (o.date, o.amount, o.payee_id, o.category_id) \
-                 IS DISTINCT FROM (f.date, -f.amount, f.own_transfer_payee, f.other_leg_category) \
-           RETURNING o.id), \
-         other_dropped AS ( \
-           UPDATE transactions o SET deleted_at = now(), {BUMP} \
-           FROM f WHERE o.id = f.old_other_id AND o.household_id = :household_id \
-             AND f.target_id IS DISTINCT FROM f.old_target \
-           RETURNING o.id), \
-         other_new AS ( \
-           INSERT INTO transactions (id, household_id, account_id, date, amount, payee_id, category_id, \
-             memo, cleared, approved, transfer_transaction_id, created_by) \
-           SELECT (f.j ->> 'transfer_id')::uuid, :household_id, f.target_id, f.date, -f.amount, \
-             f.own_transfer_payee, f.other_leg_category, f.memo, 'uncleared', f.approved, f.id, :user_id \
-           FROM f WHERE f.target_id IS NOT NULL AND f.target_id IS DISTINCT FROM f.old_target \
-           RETURNING id), \
-         lines_dropped AS ( \
-           UPDATE transactions l SET deleted_at = now(), {BUMP} \
-           FROM f WHERE l.household_id = :household_id AND l.parent_id = f.id AND l.deleted_at IS NULL \
-             AND f.replace_lines \
-           RETURNING l.id), \
-         lines_new AS ( \
-           INSERT INTO transactions (id, household_id, account_id, date, amount, payee_id, category_id, \
-             memo, cleared, approved, parent_id, created_by) \
-           SELECT l.id, :household_id, f.account_id, f.date, l.amount, COALESCE(l.payee_id, f.payee_id), \
-             l.category_id, l.memo, f.cleared, f.approved, f.id, :user_id \
-           FROM line_items l, f \
-           RETURNING id, amount, category_id, payee_id, memo), \
-         lines_moved AS ( \
-           UPDATE transactions l SET account_id = f.account_id, date = f.date, cleared = f.cleared, \
-             approved = f.approved, {BUMP} \
-           FROM f WHERE l.household_id = :household_id AND l.parent_id = f.id AND l.deleted_at IS NULL \
-             AND NOT f.replace_lines \
-             AND (l.account_id, l.date, l.cleared, l.approved) \
-                 IS DISTINCT FROM (f.account_id, f.date, f.cleared, f.approved) \
-           RETURNING l.id) \
-         , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM t), (SELECT allowed FROM t), \
-           {problems_json}, \
-           m.id, m.account_id, m.date, m.amount, m.payee_id, \
-           CASE WHEN f.target_id IS NOT NULL THEN tgt.transfer_payee_name \
-                ELSE COALESCE(p.name, f.j ->> 'payee_name') END, \
+           UPDATE transactions x SET (account_id, date, amount, payee_id, category_id, memo, cleared, \
+             approved, import_id, transfer_transaction_id) = (p.account_id, p.date, p.amount, p.payee, \
+             p.category, p.memo, p.cleared, p.approved, p.import_id, p.other_id), {bump} \
+           FROM parents p WHERE x.id = p.id AND x.household_id = :household_id \
+           RETURNING x.*, {version_x} AS version), \
+         {legs} \
+         , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM proposed), \
+           (SELECT allowed FROM proposed), {problems_json}, m.id, m.account_id, m.date, m.amount, m.payee_id, \
+           CASE WHEN p.target_id IS NOT NULL THEN tgt.transfer_payee_name ELSE COALESCE(py.name, p.new_payee) END, \
            m.category_id, m.memo, m.cleared, m.approved, m.import_id, m.transfer_transaction_id, \
-           f.target_id, false, m.version, \
-           (CASE WHEN f.replace_lines \
-                 THEN ({NEW_LINES}) ELSE ({LIVE_LINES}) END)::text, \
-           m.created_by, (SELECT display_name FROM users WHERE household_id = :household_id AND id = m.created_by) \
-         FROM (SELECT 1) AS one LEFT JOIN main m ON true LEFT JOIN f ON f.id = m.id \
-         LEFT JOIN accts tgt ON tgt.id = f.target_id \
-         LEFT JOIN payees p ON p.household_id = :household_id AND p.id = m.payee_id) {ANSWER}",
-        matches = version::matches("t"),
+           p.target_id, false, m.version, (SELECT {lines_json} FROM lines_now l)::text, m.created_by, \
+           (SELECT display_name FROM users WHERE household_id = :household_id AND id = m.created_by) \
+         FROM (SELECT 1) AS one LEFT JOIN main m ON true LEFT JOIN parents p ON p.id = m.id \
+         LEFT JOIN accts tgt ON tgt.id = p.target_id \
+         LEFT JOIN payees py ON py.household_id = :household_id AND py.id = m.payee_id) {ANSWER}",
+        matches = version::matches("x"),
         version_x = version::version("x"),
-        accts = accounts_cte("SELECT account_id FROM n UNION SELECT target_id FROM n"),
-        cats = categories_cte("SELECT category_id FROM n UNION SELECT category_id FROM line_items"),
+        bump = version::bump("x"),
+        accts = accounts_cte("SELECT account_id FROM proposed UNION SELECT target_id FROM proposed"),
+        cats = categories_cte("SELECT category_id FROM proposed UNION SELECT category_id FROM line_items"),
         transfer_sent = sent("transfer_account_id"),
         payee_id_sent = sent("payee_id"),
         payee_name_sent = sent("payee_name"),
         category_sent = sent("category_id"),
-        memo_sent = sent("memo"),
-        import_sent = sent("import_id"),
         lines_sent = sent("lines"),
         problems = rules::PROBLEMS.as_str(),
+        legs = legs::LEGS_AND_LINES.as_str(),
         problems_json = rules::problems_json("0"),
+        lines_json = lines_json!(),
     )
 });
 
