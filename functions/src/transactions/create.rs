@@ -171,7 +171,8 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            ON CONFLICT (account_id, import_id) DO NOTHING \
            RETURNING id, payee_id, category_id, transfer_transaction_id, {version} AS version), \
          parents AS ( \
-           SELECT r.id, r.account_id, r.date, r.amount, m.payee_id AS payee, r.memo, r.approved, \
+           SELECT r.id, :household_id::uuid AS household_id, :user_id::uuid AS recorder, r.account_id, \
+             r.date, r.amount, m.payee_id AS payee, r.memo, r.approved, \
              r.cleared, r.target_id, m.transfer_transaction_id AS other_id, NULL::uuid AS old_other_id, \
              CASE WHEN NOT src.on_budget THEN r.category_id END AS other_category \
            FROM resolved r JOIN main m ON m.id = r.id JOIN accts src ON src.id = r.account_id), \

@@ -7,7 +7,9 @@
 //!   payee is this account's transfer payee). A new transfer account makes a new other leg and
 //!   leaves a tombstone of the old one.
 //!
-//! One Data API call.
+//! How legs and lines follow is [`super::legs`]'s, shared with create. The statement merges the
+//! sent fields over the stored row (`jsonb_populate_record`), checks the result (`proposed`, read
+//! by [`rules::PROBLEMS`]) and writes it. One Data API call.
 
 use std::sync::LazyLock;
 
@@ -122,6 +124,20 @@ fn sent(key: &str) -> String {
     format!("(j -> '{key}') IS NOT NULL")
 }
 
+/// The keys of [`Changes`] that are the row's own columns, merged over the stored row as sent;
+/// only these, so that no other key could ever set a column such as `id` or `household_id`.
+const MERGED: [&str; 9] = [
+    "account_id",
+    "date",
+    "amount",
+    "payee_id",
+    "category_id",
+    "memo",
+    "cleared",
+    "approved",
+    "import_id",
+];
+
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME}, \
@@ -149,7 +165,9 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
              (SELECT count(*) FROM lines_now) AS lines, (SELECT sum(amount) FROM lines_now) AS line_sum, \
              (j ->> 'category_id')::uuid AS category_sent, (j ->> 'payee_id')::uuid AS payee_sent, \
              CASE WHEN NOT EXISTS (SELECT 1 FROM named) THEN j ->> 'payee_name' END AS new_payee \
-           FROM transactions x CROSS JOIN c CROSS JOIN LATERAL jsonb_populate_record(x, j) AS m \
+           FROM transactions x CROSS JOIN c CROSS JOIN LATERAL jsonb_populate_record(x, ( \
+             SELECT COALESCE(jsonb_object_agg(e.key, e.value), '{{}}') FROM jsonb_each(j) AS e \
+             WHERE e.key IN ({columns}))) AS m \
            LEFT JOIN transactions other ON other.id = x.transfer_transaction_id \
            LEFT JOIN given_payees g ON g.id = (j ->> 'payee_id')::uuid \
            CROSS JOIN LATERAL (SELECT CASE WHEN {transfer_sent} OR {payee_id_sent} OR {payee_name_sent} \
@@ -159,7 +177,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
              AND x.deleted_at IS NULL AND EXISTS (SELECT 1 FROM me)), \
          {accts}, {cats}, {problems}, \
          parents AS ( \
-           SELECT p.*, \
+           SELECT p.*, :user_id::uuid AS recorder, \
              CASE WHEN p.target_id IS NOT NULL THEN tgt.transfer_payee \
                   WHEN {payee_name_sent} THEN COALESCE(named.id, (j ->> 'new_payee_id')::uuid) \
                   WHEN NOT {payee_id_sent} AND p.old_target IS NOT NULL THEN NULL \
@@ -207,6 +225,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
         legs = legs::LEGS_AND_LINES.as_str(),
         problems_json = rules::problems_json("0"),
         lines_json = lines_json!(),
+        columns = MERGED.map(|c| format!("'{c}'")).join(", "),
     )
 });
 
