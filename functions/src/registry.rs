@@ -76,4 +76,4 @@ registry! {
 }
 
 /// Binaries that are not HTTP endpoints (they keep hand-written `src/bin/` files).
-pub const OTHER_FUNCTIONS: &[&str] = &["migrate", "auth-keys"];
+pub const OTHER_FUNCTIONS: &[&str] = &["migrate", "auth-keys", "scheduler"];

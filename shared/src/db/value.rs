@@ -12,8 +12,9 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::domain::{
     AccountId, AccountKind, BudgetAllocationId, CategoryGroupId, CategoryId, Cleared, CurrencyCode, Email,
-    HouseholdId, IdempotencyRecordId, InvitationId, Milliunits, Month, Name, ParseError, PayeeId,
-    RefreshTokenId, Role, SqlEnum, TokenFamilyId, TombstoneId, Total, TransactionId, UserId,
+    Frequency, HouseholdId, IdempotencyRecordId, InvitationId, Milliunits, Month, Name, ParseError, PayeeId,
+    RefreshTokenId, Role, ScheduledLineId, ScheduledTransactionId, SqlEnum, TimeZone, TokenFamilyId,
+    TombstoneId, Total, TransactionId, UserId,
 };
 
 /// The column type a value is stored in, as PostgreSQL's `format_type` names it.
@@ -129,6 +130,8 @@ uuid_values!(
     CategoryId,
     PayeeId,
     TransactionId,
+    ScheduledTransactionId,
+    ScheduledLineId,
     BudgetAllocationId,
     IdempotencyRecordId,
     TombstoneId
@@ -151,7 +154,7 @@ macro_rules! text_values {
         }
     )*};
 }
-text_values!(Email, Name, CurrencyCode);
+text_values!(Email, Name, CurrencyCode, TimeZone);
 
 macro_rules! enum_values {
     ($($ty:ty),*) => {$(
@@ -170,7 +173,7 @@ macro_rules! enum_values {
         }
     )*};
 }
-enum_values!(Role, AccountKind, Cleared);
+enum_values!(Role, AccountKind, Cleared, Frequency);
 
 impl SqlColumn for Milliunits {
     const SQL_TYPE: &'static str = "bigint";

@@ -1,7 +1,5 @@
 //! Closed sets of values, stored as text with a CHECK constraint that lists [`SqlEnum::VALUES`].
 
-use std::fmt;
-
 use super::ParseError;
 
 /// An enum stored as text; its table mapping adds `CHECK (column IN (VALUES…))`.
@@ -27,16 +25,16 @@ macro_rules! sql_enum {
                 match self { $(Self::$variant => $text),+ }
             }
 
-            fn parse(text: &str) -> Result<Self, ParseError> {
+            fn parse(text: &str) -> Result<Self, $crate::domain::ParseError> {
                 match text {
                     $($text => Ok(Self::$variant),)+
-                    _ => Err(ParseError::NotOneOf { allowed: Self::VALUES }),
+                    _ => Err($crate::domain::ParseError::NotOneOf { allowed: Self::VALUES }),
                 }
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
@@ -55,6 +53,8 @@ macro_rules! sql_enum {
         }
     };
 }
+
+pub(crate) use sql_enum;
 
 sql_enum! {
     /// A member's role in a household.

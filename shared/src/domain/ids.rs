@@ -8,6 +8,13 @@ use uuid::Uuid;
 
 use super::ParseError;
 
+/// A new UUIDv7 made by PostgreSQL, for rows a statement makes without a request naming them (the
+/// scheduler's): a random v4 whose first 48 bits become the Unix time in milliseconds and whose
+/// version nibble becomes 7 (bits 52 and 53 set; its variant bits are already RFC 9562's).
+pub const NEW_ID_SQL: &str = "encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) \
+     placing substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) \
+     FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid";
+
 macro_rules! typed_id {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
         $(#[$doc])*
@@ -81,6 +88,10 @@ typed_id! {
     CategoryId;
     PayeeId;
     TransactionId;
+    /// A transaction that repeats: the scheduler makes a real one from it each time it falls due.
+    ScheduledTransactionId;
+    /// One line of a split scheduled transaction.
+    ScheduledLineId;
     /// Allocations are addressed by (category, month) in the API; the id is still a UUIDv7 key.
     BudgetAllocationId;
     /// One kept `Idempotency-Key`: the request it answered and, once answered, the answer.

@@ -9,6 +9,7 @@ mod enums;
 mod ids;
 mod money;
 mod openapi;
+pub mod schedule;
 mod text;
 mod time;
 pub mod transaction_rules;
@@ -16,10 +17,12 @@ pub mod transaction_rules;
 pub use enums::{AccountKind, Cleared, Role, SqlEnum};
 pub use ids::{
     AccountId, BudgetAllocationId, CategoryGroupId, CategoryId, HouseholdId, IdempotencyRecordId,
-    InvitationId, PayeeId, RefreshTokenId, TokenFamilyId, TombstoneId, TransactionId, UserId,
+    InvitationId, NEW_ID_SQL, PayeeId, RefreshTokenId, ScheduledLineId, ScheduledTransactionId,
+    TokenFamilyId, TombstoneId, TransactionId, UserId,
 };
 pub use money::{MAX_AMOUNT, Milliunits, Total, amount};
-pub use text::{CurrencyCode, Email, Name, free_text};
+pub use schedule::Frequency;
+pub use text::{CurrencyCode, Email, Name, TimeZone, free_text};
 pub use time::{Month, date, in_date_range};
 
 /// Why a value was refused; the message is safe to show to the client.
@@ -37,6 +40,8 @@ pub enum ParseError {
     InvalidEmail,
     #[error("must be a three-letter ISO 4217 currency code, e.g. USD")]
     InvalidCurrency,
+    #[error("must be an IANA time zone name, e.g. Europe/Berlin")]
+    InvalidTimeZone,
     #[error("must be a month written YYYY-MM")]
     InvalidMonth,
     #[error("must be an id")]

@@ -90,6 +90,36 @@ impl CurrencyCode {
 }
 text_value!(CurrencyCode);
 
+/// An IANA time zone name (`UTC`, `Europe/Berlin`, `America/Argentina/Buenos_Aires`), as the
+/// shape of one: whether PostgreSQL knows it is the statement's to say (`pg_timezone_names`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TimeZone(String);
+
+impl TimeZone {
+    pub const MAX_LEN: usize = 64;
+
+    /// # Errors
+    /// [`ParseError::InvalidTimeZone`].
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let shaped = !text.is_empty()
+            && text.len() <= Self::MAX_LEN
+            && text.starts_with(|c: char| c.is_ascii_alphabetic())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_-+".contains(&b));
+        if shaped {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(ParseError::InvalidTimeZone)
+        }
+    }
+
+    pub fn utc() -> Self {
+        Self("UTC".to_owned())
+    }
+}
+text_value!(TimeZone);
+
 /// A display name (household, account, category, payee, person): trimmed, 1–100 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Name(String);

@@ -453,6 +453,29 @@ mod tests {
     }
 
     #[test]
+    fn missing_tables_are_created_after_the_missing_tables_they_refer_to() {
+        let parent = TableBuilder::new("b_parent")
+            .id::<crate::domain::HouseholdId>()
+            .build();
+        let child = TableBuilder::new("a_child")
+            .id::<crate::domain::UserId>()
+            .column::<crate::domain::HouseholdId>("parent_id")
+            .references("parent_id", "b_parent", crate::schema::model::Action::Cascade)
+            .build();
+        let found = diff(&schema(vec![child, parent]), &schema(Vec::new()));
+        let plan = crate::schema::plan::migration(&found, false).expect("nothing dropped");
+        let created = |name: &str| {
+            plan.up
+                .iter()
+                .position(|s| s.starts_with(&format!("CREATE TABLE {name} ")))
+                .expect("created")
+        };
+        assert!(created("b_parent") < created("a_child"), "{:#?}", plan.up);
+        let dropped = |name: &str| plan.down.iter().position(|s| s.contains(name)).expect("dropped");
+        assert!(dropped("a_child") < dropped("b_parent"), "{:#?}", plan.down);
+    }
+
+    #[test]
     fn each_column_difference_is_one_line() {
         let expected = notes(|t| {
             t.column::<i64>("pinned")

@@ -2,7 +2,7 @@
 //! so that every statement finds what it needs.
 
 use super::diff::Difference;
-use super::model::{Constraint, Table};
+use super::model::{Constraint, ConstraintKind, Table};
 use super::render::{
     column_definition, create_function, create_index, create_table_whole, create_trigger, drop_function,
     drop_trigger,
@@ -42,7 +42,7 @@ pub fn migration(differences: &[Difference], allow_drop: bool) -> Result<Migrati
         return Err(DropsData(drops));
     }
     let mut steps = Steps::default();
-    for difference in differences {
+    for difference in parents_first(differences) {
         match difference {
             Difference::ChangedConstraint {
                 table,
@@ -170,6 +170,51 @@ pub fn migration(differences: &[Difference], allow_drop: bool) -> Result<Migrati
         }
     }
     Ok(steps.into_migration())
+}
+
+/// `differences` with the missing tables reordered so that each comes after the missing tables its
+/// foreign keys refer to: a table is created whole, keys included, so its parents must exist
+/// first (the diff lists tables by name). A cycle keeps its order, and PostgreSQL says so.
+fn parents_first(differences: &[Difference]) -> Vec<&Difference> {
+    let is_missing = |d: &&Difference| matches!(d, Difference::MissingTable(_));
+    let missing_names: Vec<&str> = differences
+        .iter()
+        .filter_map(|d| match d {
+            Difference::MissingTable(t) => Some(t.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut ordered: Vec<&Difference> = differences.iter().filter(|d| !is_missing(d)).collect();
+    let mut pending: Vec<&Difference> = differences.iter().filter(is_missing).collect();
+    let mut created: Vec<&str> = Vec::new();
+    while !pending.is_empty() {
+        let before = pending.len();
+        pending.retain(|d| {
+            let Difference::MissingTable(table) = d else {
+                return false;
+            };
+            let ready = referred_tables(table).all(|referred| {
+                referred == table.name || !missing_names.contains(&referred) || created.contains(&referred)
+            });
+            if ready {
+                ordered.push(d);
+                created.push(&table.name);
+            }
+            !ready
+        });
+        if pending.len() == before {
+            ordered.append(&mut pending);
+        }
+    }
+    ordered
+}
+
+/// The tables `table`'s foreign keys refer to.
+fn referred_tables(table: &Table) -> impl Iterator<Item = &str> {
+    table.constraints.iter().filter_map(|c| match &c.kind {
+        ConstraintKind::ForeignKey(key) => Some(key.referred_table.as_str()),
+        _ => None,
+    })
 }
 
 /// Migration steps: (phase, up statements, down statements). Up runs the steps by phase (stably);

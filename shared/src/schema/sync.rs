@@ -16,6 +16,7 @@ pub const SYNCED_TABLES: &[&str] = &[
     "categories",
     "payees",
     "transactions",
+    "scheduled_transactions",
     "budget_allocations",
 ];
 

@@ -34,8 +34,9 @@ use super::sync::{
 pub use super::sync::SYNCED_TABLES;
 use crate::domain::{
     AccountId, AccountKind, BudgetAllocationId, CategoryGroupId, CategoryId, Cleared, CurrencyCode, Email,
-    HouseholdId, IdempotencyRecordId, InvitationId, Milliunits, Month, Name, PayeeId, RefreshTokenId, Role,
-    TokenFamilyId, TransactionId, UserId,
+    Frequency, HouseholdId, IdempotencyRecordId, InvitationId, Milliunits, Month, Name, PayeeId,
+    RefreshTokenId, Role, ScheduledLineId, ScheduledTransactionId, TimeZone, TokenFamilyId, TransactionId,
+    UserId,
 };
 
 type Timestamp = DateTime<Utc>;
@@ -53,6 +54,8 @@ pub fn schema() -> Schema {
             category_groups(),
             categories(),
             payees(),
+            scheduled_transactions(),
+            scheduled_lines(),
             transactions(),
             budget_allocations(),
             idempotency_keys(),
@@ -111,6 +114,10 @@ fn households() -> Table {
         // The transaction that last raised server_knowledge (see schema::sync::stamp_knowledge).
         .column::<Option<i64>>("knowledge_transaction")
         .timestamps()
+        // Decides what "today" is for the household's schedules.
+        .column::<TimeZone>("time_zone")
+        .default("'UTC'")
+        .check("time_zone_length", "char_length(time_zone) BETWEEN 1 AND 64")
         .build()
 }
 
@@ -319,12 +326,89 @@ fn transactions() -> Table {
         .index(&["household_id", "created_by"])
         .column::<Option<Timestamp>>("deleted_at")
         .timestamps()
+        // The schedule that made it, and for which of its dates: one transaction per date, however
+        // often the scheduler runs.
+        .column::<Option<ScheduledTransactionId>>("scheduled_transaction_id")
+        .references_in_household(
+            "scheduled_transaction_id",
+            "scheduled_transactions",
+            Action::NoAction,
+        )
+        .index(&["household_id", "scheduled_transaction_id"])
+        .column::<Option<NaiveDate>>("scheduled_date")
+        .unique(&["scheduled_transaction_id", "scheduled_date"])
         .referable_within_household()
         .trigger(
             "AFTER INSERT OR UPDATE OF account_id, amount, cleared, deleted_at OR DELETE",
             TOUCH_ACCOUNTS,
         )
         .synced()
+        .build()
+}
+
+/// A transaction that repeats (see `domain::schedule`). `next_occurrence` counts its dates from
+/// `date_first`; `date_next` is that occurrence's date, NULL once the schedule has ended. Deleting
+/// is soft, as for transactions, which keep pointing at the schedule that made them.
+fn scheduled_transactions() -> Table {
+    TableBuilder::new("scheduled_transactions")
+        .id::<ScheduledTransactionId>()
+        .tenant::<HouseholdId>()
+        .column::<AccountId>("account_id")
+        .references_in_household("account_id", "accounts", Action::NoAction)
+        .index(&["household_id", "account_id"])
+        .column::<NaiveDate>("date_first")
+        .enum_column::<Frequency>("frequency")
+        .column::<i32>("next_occurrence")
+        .default("0")
+        .check("next_occurrence", "next_occurrence >= 0")
+        .column::<Option<NaiveDate>>("date_next")
+        .index(&["date_next"])
+        .column::<Option<NaiveDate>>("end_date")
+        .column::<Option<i32>>("end_count")
+        .check("one_end", "end_date IS NULL OR end_count IS NULL")
+        .check("end_count", "end_count >= 1")
+        .column::<Milliunits>("amount")
+        .column::<Option<PayeeId>>("payee_id")
+        .references_in_household("payee_id", "payees", Action::NoAction)
+        .index(&["household_id", "payee_id"])
+        .column::<Option<CategoryId>>("category_id")
+        .references_in_household("category_id", "categories", Action::NoAction)
+        .index(&["household_id", "category_id"])
+        .column::<Option<String>>("memo")
+        .check("memo_length", "char_length(memo) <= 500")
+        .column::<Option<AccountId>>("transfer_account_id")
+        .references_in_household("transfer_account_id", "accounts", Action::NoAction)
+        .index(&["household_id", "transfer_account_id"])
+        .column::<UserId>("created_by")
+        .references_in_household("created_by", "users", Action::NoAction)
+        .index(&["household_id", "created_by"])
+        .column::<Option<Timestamp>>("deleted_at")
+        .timestamps()
+        .referable_within_household()
+        .synced()
+        .build()
+}
+
+/// The lines of a split schedule, in the order sent. Not synced on their own: writing them moves
+/// their schedule's version, and a schedule is always read with its lines.
+fn scheduled_lines() -> Table {
+    TableBuilder::new("scheduled_lines")
+        .id::<ScheduledLineId>()
+        .tenant::<HouseholdId>()
+        .column::<ScheduledTransactionId>("schedule_id")
+        .references_in_household("schedule_id", "scheduled_transactions", Action::Cascade)
+        .index(&["household_id", "schedule_id"])
+        .column::<i32>("position")
+        .column::<Milliunits>("amount")
+        .column::<Option<CategoryId>>("category_id")
+        .references_in_household("category_id", "categories", Action::NoAction)
+        .index(&["household_id", "category_id"])
+        .column::<Option<PayeeId>>("payee_id")
+        .references_in_household("payee_id", "payees", Action::NoAction)
+        .index(&["household_id", "payee_id"])
+        .column::<Option<String>>("memo")
+        .check("memo_length", "char_length(memo) <= 500")
+        .created_at()
         .build()
 }
 
