@@ -27,6 +27,7 @@ pub mod months;
 pub mod openapi;
 pub mod payees;
 pub mod registry;
+pub mod scheduled;
 pub mod scheduler;
 pub mod session_sql;
 pub mod signing;

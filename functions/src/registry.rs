@@ -7,7 +7,9 @@
 //! `mod.rs`), add one line here, run the two generators, write its tests.
 
 use crate::endpoint::Endpoint;
-use crate::{accounts, auth, categories, household, invitations, me, months, openapi, payees, transactions};
+use crate::{
+    accounts, auth, categories, household, invitations, me, months, openapi, payees, scheduled, transactions,
+};
 
 /// `NAME = "binary-name", handler::module, Kind, budget;` for each endpoint: a constant each (a
 /// binary names only its own, so it links only its own handler) and [`ENDPOINTS`], in this order.
@@ -71,6 +73,10 @@ registry! {
     TRANSACTIONS_GET = "transactions-get", transactions::get, Api, 1;
     TRANSACTIONS_UPDATE = "transactions-update", transactions::update, Api, 1;
     TRANSACTIONS_DELETE = "transactions-delete", transactions::delete, Api, 1;
+    SCHEDULED_TRANSACTIONS_LIST = "scheduled-transactions-list", scheduled::list, Api, 1;
+    SCHEDULED_TRANSACTIONS_CREATE = "scheduled-transactions-create", scheduled::create, Api, 1;
+    SCHEDULED_TRANSACTIONS_GET = "scheduled-transactions-get", scheduled::get, Api, 1;
+    SCHEDULED_TRANSACTIONS_DELETE = "scheduled-transactions-delete", scheduled::delete, Api, 1;
     OPENAPI = "openapi", openapi::json, Public, 0;
     DOCS = "docs", openapi::docs, Public, 0;
 }

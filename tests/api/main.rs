@@ -24,6 +24,7 @@ mod parity;
 mod payees;
 mod repeats;
 mod resuming;
+mod scheduled;
 mod schema;
 mod sessions;
 mod sql_scan;

@@ -199,6 +199,19 @@ async fn every_household_write_repeats_its_first_answer_in_one_call_and_writes_o
     walk.twice(Write::new(&r::TRANSACTIONS_UPDATE, split.clone(), Some(patch)))
         .await;
     walk.twice(Write::new(&r::TRANSACTIONS_DELETE, split, None)).await;
+    let schedule = json!({"account_id": checking, "date_first": chrono::Utc::now().date_naive(),
+        "frequency": "monthly", "amount": -3_000, "payee_name": "Corner Shop",
+        "subtransactions": [{"amount": -1_000, "category_id": category_id}, {"amount": -2_000}]});
+    let schedule = walk
+        .twice(Write::new(
+            &r::SCHEDULED_TRANSACTIONS_CREATE,
+            "/scheduled-transactions",
+            Some(schedule),
+        ))
+        .await;
+    let schedule = format!("/scheduled-transactions/{}", id(&schedule));
+    walk.twice(Write::new(&r::SCHEDULED_TRANSACTIONS_DELETE, schedule, None))
+        .await;
     walk.twice(Write::new(&r::PAYEES_DELETE, payee, None)).await;
     walk.twice(Write::new(&r::CATEGORIES_DELETE, category, None))
         .await;

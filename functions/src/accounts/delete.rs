@@ -32,7 +32,9 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
         "WITH {ME}, \
          target AS (SELECT id FROM accounts WHERE id = :account_id AND household_id = :household_id), \
          used AS (SELECT EXISTS (SELECT 1 FROM transactions \
-                                 WHERE household_id = :household_id AND account_id = :account_id) AS yes), \
+                                 WHERE household_id = :household_id AND account_id = :account_id) \
+                      OR EXISTS (SELECT 1 FROM scheduled_transactions WHERE household_id = :household_id \
+                                 AND :account_id IN (account_id, transfer_account_id)) AS yes), \
          gone AS ( \
            DELETE FROM accounts a \
            WHERE a.id = :account_id AND a.household_id = :household_id AND EXISTS (SELECT 1 FROM me) \
@@ -44,7 +46,7 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-const HAS_TRANSACTIONS: &str = "The account has transactions, so deleting it would lose money history; close it instead (PATCH with \"closed\": true).";
+const HAS_TRANSACTIONS: &str = "The account has transactions or scheduled transactions, so deleting it would lose money history; close it instead (PATCH with \"closed\": true).";
 
 pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let claims = bearer(&request, &app.tokens)?;

@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 use shared::db::Row;
-use shared::domain::{CurrencyCode, HouseholdId, Name};
+use shared::domain::{CurrencyCode, HouseholdId, Name, TimeZone};
 use shared::http::ApiError;
 use shared::version::{self, Version};
 
@@ -30,8 +30,8 @@ macro_rules! iso {
 
 /// The columns of [`Household::from_row`] for the household row `h`: id, name, currency_code,
 /// created_at, version, the members as one JSON array (oldest first; with the statement parameter
-/// `known`, a client's server knowledge, only those changed since), the server knowledge, and the
-/// ids of the members who left since `known`.
+/// `known`, a client's server knowledge, only those changed since), the server knowledge, the
+/// ids of the members who left since `known`, and the time zone.
 pub(crate) static COLUMNS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "h.id, h.name, h.currency_code, {created}, {version}, \
@@ -39,7 +39,7 @@ pub(crate) static COLUMNS: LazyLock<String> = LazyLock::new(|| {
                  'display_name', u.display_name, 'role', u.role, 'joined_at', {joined}) \
                  ORDER BY u.created_at, u.id) \
             FROM users u WHERE u.household_id = h.id AND u.left_at IS NULL AND {changed})::text, \
-         h.server_knowledge, {left}",
+         h.server_knowledge, {left}, h.time_zone",
         changed = crate::sync::changed("u"),
         left = crate::sync::deleted_ids("users"),
         created = iso!("h.created_at"),
@@ -54,6 +54,8 @@ pub struct Household {
     pub id: HouseholdId,
     pub name: Name,
     pub currency_code: CurrencyCode,
+    /// Decides what "today" is for the household's scheduled transactions.
+    pub time_zone: TimeZone,
     pub created_at: String,
     /// With `last_knowledge_of_server`, only the members who joined or changed since, and a
     /// `{"user_id", "deleted": true}` for each who left.
@@ -114,6 +116,7 @@ impl Household {
             id: row.get(first)?,
             name: row.get(first + 1)?,
             currency_code: row.get(first + 2)?,
+            time_zone: row.get(first + 8)?,
             created_at: row.get(first + 3)?,
             version: row.get(first + 4)?,
             members,

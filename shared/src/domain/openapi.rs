@@ -11,8 +11,8 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::{
     AccountId, AccountKind, BudgetAllocationId, CategoryGroupId, CategoryId, Cleared, CurrencyCode, Email,
-    HouseholdId, InvitationId, Milliunits, Month, Name, PayeeId, RefreshTokenId, Role, SqlEnum,
-    TokenFamilyId, Total, TransactionId, UserId,
+    Frequency, HouseholdId, InvitationId, Milliunits, Month, Name, PayeeId, RefreshTokenId, Role,
+    ScheduledLineId, ScheduledTransactionId, SqlEnum, TimeZone, TokenFamilyId, Total, TransactionId, UserId,
 };
 
 /// A string schema with a description.
@@ -61,6 +61,8 @@ inline_schema! {
     CategoryId => id("a category");
     PayeeId => id("a payee");
     TransactionId => id("a transaction");
+    ScheduledTransactionId => id("a scheduled transaction");
+    ScheduledLineId => id("a line of a split scheduled transaction");
     BudgetAllocationId => id("a budget allocation");
     Milliunits => ObjectBuilder::new()
         .schema_type(Type::Integer)
@@ -91,4 +93,8 @@ inline_schema! {
     Role => one_of::<Role>("A member's role in the household.");
     AccountKind => one_of::<AccountKind>("What kind of account it is.");
     Cleared => one_of::<Cleared>("Whether the bank has seen the transaction.");
+    Frequency => one_of::<Frequency>("How often a scheduled transaction repeats (YNAB's values).");
+    TimeZone => text("An IANA time zone name; it decides what today is for the household's schedules.")
+        .max_length(Some(64))
+        .examples([json!("Europe/Berlin")]);
 }

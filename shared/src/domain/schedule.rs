@@ -124,6 +124,34 @@ fn last_day(date: NaiveDate) -> Option<u32> {
     next_month.pred_opt().map(|d| d.day())
 }
 
+/// A first date before the household's today.
+pub const DATE_FIRST_PAST: &str = "must be today or later in the household's time zone";
+/// An end date before the first date.
+pub const END_BEFORE_FIRST: &str = "must be on or after date_first";
+/// Both ends sent.
+pub const ONE_END: &str = "send end_date or end_count, not both";
+/// The most occurrences `end_count` may ask for.
+pub const MAX_END_COUNT: i64 = 10_000;
+
+/// The problems of a schedule's end, as sent: `(field, message)` each.
+pub fn end_problems(
+    first: NaiveDate,
+    end_date: Option<NaiveDate>,
+    end_count: Option<i64>,
+) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    if end_date.is_some() && end_count.is_some() {
+        problems.push(("end_count", ONE_END.to_owned()));
+    }
+    if end_date.is_some_and(|end| end < first) {
+        problems.push(("end_date", END_BEFORE_FIRST.to_owned()));
+    }
+    if end_count.is_some_and(|n| !(1..=MAX_END_COUNT).contains(&n)) {
+        problems.push(("end_count", format!("must be from 1 to {MAX_END_COUNT}")));
+    }
+    problems
+}
+
 /// When a schedule ends: after its last date, or after a number of occurrences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
@@ -352,6 +380,24 @@ mod tests {
                 assert_eq!(dates[0], first, "{f} from day {day}");
             }
         }
+    }
+
+    #[test]
+    fn an_end_is_one_of_a_date_from_the_first_on_or_a_count() {
+        let first = d(2027, 1, 5);
+        assert!(end_problems(first, None, None).is_empty());
+        assert!(end_problems(first, Some(first), None).is_empty());
+        assert!(end_problems(first, None, Some(1)).is_empty());
+        assert_eq!(end_problems(first, Some(d(2027, 1, 4)), None)[0].0, "end_date");
+        assert_eq!(end_problems(first, None, Some(0))[0].0, "end_count");
+        assert_eq!(
+            end_problems(first, None, Some(MAX_END_COUNT + 1))[0].0,
+            "end_count"
+        );
+        assert_eq!(
+            end_problems(first, Some(first), Some(2))[0],
+            ("end_count", ONE_END.to_owned())
+        );
     }
 
     #[test]

@@ -1,0 +1,139 @@
+//! Scheduled transactions: a transaction that repeats (`shared::domain::schedule` says when). The
+//! scheduler (`crate::scheduler`) makes a real transaction of each occurrence when its day comes
+//! in the household's time zone. A schedule takes the fields of a transaction (transfers and
+//! splits too, under the same rules: `transactions::rules`) and when it repeats: `date_first`,
+//! `frequency`, and an optional end (`end_date`, or `end_count` occurrences). Deleting is soft, so
+//! sync clients see `deleted: true`, and transactions made from it keep pointing at it.
+
+pub mod create;
+pub mod delete;
+pub mod get;
+pub mod list;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use shared::db::Row;
+use shared::domain::schedule::{End, upcoming};
+use shared::domain::{
+    AccountId, CategoryId, Frequency, Milliunits, PayeeId, ScheduledLineId, ScheduledTransactionId,
+};
+use shared::http::ApiError;
+use shared::version::Version;
+
+/// How many of its next dates a schedule's answer shows.
+pub const UPCOMING: usize = 5;
+
+/// A schedule's lines `l` as the JSON array [`ScheduledSubtransaction`] reads, in the order sent.
+macro_rules! schedule_lines_json {
+    () => {
+        "COALESCE(json_agg(json_build_object('id', l.id, 'amount', l.amount, \
+         'category_id', l.category_id, 'payee_id', l.payee_id, 'memo', l.memo) ORDER BY l.position), '[]')"
+    };
+}
+pub(crate) use schedule_lines_json;
+
+/// The columns of [`ScheduledTransaction::from_row`] for schedule `s`, with `p` its payee and `tp`
+/// its transfer account's payee (both LEFT JOIN payees: see [`JOINS`]).
+pub const COLUMNS: &str = concat!(
+    "s.id, s.account_id, s.date_first, s.date_next, s.frequency, s.end_date, s.end_count, s.amount, \
+     COALESCE(p.id, tp.id), COALESCE(p.name, tp.name), s.category_id, s.memo, s.transfer_account_id, \
+     s.deleted_at IS NOT NULL, ",
+    shared::version_of!("s"),
+    ", (SELECT ",
+    schedule_lines_json!(),
+    "::text FROM scheduled_lines l WHERE l.household_id = s.household_id AND l.schedule_id = s.id), \
+     s.next_occurrence"
+);
+
+/// Joins a schedule `s` to what [`COLUMNS`] reads besides it.
+pub const JOINS: &str = "LEFT JOIN payees p ON p.household_id = s.household_id AND p.id = s.payee_id \
+     LEFT JOIN payees tp ON tp.household_id = s.household_id AND tp.transfer_account_id = s.transfer_account_id";
+
+/// One line of a split schedule.
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ScheduledSubtransaction {
+    pub id: ScheduledLineId,
+    pub amount: Milliunits,
+    pub category_id: Option<CategoryId>,
+    pub payee_id: Option<PayeeId>,
+    pub memo: Option<String>,
+}
+
+/// A scheduled transaction as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ScheduledTransaction {
+    pub id: ScheduledTransactionId,
+    pub account_id: AccountId,
+    pub date_first: NaiveDate,
+    /// The date of the next occurrence; null once the schedule has ended.
+    pub date_next: Option<NaiveDate>,
+    pub frequency: Frequency,
+    pub end_date: Option<NaiveDate>,
+    pub end_count: Option<i32>,
+    pub amount: Milliunits,
+    /// For a transfer, the other account's transfer payee.
+    pub payee_id: Option<PayeeId>,
+    pub payee_name: Option<String>,
+    pub category_id: Option<CategoryId>,
+    pub memo: Option<String>,
+    pub transfer_account_id: Option<AccountId>,
+    pub deleted: bool,
+    pub subtransactions: Vec<ScheduledSubtransaction>,
+    /// The next dates it falls due on, up to five, the first of them `date_next`.
+    pub upcoming: Vec<NaiveDate>,
+    #[serde(skip)]
+    pub version: Version,
+}
+
+impl ScheduledTransaction {
+    /// Reads [`COLUMNS`] starting at column `at`.
+    ///
+    /// # Errors
+    /// When the row does not have that shape.
+    pub fn from_row(row: &Row<'_>, at: usize) -> Result<Self, ApiError> {
+        let lines: String = row.get(at + 15)?;
+        let subtransactions = serde_json::from_str(&lines)
+            .map_err(|e| ApiError::Internal(format!("schedule lines did not decode: {e}")))?;
+        let date_first: NaiveDate = row.get(at + 2)?;
+        let date_next: Option<NaiveDate> = row.get(at + 3)?;
+        let frequency: Frequency = row.get(at + 4)?;
+        let end_date: Option<NaiveDate> = row.get(at + 5)?;
+        let end_count: Option<i32> = row.get(at + 6)?;
+        let deleted: bool = row.get(at + 13)?;
+        let next: i32 = row.get(at + 16)?;
+        let upcoming = match (deleted, date_next, u32::try_from(next)) {
+            (false, Some(_), Ok(next)) => {
+                upcoming(date_first, frequency, end_of(end_date, end_count), next, UPCOMING)
+            }
+            _ => Vec::new(),
+        };
+        Ok(Self {
+            id: row.get(at)?,
+            account_id: row.get(at + 1)?,
+            date_first,
+            date_next,
+            frequency,
+            end_date,
+            end_count,
+            amount: row.get(at + 7)?,
+            payee_id: row.get(at + 8)?,
+            payee_name: row.get(at + 9)?,
+            category_id: row.get(at + 10)?,
+            memo: row.get(at + 11)?,
+            transfer_account_id: row.get(at + 12)?,
+            deleted,
+            subtransactions,
+            upcoming,
+            version: row.get(at + 14)?,
+        })
+    }
+}
+
+/// The end a schedule's columns describe.
+pub fn end_of(end_date: Option<NaiveDate>, end_count: Option<i32>) -> End {
+    match (end_date, end_count.and_then(|n| u32::try_from(n).ok())) {
+        (Some(date), _) => End::OnOrBefore(date),
+        (None, Some(count)) => End::After(count),
+        (None, None) => End::Never,
+    }
+}

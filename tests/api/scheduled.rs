@@ -1,0 +1,511 @@
+//! Scheduled transactions and the scheduler: schedules made through the API, runs started with the
+//! real EventBridge "Scheduled Event" JSON, and each occurrence made once however the runs repeat
+//! or overlap. Expected dates come from the test's own calendar arithmetic.
+
+use chrono::{Datelike, Days, Months, NaiveDate, Utc};
+use functions::registry::{
+    HOUSEHOLD_UPDATE, SCHEDULED_TRANSACTIONS_CREATE, SCHEDULED_TRANSACTIONS_DELETE,
+    SCHEDULED_TRANSACTIONS_GET, SCHEDULED_TRANSACTIONS_LIST, TRANSACTIONS_LIST,
+};
+use functions::scheduler::{self, Ran, ScheduledEvent};
+use harness::TestApp;
+use harness::app::{bearer_request, with_query};
+use serde_json::{Value, json};
+
+/// The event an EventBridge rule sends, as AWS documents it, for a run due at `time`.
+fn scheduled_event(time: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": time,
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/SchedulerFunctionClock"],
+        "detail": {}
+    })
+}
+
+async fn run_at(app: &TestApp, time: &str) -> Ran {
+    let event: ScheduledEvent = serde_json::from_value(scheduled_event(time)).unwrap();
+    scheduler::run(&app.app.db, &event).await.unwrap()
+}
+
+async fn schedule(app: &TestApp, session: &Value, body: Value) -> harness::TestResponse {
+    app.send_json(
+        &SCHEDULED_TRANSACTIONS_CREATE,
+        "POST",
+        "/scheduled-transactions",
+        session,
+        &body,
+    )
+    .await
+}
+
+async fn account(app: &TestApp, session: &Value, name: &str) -> String {
+    app.create_account(session, &json!({"name": name, "kind": "checking"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The first day on or after `from` that is the 31st.
+fn next_31st(from: NaiveDate) -> NaiveDate {
+    (0..62)
+        .filter_map(|n| from.checked_add_days(Days::new(n)))
+        .find(|d| d.day() == 31)
+        .unwrap()
+}
+
+/// `(schedule, date, amount, lines, other leg's amount)` of every transaction made from a
+/// schedule, by date.
+async fn made(app: &TestApp) -> Vec<(String, NaiveDate, i64, i64, Option<i64>)> {
+    let rows = app
+        .api
+        .db()
+        .execute(
+            "SELECT t.scheduled_transaction_id::text, t.scheduled_date, t.amount, \
+               (SELECT count(*) FROM transactions l WHERE l.parent_id = t.id), o.amount \
+             FROM transactions t LEFT JOIN transactions o ON o.id = t.transfer_transaction_id \
+             WHERE t.scheduled_transaction_id IS NOT NULL ORDER BY t.scheduled_date, t.amount",
+            vec![],
+        )
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r.get(0).unwrap(),
+                r.get(1).unwrap(),
+                r.get(2).unwrap(),
+                r.get(3).unwrap(),
+                r.get(4).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn midnight_after(date: NaiveDate) -> String {
+    format!("{}T00:00:00Z", date.succ_opt().unwrap())
+}
+
+#[tokio::test]
+async fn a_monthly_rent_on_the_31st_is_made_once_per_month_however_often_the_scheduler_runs() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let checking = account(&app, &ada, "Checking").await;
+    let first = next_31st(Utc::now().date_naive());
+    app.reset_calls();
+    let rent = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": first, "frequency": "monthly",
+               "amount": -1_200_000, "payee_name": "Landlord"}),
+    )
+    .await;
+    assert_eq!(rent.status, 201, "{:?}", rent.body);
+    assert_eq!(app.calls(), 1);
+    let expected: Vec<NaiveDate> = (0..4)
+        .map(|k| first.checked_add_months(Months::new(k)).unwrap())
+        .collect();
+    assert_eq!(rent.body["date_next"], json!(first));
+    let upcoming: Vec<NaiveDate> = serde_json::from_value(rent.body["upcoming"].clone()).unwrap();
+    assert_eq!(upcoming[..4], expected[..]);
+    assert!(
+        expected
+            .iter()
+            .all(|d| d.day() == 31 || d.succ_opt().unwrap().day() == 1)
+    );
+
+    // The day before: nothing is due.
+    app.reset_calls();
+    let early = run_at(&app, &format!("{}T23:59:59Z", first.pred_opt().unwrap())).await;
+    assert_eq!((early.due, early.made), (0, 0));
+    assert_eq!(app.calls(), 1);
+
+    // The run after the first date makes it; its retry (the same event) and a later run make nothing more.
+    let on_time = run_at(&app, &midnight_after(first)).await;
+    assert_eq!((on_time.due, on_time.made, on_time.moved_on), (1, 1, 1));
+    let retried = run_at(&app, &midnight_after(first)).await;
+    assert_eq!((retried.due, retried.made), (0, 0));
+
+    // Three months later, one run catches up on the two missed months, and the next date returns to the 31st.
+    app.reset_calls();
+    let later = run_at(&app, &midnight_after(expected[2])).await;
+    assert_eq!((later.due, later.made), (2, 2));
+    assert_eq!(app.calls(), 1);
+    let dates: Vec<NaiveDate> = made(&app).await.iter().map(|m| m.1).collect();
+    assert_eq!(dates, expected[..3]);
+    let id = rent.body["id"].as_str().unwrap();
+    let read = app
+        .send(
+            &SCHEDULED_TRANSACTIONS_GET,
+            bearer_request("GET", &format!("/scheduled-transactions/{id}"), &ada),
+        )
+        .await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body["date_next"], json!(expected[3]));
+}
+
+#[tokio::test]
+async fn overlapping_runs_make_each_occurrence_of_a_split_salary_and_a_transfer_once() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let checking = account(&app, &ada, "Checking").await;
+    let savings = account(&app, &ada, "Savings").await;
+    let category = app.first_category(&ada).await;
+    let first = Utc::now().date_naive();
+    let salary = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": first, "frequency": "twiceAMonth",
+               "amount": 3_000_000, "payee_name": "Employer",
+               "subtransactions": [{"amount": 2_500_000, "category_id": category},
+                                   {"amount": 500_000, "memo": "bonus"}]}),
+    )
+    .await;
+    assert_eq!(salary.status, 201, "{:?}", salary.body);
+    assert_eq!(salary.body["subtransactions"].as_array().unwrap().len(), 2);
+    let saving = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": first, "frequency": "weekly",
+               "amount": -100_000, "transfer_account_id": savings, "end_count": 3}),
+    )
+    .await;
+    assert_eq!(saving.status, 201, "{:?}", saving.body);
+    assert_eq!(saving.body["upcoming"].as_array().unwrap().len(), 3);
+
+    // Two months on, two runs of the same event at once, then a third.
+    let until = first.checked_add_months(Months::new(2)).unwrap();
+    let time = midnight_after(until);
+    let (a, b) = tokio::join!(run_at(&app, &time), run_at(&app, &time));
+    let c = run_at(&app, &time).await;
+    let made_rows = made(&app).await;
+    assert_eq!(a.made + b.made + c.made, made_rows.len() as i64);
+
+    // The test's own count: the salary's twice-a-month dates and three weekly transfers up to `until`.
+    let half =
+        |k: u32| shared::domain::schedule::occurrence(first, shared::domain::Frequency::TwiceAMonth, k);
+    let salaries = (0..).map_while(|k| half(k).filter(|d| *d <= until)).count();
+    let salary_rows: Vec<_> = made_rows.iter().filter(|m| m.2 == 3_000_000).collect();
+    let transfer_rows: Vec<_> = made_rows.iter().filter(|m| m.2 == -100_000).collect();
+    assert_eq!(salary_rows.len(), salaries);
+    assert_eq!(transfer_rows.len(), 3);
+    assert!(
+        salary_rows.iter().all(|m| m.3 == 2),
+        "every salary split in two lines"
+    );
+    assert!(
+        transfer_rows.iter().all(|m| m.4 == Some(100_000)),
+        "every transfer has its other leg"
+    );
+    let mut keys: Vec<_> = made_rows.iter().map(|m| (m.0.clone(), m.1)).collect();
+    keys.dedup();
+    assert_eq!(keys.len(), made_rows.len(), "each occurrence once");
+
+    // The transfer schedule has ended; the list says so and a delta sync brings the new rows.
+    let list = app
+        .send(
+            &SCHEDULED_TRANSACTIONS_LIST,
+            bearer_request("GET", "/scheduled-transactions", &ada),
+        )
+        .await;
+    let ended = list.body["scheduled_transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == saving.body["id"])
+        .unwrap();
+    assert_eq!(ended["date_next"], Value::Null);
+    let delta = app
+        .send(
+            &TRANSACTIONS_LIST,
+            with_query(
+                bearer_request("GET", "/transactions", &ada),
+                &[("last_knowledge_of_server", "0"), ("limit", "500")],
+            ),
+        )
+        .await;
+    let delta_count = delta.body["transactions"].as_array().unwrap().len();
+    // Each made transaction, its transfer's other leg (the split lines ride inside their parent).
+    assert_eq!(delta_count, made_rows.len() + transfer_rows.len());
+}
+
+#[tokio::test]
+async fn the_households_time_zone_decides_when_a_day_begins() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let checking = account(&app, &ada, "Checking").await;
+    let zone = app
+        .send_json(
+            &HOUSEHOLD_UPDATE,
+            "PATCH",
+            "/household",
+            &ada,
+            &json!({"time_zone": "Pacific/Auckland"}),
+        )
+        .await;
+    assert_eq!(zone.status, 200, "{:?}", zone.body);
+    assert_eq!(zone.body["time_zone"], "Pacific/Auckland");
+    let unknown = app
+        .send_json(
+            &HOUSEHOLD_UPDATE,
+            "PATCH",
+            "/household",
+            &ada,
+            &json!({"time_zone": "Mars/Olympus"}),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.invalid_fields()),
+        (422, vec!["time_zone"])
+    );
+    // Two days on, so that the date is ahead of today in every zone.
+    let first = Utc::now().date_naive().checked_add_days(Days::new(2)).unwrap();
+    let daily = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": first, "frequency": "daily", "amount": -5_000}),
+    )
+    .await;
+    assert_eq!(daily.status, 201, "{:?}", daily.body);
+    // Auckland is 12 or 13 hours ahead of UTC: at 10:30 UTC the day before, it is not yet the day
+    // there; at 13:30 UTC it is.
+    let before = first.pred_opt().unwrap();
+    let not_yet = run_at(&app, &format!("{before}T10:30:00Z")).await;
+    assert_eq!(not_yet.made, 0);
+    let begun = run_at(&app, &format!("{before}T13:30:00Z")).await;
+    assert_eq!(begun.made, 1);
+    assert_eq!(made(&app).await[0].1, first);
+}
+
+#[tokio::test]
+async fn schedules_obey_the_transaction_rules_and_foreign_ids_answer_like_unknown_ones() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let checking = account(&app, &ada, "Checking").await;
+    let bobs = account(&app, &bob, "Bob's").await;
+    let today = Utc::now().date_naive();
+    let body = |account: &str| json!({"account_id": account, "date_first": today, "frequency": "monthly", "amount": -1_000});
+    let foreign = schedule(&app, &ada, body(&bobs)).await;
+    let unknown = schedule(&app, &ada, body(&shared::domain::AccountId::new().to_string())).await;
+    assert_eq!(foreign.status, 422);
+    assert_eq!(foreign.body, unknown.body);
+
+    let past = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": today.pred_opt().unwrap() - Days::new(1),
+               "frequency": "monthly", "amount": -1_000}),
+    )
+    .await;
+    assert_eq!((past.status, past.invalid_fields()), (422, vec!["date_first"]));
+    let bad = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": today, "frequency": "fortnightly", "amount": -1_000,
+               "end_date": today, "end_count": 2, "transfer_account_id": checking,
+               "subtransactions": [{"amount": -400}, {"amount": -500}]}),
+    )
+    .await;
+    assert_eq!(bad.status, 422);
+    let fields = bad.invalid_fields();
+    for field in ["frequency", "end_count", "subtransactions"] {
+        assert!(fields.contains(&field), "{field} in {fields:?}");
+    }
+    let to_itself = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": today, "frequency": "monthly", "amount": -1_000,
+               "transfer_account_id": checking}),
+    )
+    .await;
+    assert_eq!(to_itself.status, 422, "{:?}", to_itself.body);
+    let count = app
+        .api
+        .db()
+        .execute("SELECT count(*) FROM scheduled_transactions", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        count.first().unwrap().get::<i64>(0).unwrap(),
+        0,
+        "nothing refused is stored"
+    );
+
+    // Bob's schedule is not Ada's to read or delete; unknown and malformed ids answer alike.
+    let bobs_schedule = schedule(&app, &bob, body(&bobs)).await;
+    let id = bobs_schedule.body["id"].as_str().unwrap();
+    for path_id in [
+        id.to_owned(),
+        shared::domain::ScheduledTransactionId::new().to_string(),
+        "nope".to_owned(),
+    ] {
+        let path = format!("/scheduled-transactions/{path_id}");
+        let read = app
+            .send(&SCHEDULED_TRANSACTIONS_GET, bearer_request("GET", &path, &ada))
+            .await;
+        let gone = app
+            .send(
+                &SCHEDULED_TRANSACTIONS_DELETE,
+                bearer_request("DELETE", &path, &ada),
+            )
+            .await;
+        assert_eq!((read.status, gone.status), (404, 404), "{path_id}");
+    }
+    // Bob deletes it: the scheduler makes nothing from it, and the list shows it no more.
+    let path = format!("/scheduled-transactions/{id}");
+    assert_eq!(
+        app.send(
+            &SCHEDULED_TRANSACTIONS_DELETE,
+            bearer_request("DELETE", &path, &bob)
+        )
+        .await
+        .status,
+        204
+    );
+    let ran = run_at(&app, &midnight_after(today)).await;
+    assert_eq!(ran.made, 0);
+    let list = app
+        .send(
+            &SCHEDULED_TRANSACTIONS_LIST,
+            bearer_request("GET", "/scheduled-transactions", &bob),
+        )
+        .await;
+    assert_eq!(list.body["scheduled_transactions"], json!([]));
+    let read = app
+        .send(&SCHEDULED_TRANSACTIONS_GET, bearer_request("GET", &path, &bob))
+        .await;
+    assert_eq!(
+        (read.body["deleted"].clone(), read.body["upcoming"].clone()),
+        (json!(true), json!([]))
+    );
+}
+
+#[tokio::test]
+async fn the_sql_occurrence_agrees_with_the_rust_one_for_a_year_of_every_frequency() {
+    use shared::domain::Frequency;
+    use shared::domain::schedule::{occurrence, occurrence_sql};
+    const OCCURRENCES: u32 = 27;
+    let app = TestApp::spawn().await.unwrap();
+    // Every frequency from first dates around each month's middle and end, over a common and a
+    // leap year, each with its first 27 occurrences (more than a year of twiceAMonth) in one row.
+    let sql = format!(
+        "SELECT f.frequency, f.first, string_agg(COALESCE(({expression})::text, '-'), ',' ORDER BY k) \
+         FROM (SELECT d::date AS first, fr AS frequency \
+               FROM generate_series('2027-01-01'::date, '2028-03-31', interval '1 day') AS d, \
+                    unnest(ARRAY[{names}]) AS fr \
+               WHERE extract(day FROM d) IN (1, 14, 15, 16, 28, 29, 30, 31)) AS f, \
+              generate_series(0, {last}) AS k \
+         GROUP BY f.frequency, f.first",
+        expression = occurrence_sql("f.first", "f.frequency", "k"),
+        names = Frequency::ALL
+            .iter()
+            .map(|f| format!("'{f}'"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        last = OCCURRENCES - 1,
+    );
+    let rows = app.api.db().execute(&sql, vec![]).await.unwrap();
+    let mut compared = 0;
+    for row in rows.iter() {
+        let frequency: String = row.get(0).unwrap();
+        let first: NaiveDate = row.get(1).unwrap();
+        let in_sql: String = row.get(2).unwrap();
+        let frequency = <Frequency as shared::domain::SqlEnum>::parse(&frequency).unwrap();
+        let in_rust: Vec<String> = (0..OCCURRENCES)
+            .map(|k| occurrence(first, frequency, k).map_or("-".to_owned(), |d| d.to_string()))
+            .collect();
+        assert_eq!(in_sql, in_rust.join(","), "{frequency} from {first}");
+        compared += 1;
+    }
+    let days = [1, 14, 15, 16, 28, 29, 30, 31];
+    let firsts = NaiveDate::from_ymd_opt(2027, 1, 1)
+        .unwrap()
+        .iter_days()
+        .take_while(|d| *d <= NaiveDate::from_ymd_opt(2028, 3, 31).unwrap())
+        .filter(|d| days.contains(&d.day()))
+        .count();
+    assert_eq!(
+        compared,
+        firsts * Frequency::ALL.len(),
+        "every first date, by frequency"
+    );
+}
+
+#[tokio::test]
+async fn sql_made_ids_are_uuid_v7_that_the_api_reads() {
+    let app = TestApp::spawn().await.unwrap();
+    let sql = format!(
+        "SELECT ({})::text FROM generate_series(1, 100)",
+        shared::domain::NEW_ID_SQL
+    );
+    let rows = app.api.db().execute(&sql, vec![]).await.unwrap();
+    let now_ms = Utc::now().timestamp_millis();
+    for row in rows.iter() {
+        let text: String = row.get(0).unwrap();
+        let id = shared::domain::TransactionId::parse(&text).unwrap();
+        let (seconds, nanos) = id.as_uuid().get_timestamp().unwrap().to_unix();
+        let ms = i64::try_from(seconds).unwrap() * 1000 + i64::from(nanos / 1_000_000);
+        assert!((now_ms - ms).abs() < 60_000, "{text} is of now");
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_category_or_payee_a_schedule_uses_clears_it_there_and_its_account_stays() {
+    use functions::registry::{ACCOUNTS_DELETE, CATEGORIES_DELETE, PAYEES_DELETE};
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let checking = account(&app, &ada, "Checking").await;
+    let category = app.first_category(&ada).await;
+    let today = Utc::now().date_naive();
+    let split = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": today, "frequency": "monthly", "amount": -3_000,
+               "payee_name": "Grocer",
+               "subtransactions": [{"amount": -1_000, "category_id": category}, {"amount": -2_000}]}),
+    )
+    .await;
+    assert_eq!(split.status, 201, "{:?}", split.body);
+    let payee = split.body["payee_id"].as_str().unwrap();
+    let deleted = app
+        .send(
+            &CATEGORIES_DELETE,
+            bearer_request("DELETE", &format!("/categories/{category}"), &ada),
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    let unlinked = app
+        .send(
+            &PAYEES_DELETE,
+            bearer_request("DELETE", &format!("/payees/{payee}"), &ada),
+        )
+        .await;
+    assert_eq!(unlinked.status, 200, "{:?}", unlinked.body);
+    let id = split.body["id"].as_str().unwrap();
+    let read = app
+        .send(
+            &SCHEDULED_TRANSACTIONS_GET,
+            bearer_request("GET", &format!("/scheduled-transactions/{id}"), &ada),
+        )
+        .await;
+    assert_eq!(read.body["payee_id"], Value::Null);
+    assert_eq!(read.body["subtransactions"][0]["category_id"], Value::Null);
+    assert_ne!(
+        read.headers["etag"], split.headers["etag"],
+        "the change reaches sync clients"
+    );
+    let refused = app
+        .send(
+            &ACCOUNTS_DELETE,
+            bearer_request("DELETE", &format!("/accounts/{checking}"), &ada),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+}
