@@ -76,6 +76,7 @@ registry! {
     SCHEDULED_TRANSACTIONS_LIST = "scheduled-transactions-list", scheduled::list, Api, 1;
     SCHEDULED_TRANSACTIONS_CREATE = "scheduled-transactions-create", scheduled::create, Api, 1;
     SCHEDULED_TRANSACTIONS_GET = "scheduled-transactions-get", scheduled::get, Api, 1;
+    SCHEDULED_TRANSACTIONS_UPDATE = "scheduled-transactions-update", scheduled::update, Api, 1;
     SCHEDULED_TRANSACTIONS_DELETE = "scheduled-transactions-delete", scheduled::delete, Api, 1;
     OPENAPI = "openapi", openapi::json, Public, 0;
     DOCS = "docs", openapi::docs, Public, 0;

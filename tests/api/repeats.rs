@@ -210,6 +210,13 @@ async fn every_household_write_repeats_its_first_answer_in_one_call_and_writes_o
         ))
         .await;
     let schedule = format!("/scheduled-transactions/{}", id(&schedule));
+    let change = json!({"amount": -4_000, "subtransactions": [], "category_id": category_id});
+    walk.twice(Write::new(
+        &r::SCHEDULED_TRANSACTIONS_UPDATE,
+        schedule.clone(),
+        Some(change),
+    ))
+    .await;
     walk.twice(Write::new(&r::SCHEDULED_TRANSACTIONS_DELETE, schedule, None))
         .await;
     walk.twice(Write::new(&r::PAYEES_DELETE, payee, None)).await;

@@ -509,3 +509,131 @@ async fn deleting_a_category_or_payee_a_schedule_uses_clears_it_there_and_its_ac
         .await;
     assert_eq!(refused.status, 409, "{:?}", refused.body);
 }
+
+#[tokio::test]
+async fn a_change_of_date_or_frequency_starts_again_and_never_makes_a_date_twice() {
+    use functions::registry::SCHEDULED_TRANSACTIONS_UPDATE;
+    use harness::app::{json_request, with_if_match};
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let checking = account(&app, &ada, "Checking").await;
+    let category = app.first_category(&ada).await;
+    let today = Utc::now().date_naive();
+    let tomorrow = today.succ_opt().unwrap();
+    let created = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": today, "frequency": "daily", "amount": -2_000,
+               "subtransactions": [{"amount": -500, "category_id": category}, {"amount": -1_500}]}),
+    )
+    .await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/scheduled-transactions/{id}");
+    let ran = run_at(&app, &format!("{tomorrow}T00:00:01Z")).await;
+    assert_eq!(ran.made, 2, "today and tomorrow");
+
+    let patch = |body: Value, tag: Option<&str>| {
+        with_if_match(
+            json_request("PATCH", &path, &body, Some(harness::app::access_token(&ada))),
+            tag,
+        )
+    };
+    // A stale version is refused and changes nothing.
+    let stale = app
+        .send(
+            &SCHEDULED_TRANSACTIONS_UPDATE,
+            patch(json!({"amount": -9}), Some("\"1\"")),
+        )
+        .await;
+    assert_eq!(stale.status, 412);
+    // The lines' sum is checked against the stored amount; replacing them with none un-splits.
+    let mismatch = app
+        .send(
+            &SCHEDULED_TRANSACTIONS_UPDATE,
+            patch(json!({"amount": -3_000}), None),
+        )
+        .await;
+    assert_eq!(
+        (mismatch.status, mismatch.invalid_fields()),
+        (422, vec!["amount"])
+    );
+    let current = app
+        .send(&SCHEDULED_TRANSACTIONS_GET, bearer_request("GET", &path, &ada))
+        .await;
+    assert_ne!(
+        current.headers["etag"], created.headers["etag"],
+        "the run moved it on"
+    );
+    app.reset_calls();
+    let weekly = app
+        .send(
+            &SCHEDULED_TRANSACTIONS_UPDATE,
+            patch(
+                json!({"frequency": "weekly", "date_first": today, "amount": -3_000, "subtransactions": [],
+                       "category_id": category, "end_count": 3}),
+                current.headers["etag"].to_str().ok(),
+            ),
+        )
+        .await;
+    assert_eq!(weekly.status, 200, "{:?}", weekly.body);
+    assert_eq!(app.calls(), 1);
+    assert_eq!(weekly.body["subtransactions"], json!([]));
+    assert_eq!(weekly.body["date_next"], json!(today));
+    let week = |k: u64| today.checked_add_days(Days::new(7 * k)).unwrap();
+    assert_eq!(weekly.body["upcoming"], json!([week(0), week(1), week(2)]));
+
+    // Today was made already: the new series does not make it again, and goes on a week later.
+    let again = run_at(&app, &format!("{tomorrow}T00:00:01Z")).await;
+    assert_eq!((again.due, again.made), (1, 0));
+    let read = app
+        .send(&SCHEDULED_TRANSACTIONS_GET, bearer_request("GET", &path, &ada))
+        .await;
+    assert_eq!(read.body["date_next"], json!(week(1)));
+    let later = run_at(&app, &format!("{}T00:00:01Z", week(3))).await;
+    assert_eq!(later.made, 2, "the second and third weeks, then the end");
+    let dates: Vec<NaiveDate> = made(&app).await.iter().map(|m| m.1).collect();
+    assert_eq!(dates, vec![today, tomorrow, week(1), week(2)]);
+    let ended = app
+        .send(&SCHEDULED_TRANSACTIONS_GET, bearer_request("GET", &path, &ada))
+        .await;
+    assert_eq!(
+        (ended.body["date_next"].clone(), ended.body["upcoming"].clone()),
+        (Value::Null, json!([]))
+    );
+
+    // An end date before the first date is refused; one end replaces the other.
+    let before = app
+        .send(
+            &SCHEDULED_TRANSACTIONS_UPDATE,
+            patch(json!({"end_date": today.pred_opt().unwrap()}), None),
+        )
+        .await;
+    assert_eq!((before.status, before.invalid_fields()), (422, vec!["end_date"]));
+    let by_date = app
+        .send(
+            &SCHEDULED_TRANSACTIONS_UPDATE,
+            patch(json!({"end_date": week(10)}), None),
+        )
+        .await;
+    assert_eq!(by_date.status, 200, "{:?}", by_date.body);
+    assert_eq!(
+        (
+            by_date.body["end_count"].clone(),
+            by_date.body["date_next"].clone()
+        ),
+        (Value::Null, json!(week(3)))
+    );
+
+    // Another household's schedule answers as an unknown one.
+    let foreign = app
+        .send_json(
+            &SCHEDULED_TRANSACTIONS_UPDATE,
+            "PATCH",
+            &path,
+            &bob,
+            &json!({"amount": -1}),
+        )
+        .await;
+    assert_eq!(foreign.status, 404);
+}

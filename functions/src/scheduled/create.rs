@@ -11,14 +11,14 @@ use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::db::param;
-use shared::domain::schedule::{self, end_problems};
+use shared::domain::schedule::end_problems;
 use shared::domain::{
     self, AccountId, CategoryId, Frequency, Milliunits, Name, PayeeId, ScheduledTransactionId, SqlEnum,
     amount,
 };
 use shared::http::{ApiError, Fields, Reply, Route, bearer, json_body};
 
-use super::{ScheduledTransaction, schedule_lines_json};
+use super::{NO_PROBLEMS, PROBLEMS_JSON, SCHEDULE_PROBLEMS, ScheduledTransaction, schedule_lines_json};
 use crate::access::{self, ME};
 use crate::app::App;
 use crate::idempotency::ANSWER;
@@ -26,7 +26,7 @@ use crate::openapi::Doc;
 use crate::transactions::body::{
     Line, MAX_MEMO_CHARS, NewLine, accounts_cte, categories_cte, check_text, problems_of, split_lines,
 };
-use crate::transactions::rules::{self, sql};
+use crate::transactions::rules;
 
 pub const ROUTE: Route = Route::new("POST", "/scheduled-transactions");
 
@@ -111,15 +111,12 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
              COALESCE(i.transfer_account_id, g.transfer_account_id) AS target_id, \
              jsonb_array_length(i.lines) AS lines, true AS lines_sent, false AS check_lines, \
              NULL::bigint AS line_sum, i.amount, i.category_id AS category_sent, i.payee_id AS payee_sent, \
-             CASE WHEN NOT EXISTS (SELECT 1 FROM named) THEN i.payee_name END AS new_payee \
+             CASE WHEN NOT EXISTS (SELECT 1 FROM named) THEN i.payee_name END AS new_payee, \
+             i.date_first, i.end_date, true AS restart, false AS check_end \
            FROM i LEFT JOIN given_payees g ON g.id = i.payee_id), \
          {accts}, {cats}, {problems}, \
-         too_early AS ( \
-           SELECT 0 AS n, 'date_first' AS field, {date_first_past} || ' (' || today || ')' AS message \
-           FROM i, (SELECT (now() AT TIME ZONE time_zone)::date AS today FROM households \
-                    WHERE id = :household_id) AS h \
-           WHERE i.date_first < h.today), \
-         ok AS (SELECT NOT EXISTS (SELECT 1 FROM problems) AND NOT EXISTS (SELECT 1 FROM too_early) AS yes), \
+         {schedule_problems}, \
+         ok AS (SELECT {NO_PROBLEMS} AS yes), \
          new_payee AS ( \
            INSERT INTO payees (id, household_id, name) \
            SELECT i.new_payee_id, :household_id, p.new_payee FROM i, proposed p \
@@ -141,9 +138,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            SELECT {new_id}, :household_id, m.id, l.k, l.amount, l.category_id, l.payee_id, l.memo \
            FROM line_items l CROSS JOIN made m \
            RETURNING id, position, amount, category_id, payee_id, memo) \
-         , answer AS (SELECT (SELECT role FROM caller), \
-           (SELECT json_agg(json_build_object('n', p.n, 'field', p.field, 'message', p.message))::text \
-            FROM (SELECT * FROM problems UNION ALL SELECT * FROM too_early) AS p), \
+         , answer AS (SELECT (SELECT role FROM caller), {PROBLEMS_JSON}, \
            m.id, m.account_id, m.date_first, m.date_next, m.frequency, m.end_date, m.end_count, m.amount, \
            COALESCE(m.payee_id, tgt.transfer_payee), \
            COALESCE(g.name, named.name, tgt.transfer_payee_name, (SELECT name FROM new_payee)), \
@@ -155,7 +150,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
         accts = accounts_cte("SELECT account_id FROM proposed UNION SELECT target_id FROM proposed"),
         cats = categories_cte("SELECT category_sent FROM proposed UNION SELECT category_id FROM line_items"),
         problems = rules::PROBLEMS.as_str(),
-        date_first_past = sql(schedule::DATE_FIRST_PAST),
+        schedule_problems = SCHEDULE_PROBLEMS.as_str(),
         version = shared::version_of!(),
         new_id = domain::NEW_ID_SQL,
         lines_json = schedule_lines_json!(),

@@ -9,6 +9,7 @@ pub mod create;
 pub mod delete;
 pub mod get;
 pub mod list;
+pub mod update;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -128,6 +129,36 @@ impl ScheduledTransaction {
         })
     }
 }
+
+/// The `schedule_problems` CTE of every statement that writes a schedule: the rules of its dates
+/// that need the database, one `(n, field, message)` row each, reading the statement's `proposed`
+/// (`n`, `date_first`, `end_date`; `restart`, whether the first date is new and so must be today
+/// or later in the household's time zone; `check_end`, whether the end date is this statement's to
+/// check, as it is when only one of the two dates was sent).
+pub static SCHEDULE_PROBLEMS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use crate::transactions::rules::sql;
+    use shared::domain::schedule::{DATE_FIRST_PAST, END_BEFORE_FIRST};
+    format!(
+        "schedule_problems AS ( \
+           SELECT p.n, 'date_first' AS field, {past} || ' (' || h.today || ')' AS message \
+           FROM proposed p, (SELECT (now() AT TIME ZONE time_zone)::date AS today FROM households \
+                             WHERE id = :household_id) AS h \
+           WHERE p.restart AND p.date_first < h.today \
+           UNION ALL SELECT p.n, 'end_date', {end_before} FROM proposed p \
+           WHERE p.check_end AND p.end_date < p.date_first)",
+        past = sql(DATE_FIRST_PAST),
+        end_before = sql(END_BEFORE_FIRST),
+    )
+});
+
+/// Every problem of a schedule's write (the transaction rules' and its dates'), as the JSON text
+/// `transactions::body::problems_of` reads; NULL for none.
+pub const PROBLEMS_JSON: &str = "(SELECT json_agg(json_build_object('n', p.n, 'field', p.field, 'message', p.message))::text \
+     FROM (SELECT * FROM problems UNION ALL SELECT * FROM schedule_problems) AS p)";
+
+/// Whether the write may go ahead: no problem of either kind.
+pub const NO_PROBLEMS: &str =
+    "NOT EXISTS (SELECT 1 FROM problems) AND NOT EXISTS (SELECT 1 FROM schedule_problems)";
 
 /// The end a schedule's columns describe.
 pub fn end_of(end_date: Option<NaiveDate>, end_count: Option<i32>) -> End {

@@ -120,7 +120,7 @@ struct Changes {
 
 /// `sent(key)`: whether the changes (column `j`) hold `key`, a JSON `null` included. Written with
 /// `->`, not the `?` operator, which SQL clients take for a placeholder.
-fn sent(key: &str) -> String {
+pub(crate) fn sent(key: &str) -> String {
     format!("(j -> '{key}') IS NOT NULL")
 }
 
@@ -344,7 +344,7 @@ fn validate(body: Patch) -> Result<Changes, ApiError> {
 
 /// A field that may be left out, sent as `null`, or sent as a value to parse: `None` when the
 /// value is invalid (and said so in `fields`), else `Some` of what was sent.
-fn optional_nullable<T, E: ToString>(
+pub(crate) fn optional_nullable<T, E: ToString>(
     fields: &mut Fields,
     field: &str,
     sent: Option<&Option<String>>,
