@@ -12,19 +12,15 @@ use harness::TestApp;
 use harness::app::{bearer_request, with_query};
 use serde_json::{Value, json};
 
-/// The event an EventBridge rule sends, as AWS documents it, for a run due at `time`.
+/// The event an EventBridge rule sends, as AWS documents it (`events/scheduled-event.json`, which
+/// the README invokes the function with), for a run due at `time`.
 fn scheduled_event(time: &str) -> Value {
-    json!({
-        "version": "0",
-        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": time,
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/SchedulerFunctionClock"],
-        "detail": {}
-    })
+    let path = harness::repository::root()
+        .unwrap()
+        .join("events/scheduled-event.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["time"] = json!(time);
+    event
 }
 
 async fn run_at(app: &TestApp, time: &str) -> Ran {
@@ -636,4 +632,80 @@ async fn a_change_of_date_or_frequency_starts_again_and_never_makes_a_date_twice
         )
         .await;
     assert_eq!(foreign.status, 404);
+}
+
+#[tokio::test]
+async fn the_month_shows_what_its_schedules_will_still_bring_to_each_category() {
+    use functions::registry::MONTHS_GET;
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let checking = account(&app, &ada, "Checking").await;
+    let groceries = app.first_category(&ada).await;
+    // Next month, so that every occurrence in it is still to come.
+    let month_start = Utc::now()
+        .date_naive()
+        .with_day(1)
+        .unwrap()
+        .checked_add_months(Months::new(1))
+        .unwrap();
+    let month_end = month_start
+        .checked_add_months(Months::new(1))
+        .unwrap()
+        .pred_opt()
+        .unwrap();
+    let weekly = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": Utc::now().date_naive(), "frequency": "weekly",
+               "amount": -10_000, "subtransactions": [{"amount": -7_000, "category_id": groceries},
+                                                      {"amount": -3_000}]}),
+    )
+    .await;
+    assert_eq!(weekly.status, 201, "{:?}", weekly.body);
+    let rent = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": month_start, "frequency": "monthly",
+               "amount": -1_200_000, "category_id": groceries, "end_count": 1}),
+    )
+    .await;
+    assert_eq!(rent.status, 201, "{:?}", rent.body);
+    let first = Utc::now().date_naive();
+    let weeks_in_month = (0..)
+        .map(|k| first.checked_add_days(Days::new(7 * k)).unwrap())
+        .take_while(|d| *d <= month_end)
+        .filter(|d| *d >= month_start)
+        .count() as i64;
+    let path = format!("/months/{}", month_start.format("%Y-%m"));
+    app.reset_calls();
+    let month = app.send(&MONTHS_GET, bearer_request("GET", &path, &ada)).await;
+    assert_eq!(month.status, 200, "{:?}", month.body);
+    assert_eq!(app.calls(), 1);
+    let expected = -7_000 * weeks_in_month - 1_200_000;
+    let category = month.body["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category_id"] == json!(groceries))
+        .unwrap();
+    assert_eq!(category["scheduled"], json!(expected));
+    assert_eq!(month.body["scheduled"], json!(expected));
+
+    // Once the scheduler has made the month's first days, they are activity, no longer scheduled.
+    run_at(&app, &midnight_after(month_start)).await;
+    let made_in_month = made(&app).await.iter().filter(|m| m.1 >= month_start).count() as i64;
+    let after = app.send(&MONTHS_GET, bearer_request("GET", &path, &ada)).await;
+    let category = after.body["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category_id"] == json!(groceries))
+        .unwrap()
+        .clone();
+    let weekly_made = made_in_month - 1;
+    assert_eq!(
+        category["scheduled"],
+        json!(-7_000 * (weeks_in_month - weekly_made))
+    );
+    assert_eq!(category["activity"], json!(-7_000 * weekly_made - 1_200_000));
 }

@@ -7,7 +7,10 @@
 //! 3. `cargo lambda watch` on 127.0.0.1:9000 with the functions' environment and the router config,
 //!    so API paths work as behind API Gateway;
 //! 4. the migrate function invoked through cargo lambda, as a deploy would;
-//! 5. the URLs and a curl example; Ctrl-C stops everything this started and nothing else.
+//! 5. the scheduler invoked through cargo lambda every `--scheduler-every` seconds (30 by default)
+//!    with the scheduled event an EventBridge rule sends (`events/scheduled-event.json`, its time
+//!    now), as the template's rule does every few minutes;
+//! 6. the URLs and a curl example; Ctrl-C stops everything this started and nothing else.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,6 +35,9 @@ pub struct DevArgs {
     /// The PostgreSQL database the API uses (created if missing).
     #[arg(long, default_value = "budget")]
     database: String,
+    /// Seconds between scheduler runs (0: never).
+    #[arg(long, default_value_t = 30)]
+    scheduler_every: u64,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
@@ -63,8 +69,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let outcome = async {
         wait_for_port(args.api_port, &mut watch.child, Duration::from_secs(600)).await?;
         migrate(args.api_port)?;
-        print_ready(args.api_port);
-        wait_for_stop(&mut watch.child).await
+        print_ready(args.api_port, args.scheduler_every);
+        wait_for_stop(&mut watch.child, args.api_port, args.scheduler_every).await
     }
     .await;
     watch.stop();
@@ -235,22 +241,68 @@ fn migrate(api_port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_ready(port: u16) {
+fn print_ready(port: u16, scheduler_every: u64) {
     let api = format!("http://127.0.0.1:{port}");
     println!(
         "\nReady: the API is at {api}\n\n  curl -s -X POST {api}/auth/register -H 'content-type: application/json' \\\n    \
          -d '{{\"email\":\"ada@example.com\",\"password\":\"correct horse battery\",\"display_name\":\"Ada\"}}'\n\n\
-         Code changes rebuild the functions. Ctrl-C stops everything.\n"
+         The scheduler runs every {scheduler_every} s (0: never). Code changes rebuild the functions. \
+         Ctrl-C stops everything.\n"
     );
 }
 
-/// Until Ctrl-C, SIGTERM, or the watch process ending on its own.
-async fn wait_for_stop(child: &mut Child) -> anyhow::Result<()> {
+/// One scheduler run through cargo lambda, with the rule's event at the time now; prints what it
+/// made, or why it failed (the next run tries again, as Lambda's retries would).
+fn run_scheduler(api_port: u16, event: &serde_json::Value) {
+    let mut event = event.clone();
+    event["time"] = serde_json::json!(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    let output = Command::new("cargo")
+        .args(["lambda", "invoke", "scheduler", "--invoke-address", "127.0.0.1"])
+        .args([
+            "--invoke-port",
+            &api_port.to_string(),
+            "--data-ascii",
+            &event.to_string(),
+        ])
+        .output();
+    match output {
+        Ok(output) if output.status.success() => {
+            println!(
+                "Scheduler       {}",
+                String::from_utf8_lossy(&output.stdout).trim()
+            );
+        }
+        Ok(output) => eprintln!(
+            "Scheduler       failed: {}{}",
+            String::from_utf8_lossy(&output.stdout).trim(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+        Err(error) => eprintln!("Scheduler       could not run cargo lambda invoke: {error}"),
+    }
+}
+
+/// The scheduled event of `events/scheduled-event.json`.
+fn scheduled_event() -> anyhow::Result<serde_json::Value> {
+    let path = harness::repository::root()?.join("events/scheduled-event.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Until Ctrl-C, SIGTERM, or the watch process ending on its own; runs the scheduler meanwhile.
+async fn wait_for_stop(child: &mut Child, api_port: u16, scheduler_every: u64) -> anyhow::Result<()> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let event = scheduled_event()?;
+    let period = Duration::from_secs(scheduler_every.max(1));
+    let mut clock = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(()),
             _ = terminate.recv() => return Ok(()),
+            _ = clock.tick(), if scheduler_every > 0 => {
+                let event = event.clone();
+                tokio::task::spawn_blocking(move || run_scheduler(api_port, &event)).await?;
+            }
             () = tokio::time::sleep(Duration::from_millis(500)) => {
                 if let Some(status) = child.try_wait()? {
                     bail!("cargo lambda watch exited: {status}");

@@ -1,11 +1,15 @@
 //! `GET /months/{month}`: the month's budget, every category's assigned, activity and available,
-//! and the money left to assign. One Data API call, whatever the history.
+//! and the money left to assign; and what the household's schedules will still bring to each
+//! category this month (`scheduled`: the occurrences not yet made, on budget accounts, outflows
+//! negative), so a member sees what is coming before assigning money. One Data API call, whatever
+//! the history.
 
 use std::sync::LazyLock;
 
 use lambda_http::Request;
 use serde::Serialize;
 use shared::db::param;
+use shared::domain::schedule::occurrence_sql;
 use shared::domain::{Month, Total};
 use shared::http::{ApiError, Reply, Route, bearer};
 
@@ -32,10 +36,24 @@ pub fn doc() -> Doc {
 static MONTH: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {ME}, {figures}, {MONTH_SUMMARY}, \
+         scheduled AS ( \
+           SELECT COALESCE(l.category_id, s.category_id) AS category_id, \
+                  sum(COALESCE(l.amount, s.amount)) AS amount \
+           FROM scheduled_transactions s JOIN accounts a ON a.id = s.account_id AND a.on_budget \
+           CROSS JOIN LATERAL (SELECT k, {occurrence} AS date FROM generate_series(s.next_occurrence, \
+             s.next_occurrence + ((:until::date + interval '1 month')::date - s.date_next)) AS k) AS o \
+           LEFT JOIN scheduled_lines l ON l.household_id = s.household_id AND l.schedule_id = s.id \
+           WHERE s.household_id = :household_id AND EXISTS (SELECT 1 FROM me) AND s.deleted_at IS NULL \
+             AND s.date_next < (:until::date + interval '1 month')::date \
+             AND o.date >= :until::date AND o.date < (:until::date + interval '1 month')::date \
+             AND (s.end_date IS NULL OR o.date <= s.end_date) \
+             AND (s.end_count IS NULL OR o.k < s.end_count) \
+           GROUP BY 1), \
          categorised AS ( \
            SELECT {CATEGORY_COLUMNS}, g.sort_order AS group_order, g.name AS group_name, \
-                  c.sort_order, c.name AS category_name \
+                  c.sort_order, c.name AS category_name, COALESCE(sch.amount, 0) AS scheduled \
            FROM categories c JOIN category_groups g ON g.id = c.category_group_id \
+           LEFT JOIN scheduled sch ON sch.category_id = c.id \
            {CATEGORY_JOINS} \
            WHERE c.household_id = :household_id AND EXISTS (SELECT 1 FROM me)) \
          SELECT (SELECT role FROM caller), s.ready_to_assign, s.income, s.overspent_last_month, \
@@ -43,6 +61,7 @@ static MONTH: LazyLock<String> = LazyLock::new(|| {
          FROM summary s LEFT JOIN categorised ON true \
          ORDER BY group_order, group_name, sort_order, category_name",
         figures = figures(STORED_ALLOCATIONS),
+        occurrence = occurrence_sql("s.date_first", "s.frequency", "k"),
     )
 });
 
@@ -59,7 +78,18 @@ struct MonthBudget {
     activity: Total,
     ready_to_assign: Total,
     overspent_last_month: Total,
-    categories: Vec<CategoryMonth>,
+    /// What the schedules will still bring this month, all categories together.
+    scheduled: Total,
+    categories: Vec<CategoryInMonth>,
+}
+
+/// A category in the month, with what its schedules will still bring.
+#[derive(Serialize, utoipa::ToSchema)]
+struct CategoryInMonth {
+    #[serde(flatten)]
+    category: CategoryMonth,
+    /// The month's occurrences still to be made, in this category (outflows negative).
+    scheduled: Total,
 }
 
 pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
@@ -75,6 +105,7 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
         activity: Total::ZERO,
         ready_to_assign: first.get(1)?,
         overspent_last_month: first.get(3)?,
+        scheduled: Total::ZERO,
         categories: Vec::new(),
     };
     for row in rows.iter() {
@@ -82,9 +113,11 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
             continue;
         }
         let category = CategoryMonth::from_row(&row, 4)?;
+        let scheduled: Total = row.get(14)?;
         budget.assigned = sum(budget.assigned, category.assigned)?;
         budget.activity = sum(budget.activity, category.activity)?;
-        budget.categories.push(category);
+        budget.scheduled = sum(budget.scheduled, scheduled)?;
+        budget.categories.push(CategoryInMonth { category, scheduled });
     }
     Ok(Reply::ok(&budget))
 }
