@@ -9,7 +9,12 @@
 //!   Data API's 45 s statement limit; `cargo xtask bench` measures it); a backlog beyond that is the
 //!   next run's.
 //! - **Due** means on or before the run's date in the household's time zone (`households.time_zone`),
-//!   the run being the event's `time`: the time it was scheduled for, the same on every retry.
+//!   the run being the event's `time`: the time it was scheduled for, the same on every retry. A
+//!   schedule whose account (or transfer account) is closed waits, and catches up when it is
+//!   reopened; one whose time zone PostgreSQL no longer knows waits too, rather than failing the
+//!   run for every household.
+//! - A category goes where a transaction's would: on the transfer leg in a budget account whose
+//!   other side is off budget, on neither leg between two budget accounts.
 //! - **Exactly once**: a transaction made from a schedule carries its schedule and date, and
 //!   `transactions` has a unique key on the pair. A retried run, a run overlapping another, or one
 //!   killed midway (the statement commits whole or not at all) makes each occurrence once: the
@@ -75,10 +80,14 @@ static RUN: LazyLock<String> = LazyLock::new(|| {
              s.frequency, s.end_date, s.end_count, s.updated_at AS seen, o.k, o.date, \
              {NEW_ID_SQL} AS id, {NEW_ID_SQL} AS other_id \
            FROM scheduled_transactions s JOIN households h ON h.id = s.household_id \
+           JOIN pg_timezone_names z ON z.name = h.time_zone \
+           JOIN accounts a ON a.id = s.account_id AND a.closed_at IS NULL \
+           LEFT JOIN accounts ta ON ta.id = s.transfer_account_id \
            CROSS JOIN LATERAL (SELECT (:now::timestamptz AT TIME ZONE h.time_zone)::date AS today) AS t \
            CROSS JOIN LATERAL (SELECT k, {occurrence} AS date \
              FROM generate_series(s.next_occurrence, s.next_occurrence + {CATCH_UP} - 1) AS k) AS o \
            WHERE s.deleted_at IS NULL AND s.date_next <= (:now::timestamptz AT TIME ZONE 'UTC')::date + 1 \
+             AND ta.closed_at IS NULL \
              AND s.date_next <= t.today AND o.date <= t.today \
              AND (s.end_date IS NULL OR o.date <= s.end_date) AND (s.end_count IS NULL OR o.k < s.end_count) \
            ORDER BY o.date, s.id LIMIT {MAX_PER_RUN}), \
@@ -91,7 +100,8 @@ static RUN: LazyLock<String> = LazyLock::new(|| {
              memo, transfer_transaction_id, created_by, scheduled_transaction_id, scheduled_date) \
            SELECT d.id, d.household_id, d.account_id, d.date, d.amount, \
              CASE WHEN d.target_id IS NOT NULL THEN tgt.transfer_payee ELSE d.payee_id END, \
-             CASE WHEN d.target_id IS NULL OR src.on_budget THEN d.category_id END, d.memo, \
+             CASE WHEN d.target_id IS NULL OR (src.on_budget AND NOT tgt.on_budget) THEN d.category_id END, \
+             d.memo, \
              CASE WHEN d.target_id IS NOT NULL THEN d.other_id END, d.created_by, d.schedule_id, d.date \
            FROM due d JOIN accts src ON src.id = d.account_id LEFT JOIN accts tgt ON tgt.id = d.target_id \
            ON CONFLICT (scheduled_transaction_id, scheduled_date) DO NOTHING \
@@ -101,8 +111,9 @@ static RUN: LazyLock<String> = LazyLock::new(|| {
            SELECT m.id, m.household_id, m.account_id, m.date, m.amount, m.payee_id AS payee, m.memo, \
              m.approved, m.cleared, d.target_id, m.transfer_transaction_id AS other_id, \
              NULL::uuid AS old_other_id, m.created_by AS recorder, \
-             CASE WHEN NOT src.on_budget THEN d.category_id END AS other_category \
-           FROM main m JOIN due d ON d.id = m.id JOIN accts src ON src.id = m.account_id), \
+             CASE WHEN NOT src.on_budget AND tgt.on_budget THEN d.category_id END AS other_category \
+           FROM main m JOIN due d ON d.id = m.id JOIN accts src ON src.id = m.account_id \
+           LEFT JOIN accts tgt ON tgt.id = d.target_id), \
          lines_now AS ( \
            SELECT m.id AS parent_id, {NEW_ID_SQL} AS id, l.amount, l.category_id, l.payee_id, l.memo \
            FROM main m JOIN scheduled_lines l ON l.household_id = m.household_id \
@@ -151,8 +162,9 @@ pub async fn run(db: &Db, event: &ScheduledEvent) -> Result<Ran, RunError> {
     Ok(ran)
 }
 
-/// The function's handler: [`run`], its failure logged at level ERROR (the alarm's metric filter
-/// counts these) and returned, so that Lambda retries the event.
+/// The function's handler: [`run`], its failure logged at level ERROR and returned, so that Lambda
+/// counts an error (`FunctionErrorsAlarm`), retries the event, and after the last retry sends it to
+/// the dead-letter queue (`SchedulerFailedAlarm`).
 ///
 /// # Errors
 /// As [`run`].

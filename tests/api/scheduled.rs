@@ -709,3 +709,177 @@ async fn the_month_shows_what_its_schedules_will_still_bring_to_each_category() 
     );
     assert_eq!(category["activity"], json!(-7_000 * weekly_made - 1_200_000));
 }
+
+#[tokio::test]
+async fn a_member_who_made_schedules_can_leave_and_they_go_on_but_wait_while_their_account_is_closed() {
+    use functions::registry::{ACCOUNTS_UPDATE, HOUSEHOLD_MEMBER_REMOVE};
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let bob = app.join(&ada, "bob@example.com", "member").await;
+    let checking = account(&app, &ada, "Checking").await;
+    let today = Utc::now().date_naive();
+    let daily = schedule(
+        &app,
+        &bob,
+        json!({"account_id": checking, "date_first": today, "frequency": "daily", "amount": -1_000}),
+    )
+    .await;
+    assert_eq!(daily.status, 201, "{:?}", daily.body);
+    let bob_id = bob["user_id"].as_str().unwrap();
+    let removed = app
+        .send(
+            &HOUSEHOLD_MEMBER_REMOVE,
+            bearer_request("DELETE", &format!("/household/members/{bob_id}"), &ada),
+        )
+        .await;
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
+    assert_eq!(
+        run_at(&app, &midnight_after(today)).await.made,
+        2,
+        "today and tomorrow"
+    );
+
+    // Closed: the schedule waits; reopened: it catches up.
+    let account_path = format!("/accounts/{checking}");
+    let close = |closed: bool| {
+        let body = json!({"closed": closed});
+        let path = account_path.clone();
+        let app = &app;
+        let ada = &ada;
+        async move { app.send_json(&ACCOUNTS_UPDATE, "PATCH", &path, ada, &body).await }
+    };
+    assert_eq!(close(true).await.status, 200);
+    let later = today.checked_add_days(Days::new(3)).unwrap();
+    assert_eq!(run_at(&app, &midnight_after(later)).await.made, 0);
+    assert_eq!(close(false).await.status, 200);
+    assert_eq!(run_at(&app, &midnight_after(later)).await.made, 3);
+    let dates: Vec<NaiveDate> = made(&app).await.iter().map(|m| m.1).collect();
+    let expected: Vec<NaiveDate> = (0..5)
+        .map(|k| today.checked_add_days(Days::new(k)).unwrap())
+        .collect();
+    assert_eq!(dates, expected);
+}
+
+#[tokio::test]
+async fn a_scheduled_transfer_puts_its_category_on_the_budget_leg_only() {
+    use functions::registry::SCHEDULED_TRANSACTIONS_UPDATE;
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let checking = account(&app, &ada, "Checking").await;
+    let savings = account(&app, &ada, "Savings").await;
+    let brokerage = app
+        .create_account(
+            &ada,
+            &json!({"name": "Brokerage", "kind": "investment", "on_budget": false}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let category = app.first_category(&ada).await;
+    let today = Utc::now().date_naive();
+    let to_brokerage = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": today, "frequency": "monthly", "amount": -70_000,
+               "transfer_account_id": brokerage, "category_id": category}),
+    )
+    .await;
+    assert_eq!(to_brokerage.status, 201, "{:?}", to_brokerage.body);
+    let bill = schedule(
+        &app,
+        &ada,
+        json!({"account_id": checking, "date_first": today, "frequency": "monthly", "amount": -30_000,
+               "category_id": category}),
+    )
+    .await;
+    // Made a transfer between two budget accounts, the bill loses its category.
+    let id = bill.body["id"].as_str().unwrap();
+    let moved = app
+        .send_json(
+            &SCHEDULED_TRANSACTIONS_UPDATE,
+            "PATCH",
+            &format!("/scheduled-transactions/{id}"),
+            &ada,
+            &json!({"transfer_account_id": savings}),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    assert_eq!(moved.body["category_id"], Value::Null);
+    run_at(&app, &midnight_after(today)).await;
+    let rows = app
+        .api
+        .db()
+        .execute(
+            "SELECT t.amount, t.category_id IS NOT NULL, a.on_budget FROM transactions t \
+             JOIN accounts a ON a.id = t.account_id ORDER BY t.amount",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let legs: Vec<(i64, bool, bool)> = rows
+        .iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap()))
+        .collect();
+    assert_eq!(
+        legs,
+        vec![
+            (-70_000, true, true),
+            (-30_000, false, true),
+            (30_000, false, true),
+            (70_000, false, false)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_household_keeps_a_bounded_number_of_schedules_and_lists_them_in_pages_under_a_mebibyte() {
+    use functions::scheduled::MAX_SCHEDULES;
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let checking = account(&app, &ada, "Checking").await;
+    let today = Utc::now().date_naive();
+    // The largest schedules: 25 lines, each memo 500 three-byte characters.
+    let memo = "€".repeat(500);
+    let lines: Vec<Value> = (0..25).map(|_| json!({"amount": -40, "memo": memo})).collect();
+    let body = json!({"account_id": checking, "date_first": today, "frequency": "monthly", "amount": -1_000,
+                      "memo": memo, "subtransactions": lines});
+    let large = 30;
+    for _ in 0..large {
+        let made = schedule(&app, &ada, body.clone()).await;
+        assert_eq!(made.status, 201, "{:?}", made.body);
+    }
+    let small = json!({"account_id": checking, "date_first": today, "frequency": "monthly", "amount": -1});
+    let count = usize::try_from(MAX_SCHEDULES).unwrap();
+    for _ in large..count {
+        assert_eq!(schedule(&app, &ada, small.clone()).await.status, 201);
+    }
+    let over = schedule(&app, &ada, small.clone()).await;
+    assert_eq!((over.status, over.invalid_fields()), (422, vec!["body"]));
+
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut request = bearer_request("GET", "/scheduled-transactions", &ada);
+        if let Some(cursor) = &cursor {
+            request = with_query(request, &[("cursor", cursor)]);
+        }
+        let page = app.send(&SCHEDULED_TRANSACTIONS_LIST, request).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        pages += 1;
+        for s in page.body["scheduled_transactions"].as_array().unwrap() {
+            assert!(
+                seen.insert(s["id"].as_str().unwrap().to_owned()),
+                "each schedule once"
+            );
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), count);
+    assert!(pages > 1, "{pages} pages");
+}

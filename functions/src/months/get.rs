@@ -1,7 +1,7 @@
 //! `GET /months/{month}`: the month's budget, every category's assigned, activity and available,
 //! and the money left to assign; and what the household's schedules will still bring to each
-//! category this month (`scheduled`: the occurrences not yet made, on budget accounts, outflows
-//! negative), so a member sees what is coming before assigning money. One Data API call, whatever
+//! category this month (`scheduled`: the occurrences not yet made, as their transactions' budget
+//! legs would count, outflows negative), so a member sees what is coming before assigning money. One Data API call, whatever
 //! the history.
 
 use std::sync::LazyLock;
@@ -38,12 +38,14 @@ static MONTH: LazyLock<String> = LazyLock::new(|| {
         "WITH {ME}, {figures}, {MONTH_SUMMARY}, \
          scheduled AS ( \
            SELECT COALESCE(l.category_id, s.category_id) AS category_id, \
-                  sum(COALESCE(l.amount, s.amount)) AS amount \
-           FROM scheduled_transactions s JOIN accounts a ON a.id = s.account_id AND a.on_budget \
+                  sum(CASE WHEN a.on_budget THEN COALESCE(l.amount, s.amount) ELSE -s.amount END) AS amount \
+           FROM scheduled_transactions s JOIN accounts a ON a.id = s.account_id \
+           LEFT JOIN accounts ta ON ta.id = s.transfer_account_id \
            CROSS JOIN LATERAL (SELECT k, {occurrence} AS date FROM generate_series(s.next_occurrence, \
              s.next_occurrence + ((:until::date + interval '1 month')::date - s.date_next)) AS k) AS o \
            LEFT JOIN scheduled_lines l ON l.household_id = s.household_id AND l.schedule_id = s.id \
            WHERE s.household_id = :household_id AND EXISTS (SELECT 1 FROM me) AND s.deleted_at IS NULL \
+             AND (a.on_budget AND (ta.id IS NULL OR NOT ta.on_budget) OR NOT a.on_budget AND ta.on_budget) \
              AND s.date_next < (:until::date + interval '1 month')::date \
              AND o.date >= :until::date AND o.date < (:until::date + interval '1 month')::date \
              AND (s.end_date IS NULL OR o.date <= s.end_date) \

@@ -112,7 +112,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
              jsonb_array_length(i.lines) AS lines, true AS lines_sent, false AS check_lines, \
              NULL::bigint AS line_sum, i.amount, i.category_id AS category_sent, i.payee_id AS payee_sent, \
              CASE WHEN NOT EXISTS (SELECT 1 FROM named) THEN i.payee_name END AS new_payee, \
-             i.date_first, i.end_date, true AS restart, false AS check_end \
+             i.date_first, i.end_date, true AS restart, false AS check_end, true AS is_new \
            FROM i LEFT JOIN given_payees g ON g.id = i.payee_id), \
          {accts}, {cats}, {problems}, \
          {schedule_problems}, \

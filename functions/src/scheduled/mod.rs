@@ -24,6 +24,9 @@ use shared::version::Version;
 /// How many of its next dates a schedule's answer shows.
 pub const UPCOMING: usize = 5;
 
+/// The most schedules a household keeps (not counting deleted ones): bills and income, not a log.
+pub const MAX_SCHEDULES: i64 = 200;
+
 /// A schedule's lines `l` as the JSON array [`ScheduledSubtransaction`] reads, in the order sent.
 macro_rules! schedule_lines_json {
     () => {
@@ -134,7 +137,8 @@ impl ScheduledTransaction {
 /// that need the database, one `(n, field, message)` row each, reading the statement's `proposed`
 /// (`n`, `date_first`, `end_date`; `restart`, whether the first date is new and so must be today
 /// or later in the household's time zone; `check_end`, whether the end date is this statement's to
-/// check, as it is when only one of the two dates was sent).
+/// check, as it is when only one of the two dates was sent; `is_new`, whether the write adds a
+/// schedule, so that the household's count is checked).
 pub static SCHEDULE_PROBLEMS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     use crate::transactions::rules::sql;
     use shared::domain::schedule::{DATE_FIRST_PAST, END_BEFORE_FIRST};
@@ -145,9 +149,15 @@ pub static SCHEDULE_PROBLEMS: std::sync::LazyLock<String> = std::sync::LazyLock:
                              WHERE id = :household_id) AS h \
            WHERE p.restart AND p.date_first < h.today \
            UNION ALL SELECT p.n, 'end_date', {end_before} FROM proposed p \
-           WHERE p.check_end AND p.end_date < p.date_first)",
+           WHERE p.check_end AND p.end_date < p.date_first \
+           UNION ALL SELECT p.n, 'body', {too_many} FROM proposed p \
+           WHERE p.is_new AND (SELECT count(*) FROM scheduled_transactions \
+                               WHERE household_id = :household_id AND deleted_at IS NULL) >= {MAX_SCHEDULES})",
         past = sql(DATE_FIRST_PAST),
         end_before = sql(END_BEFORE_FIRST),
+        too_many = sql(format!(
+            "the household already has {MAX_SCHEDULES} scheduled transactions, the most it can have"
+        )),
     )
 });
 

@@ -146,7 +146,8 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
              (SELECT count(*) FROM lines_now) AS lines, (SELECT sum(amount) FROM lines_now) AS line_sum, \
              (j ->> 'category_id')::uuid AS category_sent, (j ->> 'payee_id')::uuid AS payee_sent, \
              CASE WHEN NOT EXISTS (SELECT 1 FROM named) THEN j ->> 'payee_name' END AS new_payee, \
-             {date_first_sent} OR {frequency_sent} AS restart, {date_first_sent} OR {end_date_sent} AS check_end \
+             {date_first_sent} OR {frequency_sent} AS restart, {date_first_sent} OR {end_date_sent} AS check_end, \
+             false AS is_new \
            FROM scheduled_transactions x CROSS JOIN c CROSS JOIN LATERAL jsonb_populate_record(x, ( \
              SELECT COALESCE(jsonb_object_agg(e.key, e.value), '{{}}') FROM jsonb_each(j) AS e \
              WHERE e.key IN ({merged}))) AS m \
@@ -162,8 +163,10 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
              CASE WHEN p.target_id IS NOT NULL THEN NULL \
                   WHEN {payee_name_sent} THEN COALESCE(named.id, (j ->> 'new_payee_id')::uuid) \
                   ELSE p.payee_id END AS payee, \
-             CASE WHEN p.lines = 0 THEN p.category_id END AS category \
-           FROM proposed p LEFT JOIN named ON true WHERE p.allowed AND {NO_PROBLEMS}), \
+             CASE WHEN p.lines = 0 AND (p.target_id IS NULL OR src.on_budget <> tgt.on_budget) \
+                  THEN p.category_id END AS category \
+           FROM proposed p JOIN accts src ON src.id = p.account_id LEFT JOIN accts tgt ON tgt.id = p.target_id \
+           LEFT JOIN named ON true WHERE p.allowed AND {NO_PROBLEMS}), \
          new_payee AS ( \
            INSERT INTO payees (id, household_id, name) SELECT payee, :household_id, new_payee FROM f \
            WHERE new_payee IS NOT NULL AND target_id IS NULL ON CONFLICT DO NOTHING RETURNING id), \

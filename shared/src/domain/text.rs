@@ -97,17 +97,33 @@ pub struct TimeZone(String);
 
 impl TimeZone {
     pub const MAX_LEN: usize = 64;
+    /// The areas of IANA zone names.
+    const AREAS: [&'static str; 11] = [
+        "Africa",
+        "America",
+        "Antarctica",
+        "Arctic",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+        "Etc",
+    ];
 
     /// # Errors
     /// [`ParseError::InvalidTimeZone`].
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let shaped = !text.is_empty()
-            && text.len() <= Self::MAX_LEN
-            && text.starts_with(|c: char| c.is_ascii_alphabetic())
+        let shaped = text.len() <= Self::MAX_LEN
             && text
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"/_-+".contains(&b));
-        if shaped {
+        // `UTC`, or a zone of a continent or ocean (not tzdata's `posix/…`, `right/…`, `localtime`).
+        let area_zone = text.split_once('/').is_some_and(|(area, place)| {
+            Self::AREAS.contains(&area) && place.starts_with(|c: char| c.is_ascii_uppercase())
+        });
+        if shaped && (text == "UTC" || area_zone) {
             Ok(Self(text.to_owned()))
         } else {
             Err(ParseError::InvalidTimeZone)
@@ -243,6 +259,39 @@ mod tests {
                 Err(ParseError::InvalidCurrency),
                 "{bad:?}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod time_zone_tests {
+    use super::TimeZone;
+
+    #[test]
+    fn time_zones_are_utc_or_an_area_and_a_place() {
+        for good in [
+            "UTC",
+            "Europe/Berlin",
+            "America/Argentina/Buenos_Aires",
+            "Etc/GMT-14",
+            "Pacific/Auckland",
+        ] {
+            assert!(TimeZone::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "utc",
+            "localtime",
+            "posixrules",
+            "Factory",
+            "posix/Europe/Berlin",
+            "right/UTC",
+            "Europe/../etc",
+            "Mars/Olympus",
+            "Europe/berlin",
+            "Europe/Berlin\n",
+        ] {
+            assert!(TimeZone::parse(bad).is_err(), "{bad}");
         }
     }
 }

@@ -14,6 +14,7 @@ mod overhead;
 mod report;
 mod resources;
 pub(crate) mod runtime;
+mod scheduler;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -158,6 +159,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     println!("GET /months over long histories…");
     let history = history::months(&setup, &direct).await?;
 
+    println!("The scheduler at {:?} households…", scheduler::HOUSEHOLDS);
+    let scheduler = scheduler::measure(&emulator.endpoint).await?;
+
     println!("Cold starts ({} per binary)…", args.starts);
     let mut starts = Vec::new();
     for (binary, event) in cold_start_events() {
@@ -191,6 +195,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         argon2_reference: reference,
         emulator: emulator_overhead,
         history,
+        scheduler,
         migration,
         login_timing,
         elapsed: started.elapsed(),

@@ -26,6 +26,7 @@ pub struct Report {
     pub argon2_reference: Option<Duration>,
     pub emulator: Overhead,
     pub history: Vec<History>,
+    pub scheduler: Vec<super::scheduler::SchedulerRun>,
     pub migration: super::migration::Migration,
     pub login_timing: super::login_timing::LoginTiming,
     pub elapsed: Duration,
@@ -200,6 +201,26 @@ Medians {:.1}% apart (target ≤ 5%, within this machine's noise) {}
                 h.transactions,
                 ms(median),
                 bytes as f64 / 1024.0
+            );
+        }
+        out.push('\n');
+
+        out.push_str("## The scheduler\n\n");
+        let _ = writeln!(
+            out,
+            "Households with one schedule each, all due: Data API calls per run, the runs that made transactions (at most {} per run; the rest is the next run's), and the longest run (`functions::scheduler::run` through data-api-local; its one statement must stay well inside the Data API's 45 s).\n",
+            ::functions::scheduler::MAX_PER_RUN
+        );
+        out.push_str("| households | calls per run | runs | transactions made | longest run |\n|---:|---:|---:|---:|---:|\n");
+        for r in &self.scheduler {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {:.0} ms |",
+                r.households,
+                r.calls_per_run,
+                r.runs,
+                r.made,
+                ms(r.longest_run)
             );
         }
         out.push('\n');

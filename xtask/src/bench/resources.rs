@@ -396,6 +396,63 @@ pub async fn endpoints(setup: &Setup<'_>, session: &Value) -> anyhow::Result<Vec
     bulk.route = "POST /transactions (500 in one request)".to_owned();
     results.push(bulk);
 
+    // Scheduled transactions: monthly bills made (then read, listed, edited) and deleted.
+    let today = chrono::Utc::now().date_naive();
+    let bill = |i: usize| json!({"account_id": first, "date_first": today, "frequency": "monthly", "amount": -(i as i64) - 1, "payee_name": "Landlord", "category_id": kept});
+    let ids = RefCell::new(Vec::new());
+    let made = |i: usize, _: &Value| owner.event("POST", "/scheduled-transactions", Some(&bill(i)));
+    let schedules = n.min(100);
+    results.push(
+        measure(
+            setup,
+            "scheduled-transactions-create",
+            schedules,
+            made,
+            collect(&ids),
+        )
+        .await?,
+    );
+    let ids = ids.into_inner();
+    let get = owner.event("GET", &format!("/scheduled-transactions/{}", ids[0]), None);
+    results.push(measure(setup, "scheduled-transactions-get", n, |_, _| get.clone(), |_| {}).await?);
+    let list = owner.event("GET", "/scheduled-transactions", None);
+    results.push(
+        measure(
+            setup,
+            "scheduled-transactions-list",
+            n,
+            |_, _| list.clone(),
+            |_| {},
+        )
+        .await?,
+    );
+    let edit = |i: usize, _: &Value| {
+        let body = json!({"amount": -(i as i64) - 1, "memo": format!("edit {i}")});
+        owner.event(
+            "PATCH",
+            &format!("/scheduled-transactions/{}", ids[1]),
+            Some(&body),
+        )
+    };
+    results.push(measure(setup, "scheduled-transactions-update", n, edit, |_| {}).await?);
+    let gone = |i: usize, _: &Value| {
+        owner.event(
+            "DELETE",
+            &format!("/scheduled-transactions/{}", ids[(i + 3) % ids.len()]),
+            None,
+        )
+    };
+    results.push(
+        measure(
+            setup,
+            "scheduled-transactions-delete",
+            schedules - 3,
+            gone,
+            |_| {},
+        )
+        .await?,
+    );
+
     // The API's own documentation: no Data API call.
     let document = owner.event("GET", "/openapi.json", None);
     results.push(measure(setup, "openapi", n, |_, _| document.clone(), |_| {}).await?);

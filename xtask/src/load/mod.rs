@@ -18,6 +18,7 @@ mod household;
 mod ledger;
 mod months;
 mod report;
+mod schedules;
 mod stats;
 mod sync_copy;
 mod tenancy;
@@ -84,7 +85,8 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
 
     let stats = Arc::new(stats::Stats::default());
     let sink_stats = stats.clone();
-    let binaries: Vec<&'static str> = functions::ENDPOINTS.iter().map(|e| e.name).collect();
+    let mut binaries: Vec<&'static str> = functions::ENDPOINTS.iter().map(|e| e.name).collect();
+    binaries.push("scheduler");
     let fleet = Arc::new(fleet::Fleet::new(
         &target,
         &binaries,
@@ -118,6 +120,12 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
             .into_iter()
             .map(|h| h.map(Arc::new))
             .collect::<anyhow::Result<Vec<_>>>()?;
+    for (index, household) in households.iter().enumerate() {
+        schedules::set_up(&client, &run_id, index, household).await?;
+    }
+    let clock = schedules::Clock {
+        start: chrono::Utc::now(),
+    };
 
     println!(
         "Load: {} phones for {} s, a fault every {} ms on average…",
@@ -170,7 +178,9 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         )
         .await
     };
-    let (phones, injector) = tokio::join!(load, injector);
+    let scheduling = schedules::run_during(&fleet, &clock, &stop);
+    let (phones, injector, scheduled) = tokio::join!(load, injector, scheduling);
+    let scheduled = scheduled.context("running the scheduler")?;
     let elapsed = started.elapsed();
     injector.context("injecting faults")?;
     let mut phones = phones?;
@@ -187,6 +197,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
 
     println!("Checking the books…");
     let mut findings = Findings::default();
+    schedules::check(&fleet, &direct, clock.at(scheduled.0), &mut findings).await?;
     shared.ledger.check(&direct, &mut findings).await?;
     books::check(&direct, &mut findings).await?;
     for household in &households {
@@ -286,6 +297,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         emulator: &emulator_stats,
         delta_reads,
         sign_ins_lost: shared.sign_ins_lost.load(Ordering::Relaxed),
+        scheduler: scheduled,
     };
     let markdown = report.markdown(&bench::machine());
     if let Some(parent) = args.output.parent().filter(|p| !p.as_os_str().is_empty()) {
