@@ -83,7 +83,7 @@ static RUN: LazyLock<String> = LazyLock::new(|| {
            JOIN pg_timezone_names z ON z.name = h.time_zone \
            JOIN accounts a ON a.id = s.account_id AND a.closed_at IS NULL \
            LEFT JOIN accounts ta ON ta.id = s.transfer_account_id \
-           CROSS JOIN LATERAL (SELECT (:now::timestamptz AT TIME ZONE h.time_zone)::date AS today) AS t \
+           CROSS JOIN LATERAL (SELECT (:now::timestamptz AT TIME ZONE z.name)::date AS today) AS t \
            CROSS JOIN LATERAL (SELECT k, {occurrence} AS date \
              FROM generate_series(s.next_occurrence, s.next_occurrence + {CATCH_UP} - 1) AS k) AS o \
            WHERE s.deleted_at IS NULL AND s.date_next <= (:now::timestamptz AT TIME ZONE 'UTC')::date + 1 \

@@ -883,3 +883,29 @@ async fn a_household_keeps_a_bounded_number_of_schedules_and_lists_them_in_pages
     assert_eq!(seen.len(), count);
     assert!(pages > 1, "{pages} pages");
 }
+
+#[tokio::test]
+async fn a_time_zone_the_database_no_longer_knows_holds_back_only_its_own_household() {
+    let app = TestApp::spawn().await.unwrap();
+    let ada = app.register("ada@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let today = Utc::now().date_naive();
+    for session in [&ada, &bob] {
+        let checking = account(&app, session, "Checking").await;
+        let daily =
+            json!({"account_id": checking, "date_first": today, "frequency": "daily", "amount": -1_000});
+        assert_eq!(schedule(&app, session, daily).await.status, 201);
+    }
+    // As after a tzdata upgrade dropped the zone Bob's household was set to.
+    let bobs = bob["household_id"].as_str().unwrap();
+    app.api
+        .db()
+        .execute(
+            &format!("UPDATE households SET time_zone = 'Mars/Olympus' WHERE id = '{bobs}'"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let ran = run_at(&app, &midnight_after(today)).await;
+    assert_eq!(ran.made, 2, "Ada's today and tomorrow; Bob's household waits");
+}

@@ -46,6 +46,7 @@ static MONTH: LazyLock<String> = LazyLock::new(|| {
            LEFT JOIN scheduled_lines l ON l.household_id = s.household_id AND l.schedule_id = s.id \
            WHERE s.household_id = :household_id AND EXISTS (SELECT 1 FROM me) AND s.deleted_at IS NULL \
              AND (a.on_budget AND (ta.id IS NULL OR NOT ta.on_budget) OR NOT a.on_budget AND ta.on_budget) \
+             AND a.closed_at IS NULL AND ta.closed_at IS NULL \
              AND s.date_next < (:until::date + interval '1 month')::date \
              AND o.date >= :until::date AND o.date < (:until::date + interval '1 month')::date \
              AND (s.end_date IS NULL OR o.date <= s.end_date) \
