@@ -15,12 +15,10 @@ use serde_json::{Value, json};
 /// The event an EventBridge rule sends, as AWS documents it (`events/scheduled-event.json`, which
 /// the README invokes the function with), for a run due at `time`.
 fn scheduled_event(time: &str) -> Value {
-    let path = harness::repository::root()
+    let time = chrono::DateTime::parse_from_rfc3339(time)
         .unwrap()
-        .join("events/scheduled-event.json");
-    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    event["time"] = json!(time);
-    event
+        .with_timezone(&Utc);
+    harness::events::scheduled_event(time).unwrap()
 }
 
 async fn run_at(app: &TestApp, time: &str) -> Ran {

@@ -15,6 +15,7 @@ pub mod app;
 pub mod aurora;
 pub mod data_api;
 pub mod database;
+pub mod events;
 pub mod postgres;
 pub mod repository;
 pub mod response_url;

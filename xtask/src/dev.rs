@@ -253,9 +253,11 @@ fn print_ready(port: u16, scheduler_every: u64) {
 
 /// One scheduler run through cargo lambda, with the rule's event at the time now; prints what it
 /// made, or why it failed (the next run tries again, as Lambda's retries would).
-fn run_scheduler(api_port: u16, event: &serde_json::Value) {
-    let mut event = event.clone();
-    event["time"] = serde_json::json!(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+fn run_scheduler(api_port: u16) {
+    let event = match harness::events::scheduled_event(chrono::Utc::now()) {
+        Ok(event) => event,
+        Err(error) => return eprintln!("Scheduler       no event to send: {error:#}"),
+    };
     let output = Command::new("cargo")
         .args(["lambda", "invoke", "scheduler", "--invoke-address", "127.0.0.1"])
         .args([
@@ -281,17 +283,11 @@ fn run_scheduler(api_port: u16, event: &serde_json::Value) {
     }
 }
 
-/// The scheduled event of `events/scheduled-event.json`.
-fn scheduled_event() -> anyhow::Result<serde_json::Value> {
-    let path = harness::repository::root()?.join("events/scheduled-event.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-}
-
 /// Until Ctrl-C, SIGTERM, or the watch process ending on its own; runs the scheduler meanwhile.
 async fn wait_for_stop(child: &mut Child, api_port: u16, scheduler_every: u64) -> anyhow::Result<()> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let event = scheduled_event()?;
+    // The event file must be there before the first run is due.
+    harness::events::scheduled_event(chrono::Utc::now())?;
     let period = Duration::from_secs(scheduler_every.max(1));
     let mut clock = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -300,8 +296,7 @@ async fn wait_for_stop(child: &mut Child, api_port: u16, scheduler_every: u64) -
             _ = tokio::signal::ctrl_c() => return Ok(()),
             _ = terminate.recv() => return Ok(()),
             _ = clock.tick(), if scheduler_every > 0 => {
-                let event = event.clone();
-                tokio::task::spawn_blocking(move || run_scheduler(api_port, &event)).await?;
+                tokio::task::spawn_blocking(move || run_scheduler(api_port)).await?;
             }
             () = tokio::time::sleep(Duration::from_millis(500)) => {
                 if let Some(status) = child.try_wait()? {

@@ -70,13 +70,9 @@ pub async fn measure(emulator: &str) -> anyhow::Result<Vec<SchedulerRun>> {
             &database.name,
         );
         // A run a minute into tomorrow in every household's time zone (all UTC here).
-        let time = (Utc::now() + chrono::Duration::days(1))
-            .format("%Y-%m-%dT00:01:00Z")
-            .to_string();
-        let event: ScheduledEvent = serde_json::from_value(serde_json::json!({
-            "version": "0", "id": "bench", "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "123456789012", "time": time, "region": "us-east-1", "resources": [], "detail": {}
-        }))?;
+        let tomorrow = Utc::now().date_naive().succ_opt().context("a calendar day")?;
+        let time = tomorrow.and_hms_opt(0, 1, 0).context("a time")?.and_utc();
+        let event: ScheduledEvent = serde_json::from_value(harness::events::scheduled_event(time)?)?;
         let (mut runs, mut all_runs, mut made, mut longest) = (0, 0u64, 0, Duration::ZERO);
         let calls_before = db.calls();
         loop {

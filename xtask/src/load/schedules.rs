@@ -70,13 +70,8 @@ pub async fn set_up(client: &Client, run: &str, index: usize, household: &Househ
 }
 
 /// The event the EventBridge rule sends, due at `time`.
-fn event(time: DateTime<Utc>) -> String {
-    json!({
-        "version": "0", "id": format!("load-{}", time.timestamp()), "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": "123456789012", "time": time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/load"], "detail": {}
-    })
-    .to_string()
+fn event(time: DateTime<Utc>) -> anyhow::Result<String> {
+    Ok(harness::events::scheduled_event(time)?.to_string())
 }
 
 /// Whether a run answered what it made (a killed or failed run did not).
@@ -89,7 +84,7 @@ pub async fn run_during(fleet: &Fleet, clock: &Clock, stop: &AtomicBool) -> anyh
     let (mut run, mut sent) = (0, 0);
     while !stop.load(Ordering::Relaxed) {
         run += 1;
-        let due = event(clock.at(run));
+        let due = event(clock.at(run))?;
         if run % 3 == 0 {
             let (a, b) = tokio::join!(fleet.invoke("scheduler", &due), fleet.invoke("scheduler", &due));
             a?;
@@ -118,7 +113,7 @@ pub async fn check(
 ) -> anyhow::Result<()> {
     for attempt in 0.. {
         anyhow::ensure!(attempt < 50, "the scheduler did not catch up in 50 clean runs");
-        match fleet.invoke("scheduler", &event(last)).await? {
+        match fleet.invoke("scheduler", &event(last)?).await? {
             Invocation::Answered { response, .. } if response["made"] == json!(0) => break,
             invocation if answered(&invocation) => {}
             Invocation::Answered { response, .. } => {
