@@ -107,7 +107,7 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let (Some(name), Some(kind), Some(note), Some(opening), Some(opening_date)) =
         (name, kind, note, opening, opening_date)
     else {
-        return Err(ApiError::Internal("validated fields missing".to_owned()));
+        return Err(ApiError::validated_missing());
     };
     let params = access::caller(
         &claims,

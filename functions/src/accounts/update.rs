@@ -83,7 +83,7 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     }
     fields.finish()?;
     let (Some(name), Some(new_note)) = (name, new_note) else {
-        return Err(ApiError::Internal("validated fields missing".to_owned()));
+        return Err(ApiError::validated_missing());
     };
     let params = access::caller(
         &claims,

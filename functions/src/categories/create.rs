@@ -74,7 +74,7 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let note = fields.check_optional("note", body.note.as_deref().map(crate::accounts::note));
     fields.finish()?;
     let (Some(group), Some(name), Some(note)) = (group, name, note) else {
-        return Err(ApiError::Internal("validated fields missing".to_owned()));
+        return Err(ApiError::validated_missing());
     };
     let params = access::caller(
         &claims,

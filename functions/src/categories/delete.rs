@@ -35,17 +35,7 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            UPDATE transactions t SET category_id = NULL, {bump} \
            WHERE t.household_id = :household_id AND t.category_id IN (SELECT id FROM allowed) \
            RETURNING t.id), \
-         schedules_uncategorised AS ( \
-           UPDATE scheduled_transactions s SET {bump}, category_id = CASE \
-             WHEN s.category_id IN (SELECT id FROM allowed) THEN NULL ELSE s.category_id END \
-           WHERE s.household_id = :household_id AND (s.category_id IN (SELECT id FROM allowed) \
-             OR s.id IN (SELECT schedule_id FROM scheduled_lines WHERE household_id = :household_id \
-                         AND category_id IN (SELECT id FROM allowed))) \
-           RETURNING s.id), \
-         schedule_lines_uncategorised AS ( \
-           UPDATE scheduled_lines l SET category_id = NULL \
-           WHERE l.household_id = :household_id AND l.category_id IN (SELECT id FROM allowed) \
-           RETURNING l.id), \
+         {schedules}, \
          allocations AS ( \
            DELETE FROM budget_allocations b \
            WHERE b.household_id = :household_id AND b.category_id IN (SELECT id FROM allowed) \
@@ -55,6 +45,7 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
                 (SELECT count(*) FROM uncategorised), (SELECT count(*) FROM allocations)) {ANSWER}",
         matches = version::matches("c"),
         bump = version::BUMP,
+        schedules = crate::scheduled::cleared_from_schedules("category_id"),
     )
 });
 

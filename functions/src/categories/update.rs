@@ -97,7 +97,7 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     }
     fields.finish()?;
     let (Some(group), Some(name), Some(note)) = (group, name, note) else {
-        return Err(ApiError::Internal("validated fields missing".to_owned()));
+        return Err(ApiError::validated_missing());
     };
     let params = access::caller(
         &claims,

@@ -88,7 +88,7 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     }
     fields.finish()?;
     let (Some(name), Some(currency), Some(time_zone)) = (name, currency, time_zone) else {
-        return Err(ApiError::Internal("validated fields missing".to_owned()));
+        return Err(ApiError::validated_missing());
     };
     let params = access::caller(
         &claims,

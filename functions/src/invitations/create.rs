@@ -78,7 +78,7 @@ pub async fn handle(app: App, request: Request) -> Result<Reply, ApiError> {
     let role = fields.check("role", Role::parse(&body.role));
     fields.finish()?;
     let (Some(email), Some(role)) = (email, role) else {
-        return Err(ApiError::Internal("validated fields missing".to_owned()));
+        return Err(ApiError::validated_missing());
     };
     let token = SecretToken::generate();
     let params = access::caller(

@@ -43,22 +43,13 @@ static DELETE: LazyLock<String> = LazyLock::new(|| {
            UPDATE transactions t SET payee_id = NULL, {bump} \
            WHERE t.household_id = :household_id AND t.payee_id IN (SELECT id FROM allowed) \
            RETURNING t.id), \
-         schedules_unlinked AS ( \
-           UPDATE scheduled_transactions s SET {bump}, payee_id = CASE \
-             WHEN s.payee_id IN (SELECT id FROM allowed) THEN NULL ELSE s.payee_id END \
-           WHERE s.household_id = :household_id AND (s.payee_id IN (SELECT id FROM allowed) \
-             OR s.id IN (SELECT schedule_id FROM scheduled_lines WHERE household_id = :household_id \
-                         AND payee_id IN (SELECT id FROM allowed))) \
-           RETURNING s.id), \
-         schedule_lines_unlinked AS ( \
-           UPDATE scheduled_lines l SET payee_id = NULL \
-           WHERE l.household_id = :household_id AND l.payee_id IN (SELECT id FROM allowed) \
-           RETURNING l.id), \
+         {schedules}, \
          gone AS (DELETE FROM payees p WHERE p.id IN (SELECT id FROM allowed) RETURNING p.id) \
          , answer AS (SELECT (SELECT role FROM caller), (SELECT transfer FROM target), EXISTS (SELECT 1 FROM gone), \
                 (SELECT count(*) FROM unlinked)) {ANSWER}",
         matches = version::matches("p"),
         bump = version::BUMP,
+        schedules = crate::scheduled::cleared_from_schedules("payee_id"),
     )
 });
 

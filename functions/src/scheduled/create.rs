@@ -138,7 +138,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
            SELECT {new_id}, :household_id, m.id, l.k, l.amount, l.category_id, l.payee_id, l.memo \
            FROM line_items l CROSS JOIN made m \
            RETURNING id, position, amount, category_id, payee_id, memo) \
-         , answer AS (SELECT (SELECT role FROM caller), {PROBLEMS_JSON}, \
+         , answer AS (SELECT (SELECT role FROM caller), {problems_json}, \
            m.id, m.account_id, m.date_first, m.date_next, m.frequency, m.end_date, m.end_count, m.amount, \
            COALESCE(m.payee_id, tgt.transfer_payee), \
            COALESCE(g.name, named.name, tgt.transfer_payee_name, (SELECT name FROM new_payee)), \
@@ -151,6 +151,7 @@ static CREATE: LazyLock<String> = LazyLock::new(|| {
         cats = categories_cte("SELECT category_sent FROM proposed UNION SELECT category_id FROM line_items"),
         problems = rules::PROBLEMS.as_str(),
         schedule_problems = SCHEDULE_PROBLEMS.as_str(),
+        problems_json = PROBLEMS_JSON.as_str(),
         version = shared::version_of!(),
         new_id = domain::NEW_ID_SQL,
         lines_json = schedule_lines_json!(),
@@ -226,15 +227,14 @@ fn validate(body: NewSchedule) -> Result<Item, ApiError> {
         fields.reject(field, &message);
     }
     fields.finish()?;
-    let missing = || ApiError::Internal("validated fields missing".to_owned());
     Ok(Item {
         id: ScheduledTransactionId::new(),
-        account_id: account_id.ok_or_else(missing)?,
-        date_first: date_first.ok_or_else(missing)?,
-        frequency: frequency.ok_or_else(missing)?,
+        account_id: account_id.ok_or_else(ApiError::validated_missing)?,
+        date_first: date_first.ok_or_else(ApiError::validated_missing)?,
+        frequency: frequency.ok_or_else(ApiError::validated_missing)?,
         end_date,
         end_count: body.end_count,
-        amount: total.ok_or_else(missing)?,
+        amount: total.ok_or_else(ApiError::validated_missing)?,
         payee_id,
         payee_name: payee_name.map(|n| n.as_str().to_owned()),
         new_payee_id: PayeeId::new(),

@@ -163,12 +163,36 @@ pub static SCHEDULE_PROBLEMS: std::sync::LazyLock<String> = std::sync::LazyLock:
 
 /// Every problem of a schedule's write (the transaction rules' and its dates'), as the JSON text
 /// `transactions::body::problems_of` reads; NULL for none.
-pub const PROBLEMS_JSON: &str = "(SELECT json_agg(json_build_object('n', p.n, 'field', p.field, 'message', p.message))::text \
-     FROM (SELECT * FROM problems UNION ALL SELECT * FROM schedule_problems) AS p)";
+pub static PROBLEMS_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    crate::transactions::rules::problems_json_of(
+        "(SELECT * FROM problems UNION ALL SELECT * FROM schedule_problems)",
+        "0",
+    )
+});
 
 /// Whether the write may go ahead: no problem of either kind.
 pub const NO_PROBLEMS: &str =
     "NOT EXISTS (SELECT 1 FROM problems) AND NOT EXISTS (SELECT 1 FROM schedule_problems)";
+
+/// The CTEs that clear `column` (`category_id` or `payee_id`) wherever a household's schedules and
+/// their lines name one of the rows of the CTE `allowed (id)`, which a delete of those rows removes
+/// in the same statement. A schedule whose line changes is stamped too: its lines are part of it.
+pub fn cleared_from_schedules(column: &str) -> String {
+    format!(
+        "schedules_cleared AS ( \
+           UPDATE scheduled_transactions s SET {bump}, {column} = CASE \
+             WHEN s.{column} IN (SELECT id FROM allowed) THEN NULL ELSE s.{column} END \
+           WHERE s.household_id = :household_id AND (s.{column} IN (SELECT id FROM allowed) \
+             OR s.id IN (SELECT schedule_id FROM scheduled_lines WHERE household_id = :household_id \
+                         AND {column} IN (SELECT id FROM allowed))) \
+           RETURNING s.id), \
+         schedule_lines_cleared AS ( \
+           UPDATE scheduled_lines l SET {column} = NULL \
+           WHERE l.household_id = :household_id AND l.{column} IN (SELECT id FROM allowed) \
+           RETURNING l.id)",
+        bump = shared::version::BUMP,
+    )
+}
 
 /// The end a schedule's columns describe.
 pub fn end_of(end_date: Option<NaiveDate>, end_count: Option<i32>) -> End {

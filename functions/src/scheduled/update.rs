@@ -189,7 +189,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
            FROM line_items l CROSS JOIN f \
            RETURNING id, position, amount, category_id, payee_id, memo) \
          , answer AS (SELECT (SELECT role FROM caller), EXISTS (SELECT 1 FROM proposed), \
-           (SELECT allowed FROM proposed), {PROBLEMS_JSON}, \
+           (SELECT allowed FROM proposed), {problems_json}, \
            m.id, m.account_id, m.date_first, m.date_next, m.frequency, m.end_date, m.end_count, m.amount, \
            COALESCE(m.payee_id, tgt.transfer_payee), COALESCE(py.name, f.new_payee, tgt.transfer_payee_name), \
            m.category_id, m.memo, m.transfer_account_id, false, m.version, \
@@ -207,6 +207,7 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
         cats = categories_cte("SELECT category_id FROM proposed UNION SELECT category_id FROM line_items"),
         problems = rules::PROBLEMS.as_str(),
         schedule_problems = SCHEDULE_PROBLEMS.as_str(),
+        problems_json = PROBLEMS_JSON.as_str(),
         next = occurrence_sql("f.date_first", "f.frequency", "f.next_k"),
         transfer_sent = sent("transfer_account_id"),
         payee_id_sent = sent("payee_id"),
@@ -316,12 +317,9 @@ fn validate(body: Patch) -> Result<Changes, ApiError> {
         && body.memo.is_none()
         && body.transfer_account_id.is_none()
         && lines.is_none();
-    if nothing_sent {
-        fields.reject("body", "send at least one field to change");
-    }
+    fields.require_a_change(nothing_sent);
     fields.finish()?;
-    let missing = || ApiError::Internal("validated fields missing".to_owned());
-    let end_date = end_date.ok_or_else(missing)?;
+    let end_date = end_date.ok_or_else(ApiError::validated_missing)?;
     // One end replaces the other.
     let end_count = match (body.end_count, &end_date) {
         (Some(count), _) => Some(count),
@@ -334,18 +332,20 @@ fn validate(body: Patch) -> Result<Changes, ApiError> {
         (None, _) => None,
     };
     Ok(Changes {
-        account_id: account_id.ok_or_else(missing)?,
-        date_first: date_first.ok_or_else(missing)?,
-        frequency: frequency.ok_or_else(missing)?,
+        account_id: account_id.ok_or_else(ApiError::validated_missing)?,
+        date_first: date_first.ok_or_else(ApiError::validated_missing)?,
+        frequency: frequency.ok_or_else(ApiError::validated_missing)?,
         end_date,
         end_count,
-        amount: total.ok_or_else(missing)?,
-        payee_id: payee_id.ok_or_else(missing)?,
-        payee_name: payee_name.ok_or_else(missing)?.map(|n| n.as_str().to_owned()),
+        amount: total.ok_or_else(ApiError::validated_missing)?,
+        payee_id: payee_id.ok_or_else(ApiError::validated_missing)?,
+        payee_name: payee_name
+            .ok_or_else(ApiError::validated_missing)?
+            .map(|n| n.as_str().to_owned()),
         new_payee_id: PayeeId::new(),
-        category_id: category_id.ok_or_else(missing)?,
+        category_id: category_id.ok_or_else(ApiError::validated_missing)?,
         memo: body.memo,
-        transfer_account_id: transfer_account_id.ok_or_else(missing)?,
+        transfer_account_id: transfer_account_id.ok_or_else(ApiError::validated_missing)?,
         lines,
     })
 }

@@ -84,8 +84,14 @@ pub static PROBLEMS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// The problems of transaction `n` (a SQL expression over the statement's rows), as the JSON text
 /// `body::problems_of` reads (`[{n, field, message}]`); NULL for none.
 pub fn problems_json(n: &str) -> String {
+    problems_json_of("problems", n)
+}
+
+/// As [`problems_json`], from `relation` (`(n, field, message)` rows: `problems`, or a statement's
+/// union of it with problems of its own).
+pub fn problems_json_of(relation: &str, n: &str) -> String {
     format!(
         "(SELECT json_agg(json_build_object('n', p.n, 'field', p.field, 'message', p.message)) \
-          FROM problems p WHERE p.n = {n})::text"
+          FROM {relation} AS p WHERE p.n = {n})::text"
     )
 }

@@ -319,24 +319,23 @@ fn validate(body: Patch) -> Result<Changes, ApiError> {
         && body.import_id.is_none()
         && body.transfer_account_id.is_none()
         && lines.is_none();
-    if nothing_sent {
-        fields.reject("body", "send at least one field to change");
-    }
+    fields.require_a_change(nothing_sent);
     fields.finish()?;
-    let missing = || ApiError::Internal("validated fields missing".to_owned());
     Ok(Changes {
-        account_id: account_id.ok_or_else(missing)?,
-        date: date.ok_or_else(missing)?,
-        amount: amount.ok_or_else(missing)?,
-        payee_id: payee_id.ok_or_else(missing)?,
-        payee_name: payee_name.ok_or_else(missing)?.map(|n| n.as_str().to_owned()),
+        account_id: account_id.ok_or_else(ApiError::validated_missing)?,
+        date: date.ok_or_else(ApiError::validated_missing)?,
+        amount: amount.ok_or_else(ApiError::validated_missing)?,
+        payee_id: payee_id.ok_or_else(ApiError::validated_missing)?,
+        payee_name: payee_name
+            .ok_or_else(ApiError::validated_missing)?
+            .map(|n| n.as_str().to_owned()),
         new_payee_id: PayeeId::new(),
-        category_id: category_id.ok_or_else(missing)?,
+        category_id: category_id.ok_or_else(ApiError::validated_missing)?,
         memo: body.memo,
-        cleared: cleared.ok_or_else(missing)?,
+        cleared: cleared.ok_or_else(ApiError::validated_missing)?,
         approved: body.approved,
         import_id: body.import_id,
-        transfer_account_id: transfer_account_id.ok_or_else(missing)?,
+        transfer_account_id: transfer_account_id.ok_or_else(ApiError::validated_missing)?,
         transfer_id: TransactionId::new(),
         lines,
     })

@@ -112,6 +112,11 @@ impl ApiError {
         }
     }
 
+    /// A value that validation said was there is not: a bug in the handler, never the client's.
+    pub fn validated_missing() -> Self {
+        Self::Internal("validated fields missing".to_owned())
+    }
+
     /// One invalid field.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError {
@@ -293,6 +298,13 @@ impl Fields {
             field: field.to_owned(),
             message: message.to_owned(),
         });
+    }
+
+    /// Records that a change (a `PATCH`) sent no field at all.
+    pub fn require_a_change(&mut self, nothing_sent: bool) {
+        if nothing_sent {
+            self.reject("body", "send at least one field to change");
+        }
     }
 
     /// `Err(422)` when any field was invalid.
